@@ -1,0 +1,23 @@
+// verdict: what a policy check decides. Three outcomes, never two: a check that cannot tell
+// defers (4xx) and never passes. The check's name and reason go to the reply, log and metric.
+#pragma once
+
+#include <string>
+
+#include "mail/reply.hpp"
+
+namespace backstop::mail {
+
+enum class Decision { Accept, Reject, Defer };
+
+struct Verdict {
+  Decision decision = Decision::Accept;
+  Reply reply;        // what the session sends when decision != Accept (and may on Accept)
+  std::string check;  // e.g. "relay_domains"
+  std::string reason; // for the log, may say more than the reply
+
+  bool accepted() const { return decision == Decision::Accept; }
+  static Verdict accept(std::string check) { return Verdict{Decision::Accept, {}, std::move(check), {}}; }
+};
+
+} // namespace backstop::mail

@@ -1,0 +1,50 @@
+// body_buffer: collects the bytes of one incoming message. Small messages stay in memory;
+// past a threshold the bytes spill to a private temporary file in the spool's tmp/ folder,
+// so memory per session stays bounded whatever the message size. A spill file is never a
+// queued message: recovery deletes every file in tmp/.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "mail/result.hpp"
+
+namespace backstop::queue {
+
+class BodyBuffer {
+public:
+  BodyBuffer() = default;
+  BodyBuffer(std::filesystem::path tmp_dir, std::size_t spill_threshold);
+  BodyBuffer(BodyBuffer&&) noexcept;
+  BodyBuffer& operator=(BodyBuffer&&) noexcept;
+  BodyBuffer(const BodyBuffer&) = delete;
+  BodyBuffer& operator=(const BodyBuffer&) = delete;
+  ~BodyBuffer(); // closes and unlinks a spill file
+
+  // Errors (disk full while spilling) are values; after an error the buffer stays failed.
+  mail::Status append(std::string_view bytes);
+  std::uint64_t size() const { return size_; }
+  bool spilled() const { return fd_ >= 0; }
+  bool failed() const { return failed_; }
+  int failed_errno() const { return errno_; }
+
+  // For the committer: memory contents, or the spill file's descriptor (data at offset 0).
+  const std::string& memory() const { return memory_; }
+  int spill_fd() const { return fd_; }
+  void clear(); // drops the content, unlinks a spill file
+
+private:
+  std::filesystem::path tmp_dir_;
+  std::size_t threshold_ = 256 * 1024;
+  std::string memory_;
+  std::uint64_t size_ = 0;
+  int fd_ = -1;
+  std::filesystem::path spill_path_;
+  bool failed_ = false;
+  int errno_ = 0;
+};
+
+} // namespace backstop::queue

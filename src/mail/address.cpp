@@ -25,8 +25,24 @@ bool is_atext(unsigned char c) {
     return true;
   }
   switch (c) {
-  case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-  case '/': case '=': case '?': case '^': case '_': case '`': case '{': case '|': case '}':
+  case '!':
+  case '#':
+  case '$':
+  case '%':
+  case '&':
+  case '\'':
+  case '*':
+  case '+':
+  case '-':
+  case '/':
+  case '=':
+  case '?':
+  case '^':
+  case '_':
+  case '`':
+  case '{':
+  case '|':
+  case '}':
   case '~':
     return true;
   default:

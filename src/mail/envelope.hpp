@@ -3,11 +3,11 @@
 // the client that the Received header and later policy need.
 #pragma once
 
+#include "mail/address.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include "mail/address.hpp"
 
 namespace backstop::mail {
 

@@ -51,8 +51,7 @@ inline const Reply already_tls{503, "5.5.1", "TLS already active"};
 inline const Reply unknown_parameter{555, "5.5.4", "Unsupported MAIL/RCPT parameter"};
 inline const Reply size_exceeded{552, "5.3.4", "Message size exceeds fixed limit"};
 inline const Reply relay_denied{550, "5.7.1", "Relaying denied"};
-inline const Reply utf8_needs_smtputf8{553, "5.6.7",
-                                       "Non-ASCII address requires SMTPUTF8"};
+inline const Reply utf8_needs_smtputf8{553, "5.6.7", "Non-ASCII address requires SMTPUTF8"};
 inline const Reply data_line_too_long{500, "5.5.6", "Message line too long"};
 inline const Reply bare_lf_in_data{554, "5.6.11", "Bare CR or LF in message data is not allowed"};
 inline const Reply etrn_denied{459, "4.7.1", "ETRN not allowed for your address"};

@@ -2,9 +2,9 @@
 // defers (4xx) and never passes. The check's name and reason go to the reply, log and metric.
 #pragma once
 
-#include <string>
-
 #include "mail/reply.hpp"
+
+#include <string>
 
 namespace backstop::mail {
 
@@ -17,7 +17,9 @@ struct Verdict {
   std::string reason; // for the log, may say more than the reply
 
   bool accepted() const { return decision == Decision::Accept; }
-  static Verdict accept(std::string check) { return Verdict{Decision::Accept, {}, std::move(check), {}}; }
+  static Verdict accept(std::string check) {
+    return Verdict{Decision::Accept, {}, std::move(check), {}};
+  }
 };
 
 } // namespace backstop::mail

@@ -4,13 +4,13 @@
 // queued message: recovery deletes every file in tmp/.
 #pragma once
 
+#include "mail/result.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
-
-#include "mail/result.hpp"
 
 namespace backstop::queue {
 

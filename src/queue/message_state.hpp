@@ -2,12 +2,12 @@
 // times, hold flag). The immutable part is the envelope and the message bytes.
 #pragma once
 
+#include "mail/envelope.hpp"
+#include "mail/queue_id.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include "mail/envelope.hpp"
-#include "mail/queue_id.hpp"
 
 namespace backstop::queue {
 
@@ -26,8 +26,8 @@ struct RecipientState {
 };
 
 struct MessageState {
-  bool held = false;                  // held messages are never delivered until released
-  std::int64_t delay_notice_unix = 0; // when the delay DSN was queued, 0 if never
+  bool held = false;                      // held messages are never delivered until released
+  std::int64_t delay_notice_unix = 0;     // when the delay DSN was queued, 0 if never
   std::vector<RecipientState> recipients; // same order as Envelope::recipients
 };
 

@@ -15,6 +15,12 @@
 // committer thread; they must only post work elsewhere.
 #pragma once
 
+#include "mail/envelope.hpp"
+#include "mail/queue_id.hpp"
+#include "mail/result.hpp"
+#include "queue/body_buffer.hpp"
+#include "queue/message_state.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -22,12 +28,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "mail/envelope.hpp"
-#include "mail/queue_id.hpp"
-#include "mail/result.hpp"
-#include "queue/body_buffer.hpp"
-#include "queue/message_state.hpp"
 
 namespace backstop::queue {
 
@@ -57,7 +57,7 @@ struct SpoolStats {
   std::size_t messages = 0;
   std::size_t segments = 0;
   std::uint64_t bytes_on_disk = 0;
-  std::uint64_t commits = 0;        // fdatasync batches
+  std::uint64_t commits = 0; // fdatasync batches
   std::uint64_t records_committed = 0;
   bool healthy = true;
 };
@@ -74,9 +74,13 @@ public:
   virtual ~Spool() = default;
 
   virtual BodyBuffer new_body() = 0;
+  // Reserves the id of a message before it is stored, so that its Received header and every
+  // log line about it can carry the id. Ids only grow.
+  virtual mail::QueueId allocate_id() = 0;
   // Queues a new message: envelope + body (with our Received header already in it). The
   // initial state has every recipient Pending.
-  virtual void submit(mail::Envelope envelope, BodyBuffer body, CommitCallback done) = 0;
+  virtual void submit(mail::QueueId id, mail::Envelope envelope, BodyBuffer body,
+                      CommitCallback done) = 0;
   virtual void update_state(mail::QueueId id, MessageState state, CommitCallback done) = 0;
   // Removes the message for good (delivered to all, bounced, or deleted by an operator).
   virtual void remove(mail::QueueId id, CommitCallback done) = 0;

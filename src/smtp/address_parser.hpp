@@ -4,27 +4,27 @@
 // receive is decided in policy/relay_domains.
 #pragma once
 
+#include "mail/address.hpp"
+#include "mail/envelope.hpp"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <variant>
 
-#include "mail/address.hpp"
-#include "mail/envelope.hpp"
-
 namespace backstop::smtp {
 
 enum class ParseError {
-  Syntax,             // "FROM:" / "TO:" missing, unbalanced <>, garbage
-  AddressSyntax,      // the path is not an RFC 5321 Mailbox (unqualified, user@a@b, bad domain)
-  UnknownParameter,   // an ESMTP keyword we do not support -> 555
-  BadParameterValue,  // SIZE=abc, BODY=FOO, duplicated keyword -> 501
-  NeedsSmtputf8,      // non-ASCII in an address without SMTPUTF8 -> 553 5.6.7
+  Syntax,            // "FROM:" / "TO:" missing, unbalanced <>, garbage
+  AddressSyntax,     // the path is not an RFC 5321 Mailbox (unqualified, user@a@b, bad domain)
+  UnknownParameter,  // an ESMTP keyword we do not support -> 555
+  BadParameterValue, // SIZE=abc, BODY=FOO, duplicated keyword -> 501
+  NeedsSmtputf8,     // non-ASCII in an address without SMTPUTF8 -> 553 5.6.7
 };
 
 struct PathOptions {
-  bool allow_utf8 = false;   // the transaction declared SMTPUTF8
-  bool allow_null = false;   // "<>" is valid (MAIL FROM only)
+  bool allow_utf8 = false; // the transaction declared SMTPUTF8
+  bool allow_null = false; // "<>" is valid (MAIL FROM only)
 };
 
 // Parses "<path>" (angle brackets required; a leading source route "@a,@b:" is accepted

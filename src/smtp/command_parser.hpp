@@ -9,7 +9,21 @@
 namespace backstop::smtp {
 
 enum class Verb {
-  Ehlo, Helo, Mail, Rcpt, Data, Bdat, Rset, Noop, Quit, Vrfy, Expn, Help, StartTls, Etrn, Auth,
+  Ehlo,
+  Helo,
+  Mail,
+  Rcpt,
+  Data,
+  Bdat,
+  Rset,
+  Noop,
+  Quit,
+  Vrfy,
+  Expn,
+  Help,
+  StartTls,
+  Etrn,
+  Auth,
   Unknown
 };
 

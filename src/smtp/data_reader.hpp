@@ -35,9 +35,11 @@ public:
   std::uint64_t bare_line_endings() const { return bare_line_endings_; }
   bool line_too_long() const { return line_too_long_; }
   std::uint64_t message_octets() const { return octets_; } // octets appended to out so far
-  void reset(); // ready for the next message
+  void reset();                                            // ready for the next message
 
 private:
+  void reset_after_end();
+
   std::size_t max_line_;
   // States of the DATA automaton; see data_reader.cpp.
   int state_ = 0;

@@ -1,0 +1,67 @@
+# backstop: the two commands a newcomer needs are `make run` and `make test`.
+# Everything installs its own Debian dependencies first (scripts/install-deps.sh, idempotent).
+
+JOBS     ?= $(shell nproc)
+BUILD    ?= build
+ASAN     ?= build-asan
+FUZZDIR  ?= build-fuzz
+CONFIG   ?= examples/backstop.toml
+FUZZ_SECONDS ?= 60
+PYTEST   := /usr/bin/python3 -m pytest
+
+.PHONY: all deps build build-asan build-fuzz run test unit-test asan-test fuzz-smoke blackbox fuzz bench format tidy clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD)/build.ninja $(BUILD)/Makefile:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/Makefile
+	cmake --build $(BUILD) -j$(JOBS)
+
+build-asan: deps
+	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DBACKSTOP_SANITIZE=ON
+	cmake --build $(ASAN) -j$(JOBS) --target unit_tests backstop
+
+build-fuzz: deps
+	cmake -S . -B $(FUZZDIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBACKSTOP_FUZZ=ON \
+	  -DCMAKE_CXX_COMPILER=clang++
+	cmake --build $(FUZZDIR) -j$(JOBS)
+
+run: build
+	mkdir -p var
+	./$(BUILD)/backstop serve --config $(CONFIG)
+
+unit-test: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -L unit
+
+asan-test: build-asan
+	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j$(JOBS) -L unit
+
+# Each fuzzer over its seed corpus plus a few seconds of fresh inputs.
+fuzz-smoke: build-fuzz
+	bash scripts/run-fuzzers.sh $(FUZZDIR) 5
+
+fuzz: build-fuzz
+	bash scripts/run-fuzzers.sh $(FUZZDIR) $(FUZZ_SECONDS)
+
+blackbox: build
+	BACKSTOP_BIN=$(CURDIR)/$(BUILD)/backstop $(PYTEST) -q tests/blackbox
+
+test: build unit-test asan-test fuzz-smoke blackbox
+
+bench: build
+	bash bench/run.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'fuzz/*.cpp')
+
+tidy: $(BUILD)/Makefile
+	clang-tidy -p $(BUILD) $$(git ls-files 'src/*.cpp')
+
+clean:
+	rm -rf $(BUILD) $(ASAN) $(FUZZDIR)

@@ -1,0 +1,102 @@
+// config: the whole configuration as plain values, after validation. Loaded from one TOML
+// file by config_loader; every option is documented in docs/configuration.md with its
+// default. Nothing here reads files or sockets.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace backstop::app {
+
+struct Endpoint {
+  std::string host; // "127.0.0.1", "::1" (no brackets), or a name for primaries
+  std::uint16_t port = 0;
+  std::string to_string() const;
+};
+
+struct SmtpConfig {
+  std::vector<Endpoint> listen{{"0.0.0.0", 25}};
+  std::uint64_t max_message_size = 26214400;
+  std::size_t max_connections = 10000;
+  std::size_t max_connections_per_ip = 50;
+  std::size_t max_recipients = 100;
+  std::size_t max_errors = 10;
+  std::size_t max_line_length = 1000;   // DATA text lines, CRLF included
+  bool reject_bare_line_endings = true; // false: normalise bare CR/LF to CRLF and accept
+  std::string tls_certificate;
+  std::string tls_key;
+  std::chrono::seconds greeting_delay{0};
+  std::chrono::seconds command_timeout{300}; // RFC 5321 4.5.3.2.7 server timeout
+  std::chrono::seconds data_timeout{180};    // 4.5.3.2.5 data block
+  std::size_t workers = 0;                   // event loops; 0 = one per core
+  std::vector<std::string> etrn_clients;     // CIDRs allowed to send ETRN
+};
+
+struct QueueConfig {
+  std::filesystem::path dir = "/var/spool/backstop";
+  std::uint64_t segment_size = 64ull * 1024 * 1024;
+  std::size_t spill_threshold = 256 * 1024;
+};
+
+struct StateConfig {
+  std::string backend = "sqlite";
+  std::filesystem::path path = "/var/lib/backstop/state.db";
+};
+
+struct DnsConfig {
+  std::vector<std::string> servers; // "host:port"; empty = system resolver configuration
+  std::chrono::milliseconds timeout{2000};
+  int tries = 2;
+};
+
+struct DomainConfig {
+  std::string name;              // normalised
+  std::vector<Endpoint> primary; // empty = the domain's more-preferred MX hosts
+  bool tls_required = false;     // tls = "required": verified STARTTLS or no delivery
+};
+
+struct DeliveryConfig {
+  std::chrono::seconds retry_initial{300};
+  std::chrono::seconds retry_max{3600};
+  std::chrono::seconds delay_warning{4 * 3600}; // 0 = off
+  std::chrono::seconds max_queue_lifetime{5 * 86400};
+  std::size_t max_connections = 100;
+  std::size_t max_connections_per_destination = 10;
+  std::chrono::seconds connect_timeout{30};
+  std::chrono::seconds command_timeout{300};
+  std::chrono::seconds data_timeout{600};
+  bool bounce = true; // bounce = "always" | "never"
+};
+
+struct LogConfig {
+  std::string level = "info";
+};
+
+struct AdminConfig {
+  std::filesystem::path control_socket; // empty = <queue.dir>/control.sock
+};
+
+struct Config {
+  std::filesystem::path source; // the file it came from
+  std::string hostname;
+  std::vector<std::string> local_names;     // other names of this host (MX targets)
+  std::vector<std::string> local_addresses; // addresses MX records may point at for us
+  std::string postmaster; // where RCPT TO:<postmaster> goes; default postmaster@<first domain>
+  LogConfig log;
+  SmtpConfig smtp;
+  QueueConfig queue;
+  StateConfig state;
+  DnsConfig dns;
+  AdminConfig admin;
+  DeliveryConfig delivery;
+  std::vector<DomainConfig> domains;
+
+  std::filesystem::path control_socket() const {
+    return admin.control_socket.empty() ? queue.dir / "control.sock" : admin.control_socket;
+  }
+};
+
+} // namespace backstop::app

@@ -1,0 +1,361 @@
+// config_loader: TOML -> Config, with every error named by key and line.
+#include "app/config_loader.hpp"
+
+#include "app/toml_reader.hpp"
+#include "mail/address.hpp"
+#include "mail/cidr.hpp"
+
+#include <arpa/inet.h>
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <unistd.h>
+
+namespace backstop::app {
+
+std::string Endpoint::to_string() const {
+  if (host.find(':') != std::string::npos) {
+    return "[" + host + "]:" + std::to_string(port);
+  }
+  return host + ":" + std::to_string(port);
+}
+
+namespace {
+
+// "127.0.0.1:25", "[::1]:25", "mx.example:2526"; default_port when none is given.
+bool parse_endpoint(std::string_view text, std::uint16_t default_port, Endpoint& out) {
+  std::string_view host = text;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string_view::npos) {
+      return false;
+    }
+    host = text.substr(1, close - 1);
+    std::string_view rest = text.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') {
+        return false;
+      }
+      port = rest.substr(1);
+    }
+  } else if (auto colon = text.rfind(':'); colon != std::string_view::npos) {
+    if (text.find(':') != colon) {
+      return false; // bare IPv6 needs brackets
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  if (host.empty()) {
+    return false;
+  }
+  unsigned value = default_port;
+  if (!port.empty()) {
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc() || end != port.data() + port.size() || value > 65535) {
+      return false;
+    }
+  }
+  out.host = std::string(host);
+  out.port = static_cast<std::uint16_t>(value);
+  return true;
+}
+
+bool is_ip_literal(const std::string& host) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+bool valid_cidr(std::string_view text) { return mail::Cidr::parse(text).has_value(); }
+
+bool valid_hostname(std::string_view name) {
+  if (name.empty() || name.size() > 253) {
+    return false;
+  }
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.';
+    if (!ok) {
+      return false;
+    }
+  }
+  return name.front() != '.' && name.front() != '-';
+}
+
+void read_endpoints(TomlReader& r, const char* key, std::uint16_t default_port, bool need_ip,
+                    std::vector<Endpoint>& out) {
+  std::vector<std::string> texts;
+  const bool present = r.array(key) != nullptr;
+  if (!present) {
+    return;
+  }
+  r.strings(key, texts);
+  std::vector<Endpoint> parsed;
+  for (const auto& t : texts) {
+    Endpoint e;
+    if (!parse_endpoint(t, default_port, e) || (need_ip && !is_ip_literal(e.host))) {
+      r.error(key, "\"" + t + "\" is not " +
+                       (need_ip ? std::string("an address:port such as \"127.0.0.1:25\" or "
+                                              "\"[::1]:25\"")
+                                : std::string("a host[:port] such as \"mx1.example.org:25\"")));
+      return;
+    }
+    parsed.push_back(e);
+  }
+  out = std::move(parsed);
+}
+
+void read_smtp(TomlReader& r, SmtpConfig& smtp) {
+  read_endpoints(r, "listen", 25, true, smtp.listen);
+  r.integer("max_message_size", smtp.max_message_size, 1024, 1ull << 31);
+  std::uint64_t v = smtp.max_connections;
+  r.integer("max_connections", v, 1, 1000000);
+  smtp.max_connections = v;
+  v = smtp.max_connections_per_ip;
+  r.integer("max_connections_per_ip", v, 1, 1000000);
+  smtp.max_connections_per_ip = v;
+  v = smtp.max_recipients;
+  r.integer("max_recipients", v, 1, 100000);
+  smtp.max_recipients = v;
+  v = smtp.max_errors;
+  r.integer("max_errors", v, 1, 1000);
+  smtp.max_errors = v;
+  v = smtp.max_line_length;
+  r.integer("max_line_length", v, 1000, 1 << 20);
+  smtp.max_line_length = v;
+  std::string bare = smtp.reject_bare_line_endings ? "reject" : "normalize";
+  r.string("bare_line_endings", bare);
+  if (bare != "reject" && bare != "normalize") {
+    r.error("bare_line_endings", "must be \"reject\" or \"normalize\"");
+  }
+  smtp.reject_bare_line_endings = bare == "reject";
+  r.string("tls_certificate", smtp.tls_certificate);
+  r.string("tls_key", smtp.tls_key);
+  if (smtp.tls_certificate.empty() != smtp.tls_key.empty()) {
+    r.error(smtp.tls_key.empty() ? "tls_certificate" : "tls_key",
+            "tls_certificate and tls_key must be set together");
+  }
+  for (const char* key : {"tls_certificate", "tls_key"}) {
+    const std::string& path = std::string(key) == "tls_key" ? smtp.tls_key : smtp.tls_certificate;
+    if (!path.empty() && !std::ifstream(path).good()) {
+      r.error(key, "cannot read file \"" + path + "\"");
+    }
+  }
+  r.duration("greeting_delay", smtp.greeting_delay);
+  r.duration("command_timeout", smtp.command_timeout);
+  r.duration("data_timeout", smtp.data_timeout);
+  v = smtp.workers;
+  r.integer("workers", v, 0, 256);
+  smtp.workers = v;
+  r.strings("etrn_clients", smtp.etrn_clients);
+  for (const auto& cidr : smtp.etrn_clients) {
+    if (!valid_cidr(cidr)) {
+      r.error("etrn_clients", "\"" + cidr + "\" is not an address or network like 10.0.0.0/8");
+    }
+  }
+  r.finish();
+}
+
+void read_queue(TomlReader& r, QueueConfig& queue) {
+  std::string dir = queue.dir.string();
+  r.string("dir", dir);
+  queue.dir = dir;
+  r.integer("segment_size", queue.segment_size, 1 << 20, 1ull << 40);
+  std::uint64_t v = queue.spill_threshold;
+  r.integer("spill_threshold", v, 4096, 1ull << 30);
+  queue.spill_threshold = v;
+  r.finish();
+}
+
+void read_state(TomlReader& r, StateConfig& state) {
+  r.string("backend", state.backend);
+  if (state.backend != "sqlite") {
+    r.error("backend", "must be \"sqlite\" (the redis backend is not available yet)");
+  }
+  std::string path = state.path.string();
+  r.string("path", path);
+  state.path = path;
+  r.finish();
+}
+
+void read_dns(TomlReader& r, DnsConfig& dns) {
+  r.strings("servers", dns.servers);
+  for (const auto& s : dns.servers) {
+    Endpoint e;
+    if (!parse_endpoint(s, 53, e) || !is_ip_literal(e.host)) {
+      r.error("servers", "\"" + s + "\" is not an address[:port] such as \"127.0.0.1:53\"");
+    }
+  }
+  r.millis("timeout", dns.timeout);
+  std::uint64_t tries = static_cast<std::uint64_t>(dns.tries);
+  r.integer("tries", tries, 1, 10);
+  dns.tries = static_cast<int>(tries);
+  r.finish();
+}
+
+void read_delivery(TomlReader& r, DeliveryConfig& d) {
+  r.duration("retry_initial", d.retry_initial);
+  r.duration("retry_max", d.retry_max);
+  r.duration("delay_warning", d.delay_warning);
+  r.duration("max_queue_lifetime", d.max_queue_lifetime);
+  if (d.retry_initial.count() < 1) {
+    r.error("retry_initial", "must be at least 1s");
+  }
+  if (d.retry_max < d.retry_initial) {
+    r.error("retry_max", "must not be shorter than retry_initial");
+  }
+  std::uint64_t v = d.max_connections;
+  r.integer("max_connections", v, 1, 10000);
+  d.max_connections = v;
+  v = d.max_connections_per_destination;
+  r.integer("max_connections_per_destination", v, 1, 1000);
+  d.max_connections_per_destination = v;
+  r.duration("connect_timeout", d.connect_timeout);
+  r.duration("command_timeout", d.command_timeout);
+  r.duration("data_timeout", d.data_timeout);
+  std::string bounce = d.bounce ? "always" : "never";
+  r.string("bounce", bounce);
+  if (bounce != "always" && bounce != "never") {
+    r.error("bounce", "must be \"always\" or \"never\"");
+  }
+  d.bounce = bounce == "always";
+  r.finish();
+}
+
+void read_domain(TomlReader& r, DomainConfig& domain) {
+  r.string("name", domain.name);
+  domain.name = mail::normalize_domain(domain.name);
+  if (!valid_hostname(domain.name)) {
+    r.error("name", "must be a domain name such as \"example.org\"");
+  }
+  read_endpoints(r, "primary", 25, false, domain.primary);
+  std::string tls = "opportunistic";
+  r.string("tls", tls);
+  if (tls != "opportunistic" && tls != "required") {
+    r.error("tls", "must be \"opportunistic\" or \"required\"");
+  }
+  domain.tls_required = tls == "required";
+  r.finish();
+}
+
+void read_domains(TomlReader& top, const toml::array* arr, std::vector<DomainConfig>& out,
+                  std::vector<std::string>& errors) {
+  if (arr == nullptr) {
+    errors.emplace_back("domain: no [[domain]] is configured; backstop would refuse all mail");
+    return;
+  }
+  std::set<std::string> seen;
+  std::size_t index = 0;
+  for (const auto& node : *arr) {
+    const std::string prefix = "domain[" + std::to_string(index++) + "]";
+    const auto* t = node.as_table();
+    if (t == nullptr) {
+      top.error_at(node, prefix, "must be a table; write [[domain]]");
+      continue;
+    }
+    DomainConfig domain;
+    TomlReader r(*t, prefix, errors);
+    read_domain(r, domain);
+    if (!seen.insert(domain.name).second) {
+      r.error("name", "domain \"" + domain.name + "\" is configured twice");
+    }
+    out.push_back(std::move(domain));
+  }
+}
+
+template <typename Section, typename Fn>
+void read_section(TomlReader& top, const char* key, std::vector<std::string>& errors,
+                  Section& section, Fn fn) {
+  if (const toml::table* t = top.table(key)) {
+    TomlReader r(*t, key, errors);
+    fn(r, section);
+  }
+}
+
+std::string default_hostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) {
+    return "localhost";
+  }
+  return buf;
+}
+
+void read_top(const toml::table& root, Config& config, std::vector<std::string>& errors) {
+  TomlReader top(root, "", errors);
+  config.hostname = default_hostname();
+  top.string("hostname", config.hostname);
+  if (!valid_hostname(config.hostname)) {
+    top.error("hostname", "must be this host's fully qualified name, e.g. \"mx2.example.org\"");
+  }
+  top.strings("local_names", config.local_names);
+  top.strings("local_addresses", config.local_addresses);
+  for (const auto& a : config.local_addresses) {
+    if (!is_ip_literal(a)) {
+      top.error("local_addresses", "\"" + a + "\" is not an IP address");
+    }
+  }
+  read_section(top, "log", errors, config.log, [](TomlReader& r, LogConfig& log) {
+    r.string("level", log.level);
+    static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error"};
+    if (levels.count(log.level) == 0) {
+      r.error("level", "must be one of trace, debug, info, warn, error");
+    }
+    r.finish();
+  });
+  read_section(top, "smtp", errors, config.smtp, read_smtp);
+  read_section(top, "queue", errors, config.queue, read_queue);
+  read_section(top, "state", errors, config.state, read_state);
+  read_section(top, "dns", errors, config.dns, read_dns);
+  read_section(top, "delivery", errors, config.delivery, read_delivery);
+  read_section(top, "admin", errors, config.admin, [](TomlReader& r, AdminConfig& admin) {
+    std::string path = admin.control_socket.string();
+    r.string("control_socket", path);
+    admin.control_socket = path;
+    r.finish();
+  });
+  read_domains(top, top.array("domain"), config.domains, errors);
+  top.string("postmaster", config.postmaster);
+  if (config.postmaster.empty() && !config.domains.empty()) {
+    config.postmaster = "postmaster@" + config.domains.front().name;
+  }
+  const auto at = config.postmaster.rfind('@');
+  if (!config.domains.empty() && (at == std::string::npos || at == 0)) {
+    top.error("postmaster", "must be an address such as \"postmaster@example.org\"");
+  }
+  top.finish();
+}
+
+} // namespace
+
+std::variant<Config, ConfigErrors> parse_config(std::string_view toml_text,
+                                                const std::filesystem::path& source) {
+  ConfigErrors errors;
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source.string());
+  } catch (const toml::parse_error& e) {
+    errors.messages.push_back(source.string() + " (line " + std::to_string(e.source().begin.line) +
+                              "): " + std::string(e.description()));
+    return errors;
+  }
+  Config config;
+  config.source = source;
+  read_top(root, config, errors.messages);
+  if (!errors.messages.empty()) {
+    return errors;
+  }
+  return config;
+}
+
+std::variant<Config, ConfigErrors> load_config(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    return ConfigErrors{{file.string() + ": cannot open the configuration file"}};
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), file);
+}
+
+} // namespace backstop::app

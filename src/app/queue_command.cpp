@@ -1,0 +1,126 @@
+// queue_command: queue administration from the command line.
+#include "app/queue_command.hpp"
+
+#include "admin/control_socket.hpp"
+#include "admin/queue_admin.hpp"
+#include "queue/spool.hpp"
+
+#include <ctime>
+#include <iostream>
+
+namespace backstop::app {
+
+using nlohmann::json;
+
+namespace {
+
+std::string local_time(std::int64_t unix_time) {
+  if (unix_time == 0) {
+    return "now";
+  }
+  std::time_t t = static_cast<std::time_t>(unix_time);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+json request_for(const QueueCommand& c) {
+  json request{{"command", c.command}};
+  if (c.command == "flush") {
+    request["domain"] = c.argument;
+  } else if (!c.argument.empty()) {
+    request["id"] = c.argument;
+  }
+  return request;
+}
+
+// Without a server, a read-only look still works if some other process holds the lock.
+json execute_locally(const Config& config, const json& request) {
+  queue::SpoolOptions options;
+  options.dir = config.queue.dir;
+  options.segment_size = config.queue.segment_size;
+  const std::string command = request.value("command", "");
+  const bool read_only = command == "list" || command == "show";
+  auto spool = read_only ? queue::Spool::open_read_only(options) : queue::Spool::open(options);
+  if (!spool) {
+    return json{{"ok", false}, {"error", spool.error().message}};
+  }
+  auto answer = admin::execute_queue_request(*spool.value(), request);
+  spool.value()->close();
+  return answer;
+}
+
+void print_list(const json& answer) {
+  const auto& messages = answer["messages"];
+  if (messages.empty()) {
+    std::cout << "Mail queue is empty\n";
+    return;
+  }
+  std::printf("%-16s %9s  %-19s  %s\n", "-Queue ID-", "--Size--", "----Arrival Time---",
+              "-Sender/Recipient-------");
+  std::uint64_t total = 0;
+  for (const auto& m : messages) {
+    const bool held = m.value("status", "") == "held";
+    total += m.value("size", 0ull);
+    std::printf("%-16s%c%9llu  %-19s  %s\n", m.value("id", "").c_str(), held ? '!' : ' ',
+                static_cast<unsigned long long>(m.value("size", 0ull)),
+                local_time(m.value("arrival", 0ll)).c_str(),
+                m.value("sender", "").empty() ? "<>" : m.value("sender", "").c_str());
+    for (const auto& r : m["recipients"]) {
+      std::string detail = r.value("status", "");
+      if (detail == "pending") {
+        detail += ", attempts " + std::to_string(r.value("attempts", 0)) + ", next " +
+                  local_time(r.value("next_attempt", 0ll));
+      }
+      if (!r.value("last_error", "").empty()) {
+        detail += ", last error: " + r.value("last_error", "");
+      }
+      std::printf("%48s%s (%s)\n", "", r.value("address", "").c_str(), detail.c_str());
+    }
+  }
+  std::printf("-- %llu Kbytes in %zu Request%s.\n",
+              static_cast<unsigned long long>((total + 1023) / 1024), messages.size(),
+              messages.size() == 1 ? "" : "s");
+}
+
+void print_text(const QueueCommand& c, const json& answer) {
+  if (c.command == "list") {
+    print_list(answer);
+  } else if (c.command == "show") {
+    const auto& m = answer["message"];
+    std::cout << "id: " << m.value("id", "") << "\nstatus: " << m.value("status", "")
+              << "\narrival: " << local_time(m.value("arrival", 0ll)) << "\nsender: <"
+              << m.value("sender", "") << ">\nclient: [" << m.value("client_ip", "") << "] helo "
+              << m.value("helo", "") << "\n";
+    for (const auto& r : m["recipients"]) {
+      std::cout << "recipient: <" << r.value("address", "") << "> " << r.value("status", "")
+                << "\n";
+    }
+    std::cout << "\n" << answer.value("body", "");
+  } else {
+    std::cout << c.command << " " << c.argument << ": ok\n";
+  }
+}
+
+} // namespace
+
+int run_queue_command(const Config& config, const QueueCommand& command) {
+  const json request = request_for(command);
+  auto answer = admin::control_request(config.control_socket(), request);
+  json result = answer ? *answer : execute_locally(config, request);
+  if (command.json) {
+    std::cout << admin::dump_json(result, 2) << "\n";
+    return result.value("ok", false) ? 0 : 1;
+  }
+  if (!result.value("ok", false)) {
+    std::cerr << "backstop queue " << command.command << ": " << result.value("error", "failed")
+              << "\n";
+    return 1;
+  }
+  print_text(command, result);
+  return 0;
+}
+
+} // namespace backstop::app

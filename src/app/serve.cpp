@@ -1,0 +1,267 @@
+// serve: wiring and the process lifecycle.
+#include "app/serve.hpp"
+
+#include "admin/control_socket.hpp"
+#include "admin/queue_admin.hpp"
+#include "app/config_loader.hpp"
+#include "app/logging.hpp"
+#include "policy/pipeline_slot.hpp"
+#include "queue/spool.hpp"
+#include "smtp/server.hpp"
+#include "smtp/transport.hpp"
+
+#include <asio.hpp>
+#include <sys/resource.h>
+#include <thread>
+
+namespace backstop::app {
+
+namespace {
+
+// File descriptors the process needs besides client connections: spool segments, logs,
+// the control socket, DNS and delivery sockets.
+constexpr std::size_t reserved_descriptors = 512;
+
+std::size_t raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return 1024;
+  }
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
+  getrlimit(RLIMIT_NOFILE, &limit);
+  return static_cast<std::size_t>(limit.rlim_cur);
+}
+
+std::shared_ptr<const policy::Pipeline> make_pipeline(const Config& config) {
+  std::vector<std::string> names;
+  for (const auto& d : config.domains) {
+    names.push_back(d.name);
+  }
+  return std::make_shared<const policy::Pipeline>(policy::RelayDomains(names));
+}
+
+mail::Address split_address(const std::string& text) {
+  const auto at = text.rfind('@');
+  return mail::Address{text.substr(0, at), mail::normalize_domain(text.substr(at + 1))};
+}
+
+mail::Result<std::vector<asio::ip::tcp::endpoint>> listen_endpoints(const Config& config) {
+  std::vector<asio::ip::tcp::endpoint> out;
+  for (const auto& e : config.smtp.listen) {
+    std::error_code ec;
+    auto address = asio::ip::make_address(e.host, ec);
+    if (ec) {
+      return mail::make_error("smtp.listen: \"" + e.to_string() + "\" is not an address");
+    }
+    out.emplace_back(address, e.port);
+  }
+  return out;
+}
+
+class Runtime {
+public:
+  explicit Runtime(const Config& config)
+      : config_(config), log_(make_logger(config.log.level)), pipeline_(make_pipeline(config)) {}
+  int run();
+
+private:
+  mail::Status open_spool();
+  mail::Status start_tls();
+  void build_session_options();
+  void start_loops(std::size_t count);
+  void on_signal(int signal);
+  void reload();
+  void shutdown();
+
+  Config config_;
+  std::shared_ptr<spdlog::logger> log_;
+  mail::SystemClock clock_;
+  policy::PipelineSlot pipeline_;
+  std::unique_ptr<queue::Spool> spool_;
+  std::unique_ptr<asio::ssl::context> tls_;
+  smtp::SessionOptions session_options_;
+  std::unique_ptr<smtp::ConnectionLimiter> limiter_;
+  std::vector<std::unique_ptr<asio::io_context>> loops_;
+  std::vector<std::thread> threads_;
+  std::unique_ptr<smtp::Server> server_;
+  admin::ControlServer control_;
+  std::unique_ptr<asio::signal_set> signals_;
+};
+
+mail::Status Runtime::open_spool() {
+  std::error_code ec;
+  std::filesystem::create_directories(config_.queue.dir, ec);
+  if (ec) {
+    return mail::make_error("queue.dir " + config_.queue.dir.string() + ": " + ec.message());
+  }
+  queue::SpoolOptions options;
+  options.dir = config_.queue.dir;
+  options.segment_size = config_.queue.segment_size;
+  options.spill_threshold = config_.queue.spill_threshold;
+  auto spool = queue::Spool::open(options);
+  if (!spool) {
+    return spool.error();
+  }
+  spool_ = std::move(spool.value());
+  log_->info("queue {}: {} messages", config_.queue.dir.string(), spool_->stats().messages);
+  return mail::Ok{};
+}
+
+mail::Status Runtime::start_tls() {
+  if (config_.smtp.tls_certificate.empty()) {
+    return mail::Ok{};
+  }
+  std::string error;
+  tls_ = smtp::make_server_tls_context(config_.smtp.tls_certificate, config_.smtp.tls_key, error);
+  if (!tls_) {
+    return mail::make_error(error);
+  }
+  return mail::Ok{};
+}
+
+void Runtime::build_session_options() {
+  auto& o = session_options_;
+  o.hostname = config_.hostname;
+  o.postmaster = split_address(config_.postmaster);
+  o.limits.max_message_size = config_.smtp.max_message_size;
+  o.limits.max_recipients = config_.smtp.max_recipients;
+  o.limits.max_errors = config_.smtp.max_errors;
+  o.limits.max_data_line = config_.smtp.max_line_length;
+  o.limits.reject_bare_line_endings = config_.smtp.reject_bare_line_endings;
+  o.limits.greeting_delay = config_.smtp.greeting_delay;
+  o.limits.command_timeout = config_.smtp.command_timeout;
+  o.limits.data_timeout = config_.smtp.data_timeout;
+  o.pipeline = &pipeline_;
+  o.spool = spool_.get();
+  o.tls = tls_.get();
+  o.clock = &clock_;
+  o.log = log_;
+}
+
+void Runtime::start_loops(std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) {
+    loops_.push_back(std::make_unique<asio::io_context>(1));
+  }
+  for (auto& loop : loops_) {
+    threads_.emplace_back([ctx = loop.get()] {
+      auto guard = asio::make_work_guard(*ctx);
+      ctx->run();
+    });
+  }
+}
+
+void Runtime::reload() {
+  auto loaded = load_config(config_.source);
+  if (auto* errors = std::get_if<ConfigErrors>(&loaded)) {
+    for (const auto& e : errors->messages) {
+      log_->error("reload: {}", e);
+    }
+    log_->error("reload: configuration has errors; keeping the running one");
+    return;
+  }
+  // Only the domain list is swapped live; sessions pick it up when they next ask.
+  config_.domains = std::get<Config>(loaded).domains;
+  pipeline_.set(make_pipeline(config_));
+  log_->info("reload: {} domains", config_.domains.size());
+}
+
+void Runtime::on_signal(int signal) {
+  if (signal == SIGHUP) {
+    reload();
+    signals_->async_wait([this](std::error_code ec, int s) {
+      if (!ec) {
+        on_signal(s);
+      }
+    });
+    return;
+  }
+  log_->info("signal {}: shutting down", signal);
+  shutdown();
+}
+
+void Runtime::shutdown() {
+  if (server_) {
+    server_->stop();
+  }
+  for (auto& loop : loops_) {
+    loop->stop();
+  }
+}
+
+int Runtime::run() {
+  const std::size_t descriptors = raise_descriptor_limit();
+  if (config_.smtp.max_connections + reserved_descriptors > descriptors) {
+    const std::size_t allowed =
+        descriptors > reserved_descriptors ? descriptors - reserved_descriptors : 1;
+    log_->warn("smtp.max_connections {} does not fit the open-files limit {}; using {}",
+               config_.smtp.max_connections, descriptors, allowed);
+    config_.smtp.max_connections = allowed;
+  }
+  limiter_ = std::make_unique<smtp::ConnectionLimiter>(config_.smtp.max_connections,
+                                                       config_.smtp.max_connections_per_ip);
+  for (auto status : {open_spool(), start_tls()}) {
+    if (!status) {
+      log_->critical("{}", status.error().message);
+      return 1;
+    }
+  }
+  build_session_options();
+  auto endpoints = listen_endpoints(config_);
+  if (!endpoints) {
+    log_->critical("{}", endpoints.error().message);
+    return 1;
+  }
+  const std::size_t workers = config_.smtp.workers != 0
+                                  ? config_.smtp.workers
+                                  : std::max(1u, std::thread::hardware_concurrency());
+  start_loops(workers);
+  std::vector<asio::io_context*> raw;
+  for (auto& l : loops_) {
+    raw.push_back(l.get());
+  }
+  server_ = std::make_unique<smtp::Server>(session_options_, *limiter_, raw);
+  auto listening = server_->listen(*endpoints);
+  auto controlled = control_.start(config_.control_socket(), [this](const nlohmann::json& req) {
+    return admin::execute_queue_request(*spool_, req);
+  });
+  for (const auto& status : {listening, controlled}) {
+    if (!status) {
+      log_->critical("{}", status.error().message);
+      shutdown();
+      for (auto& t : threads_) {
+        t.join();
+      }
+      return 1;
+    }
+  }
+  for (const auto& e : server_->bound()) {
+    std::ostringstream text;
+    text << e;
+    log_->info("listening on {}", text.str());
+  }
+  signals_ = std::make_unique<asio::signal_set>(*loops_.front(), SIGINT, SIGTERM, SIGHUP);
+  signals_->async_wait([this](std::error_code ec, int s) {
+    if (!ec) {
+      on_signal(s);
+    }
+  });
+  log_->info("backstop started: hostname {}, {} domains, {} event loops", config_.hostname,
+             config_.domains.size(), workers);
+  for (auto& t : threads_) {
+    t.join();
+  }
+  control_.stop();
+  spool_->close();
+  log_->info("backstop stopped");
+  return 0;
+}
+
+} // namespace
+
+int serve(const Config& config) {
+  Runtime runtime(config);
+  return runtime.run();
+}
+
+} // namespace backstop::app

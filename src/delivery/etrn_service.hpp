@@ -1,0 +1,29 @@
+// etrn_service: answers ETRN (RFC 1985) for the SMTP sessions: only configured clients
+// (usually the primary) may ask; the node must be a backed-up domain; the flush itself is
+// posted to the scheduler, so the session's loop never waits for delivery.
+#pragma once
+
+#include "delivery/scheduler.hpp"
+#include "mail/cidr.hpp"
+#include "smtp/session_options.hpp"
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace backstop::delivery {
+
+class EtrnService final : public smtp::EtrnHandler {
+public:
+  EtrnService(Scheduler& scheduler, std::vector<mail::Cidr> clients, std::set<std::string> domains)
+      : scheduler_(scheduler), clients_(std::move(clients)), domains_(std::move(domains)) {}
+
+  mail::Reply on_etrn(const std::string& client_ip, const std::string& argument) override;
+
+private:
+  Scheduler& scheduler_;
+  std::vector<mail::Cidr> clients_;
+  std::set<std::string> domains_;
+};
+
+} // namespace backstop::delivery

@@ -1,0 +1,25 @@
+// notice_policy: NOTIFY (RFC 3461 4.1) and the null-sender rule.
+#include "delivery/notice_policy.hpp"
+
+namespace backstop::delivery {
+
+bool NoticePolicy::may_notify(const mail::Envelope& envelope,
+                              const mail::Recipient& recipient) const {
+  return mode_ != BounceMode::Never && !envelope.sender.is_null() &&
+         (recipient.notify & mail::NotifyNever) == 0;
+}
+
+bool NoticePolicy::failure_notice(const mail::Envelope& envelope,
+                                  const mail::Recipient& recipient) const {
+  return may_notify(envelope, recipient) &&
+         (recipient.notify == mail::NotifyNone || (recipient.notify & mail::NotifyFailure) != 0);
+}
+
+// Without NOTIFY the MTA chooses (RFC 3461 4.1); like most MTAs we warn on delay then.
+bool NoticePolicy::delay_notice(const mail::Envelope& envelope,
+                                const mail::Recipient& recipient) const {
+  return may_notify(envelope, recipient) &&
+         (recipient.notify == mail::NotifyNone || (recipient.notify & mail::NotifyDelay) != 0);
+}
+
+} // namespace backstop::delivery

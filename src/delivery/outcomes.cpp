@@ -1,0 +1,151 @@
+// outcomes: what a recipient's result does to the queued message: delivered, retry later,
+// or failed; when nothing is pending any more the message leaves the queue, after its
+// bounce (if one is due) has been queued. Delay notices are sent once per message.
+#include "delivery/dsn_builder.hpp"
+#include "delivery/scheduler.hpp"
+
+namespace backstop::delivery {
+
+std::vector<std::size_t> Scheduler::pending_for(const Tracked& t, const std::string& domain) const {
+  std::vector<std::size_t> out;
+  const auto& env = t.message.envelope;
+  for (std::size_t i = 0; i < env.recipients.size(); ++i) {
+    if (env.recipients[i].address.domain == domain &&
+        t.message.state.recipients[i].status == queue::RecipientStatus::Pending) {
+      out.push_back(i);
+    }
+  }
+  return out;
+}
+
+void Scheduler::apply(Tracked& t, const std::vector<std::size_t>& indices,
+                      const TransactionResult& result, const std::string& host) {
+  const std::int64_t now = clock_.now_unix();
+  const std::string id = t.message.id.to_string();
+  for (std::size_t k = 0; k < indices.size() && k < result.recipients.size(); ++k) {
+    const auto& outcome = result.recipients[k];
+    auto& s = t.message.state.recipients[indices[k]];
+    const std::string to = t.message.envelope.recipients[indices[k]].address.to_string();
+    s.remote = host;
+    if (outcome.delivered()) {
+      s.status = queue::RecipientStatus::Delivered;
+      s.last_error.clear();
+      log_->info("{}: to=<{}> relay={} status=sent ({})", id, to, host, outcome.reply);
+    } else if (outcome.permanent()) {
+      s.status = queue::RecipientStatus::Failed;
+      s.last_error = outcome.reply;
+      log_->info("{}: to=<{}> relay={} status=bounced ({})", id, to, host, outcome.reply);
+    } else {
+      s.attempts++;
+      s.next_attempt_unix = schedule_.next_attempt(now, s.attempts);
+      s.last_error = outcome.reply;
+      log_->info("{}: to=<{}> relay={} status=deferred ({})", id, to, host, outcome.reply);
+    }
+  }
+}
+
+void Scheduler::defer(Tracked& t, const std::string& domain, const std::string& error,
+                      std::int64_t retry_at) {
+  for (auto i : pending_for(t, domain)) {
+    auto& s = t.message.state.recipients[i];
+    s.attempts++;
+    s.next_attempt_unix = retry_at;
+    s.last_error = error;
+  }
+}
+
+void Scheduler::fail(Tracked& t, const std::string& domain, const std::string& error) {
+  for (auto i : pending_for(t, domain)) {
+    auto& s = t.message.state.recipients[i];
+    s.status = queue::RecipientStatus::Failed;
+    s.last_error = error;
+    log_->info("{}: to=<{}> status=bounced ({})", t.message.id.to_string(),
+               t.message.envelope.recipients[i].address.to_string(), error);
+  }
+}
+
+void Scheduler::queue_notice(const Tracked& t, DsnAction action,
+                             const std::vector<std::size_t>& which) {
+  auto original = spool_.read_body(t.message.id);
+  DsnInput in;
+  in.reporting_mta = options_.hostname;
+  in.id = t.message.id;
+  in.envelope = &t.message.envelope;
+  in.original_message = original ? original.value() : std::string();
+  in.action = action;
+  in.now_unix = clock_.now_unix();
+  in.retry_until_unix = t.message.envelope.arrival_unix + options_.retry.max_lifetime.count();
+  for (auto i : which) {
+    const auto& s = t.message.state.recipients[i];
+    const bool failed = action == DsnAction::Failed;
+    in.recipients.push_back(
+        {t.message.envelope.recipients[i],
+         failed ? status_from_reply(500, s.last_error) : status_from_reply(400, s.last_error),
+         s.last_error, s.remote});
+  }
+  auto body = spool_.new_body();
+  if (!body.append(build_dsn(in))) {
+    log_->error("{}: cannot write the delivery status notice", t.message.id.to_string());
+    return;
+  }
+  const auto notice_id = spool_.allocate_id();
+  log_->info("{}: sender {} notice {} queued for <{}>", t.message.id.to_string(),
+             action == DsnAction::Failed ? "non-delivery" : "delay", notice_id.to_string(),
+             t.message.envelope.sender.to_string());
+  spool_.submit(notice_id, dsn_envelope(in, "127.0.0.1"), std::move(body),
+                [log = log_, notice_id](queue::CommitResult r) {
+                  if (!r.ok()) {
+                    log->error("{}: notice not queued: {}", notice_id.to_string(), r.detail);
+                  }
+                });
+}
+
+void Scheduler::settle(Tracked& t) {
+  const std::int64_t now = clock_.now_unix();
+  auto& state = t.message.state;
+  const auto& env = t.message.envelope;
+  std::vector<std::size_t> pending, failed;
+  for (std::size_t i = 0; i < env.recipients.size(); ++i) {
+    auto& s = state.recipients[i];
+    if (s.status == queue::RecipientStatus::Pending && schedule_.expired(env.arrival_unix, now)) {
+      s.status = queue::RecipientStatus::Failed;
+      s.last_error = "message expired in the queue; last error: " + s.last_error;
+    }
+    if (s.status == queue::RecipientStatus::Pending) {
+      pending.push_back(i);
+    } else if (s.status == queue::RecipientStatus::Failed &&
+               notices_.failure_notice(env, env.recipients[i])) {
+      failed.push_back(i);
+    }
+  }
+  const mail::QueueId id = t.message.id;
+  auto report = [log = log_, id](queue::CommitResult r) {
+    if (!r.ok()) {
+      log->error("{}: queue update failed: {}", id.to_string(), r.detail);
+    }
+  };
+  if (!pending.empty()) {
+    std::vector<std::size_t> delayed;
+    if (state.delay_notice_unix == 0 && schedule_.delay_notice_due(env.arrival_unix, now)) {
+      for (auto i : pending) {
+        if (notices_.delay_notice(env, env.recipients[i])) {
+          delayed.push_back(i);
+        }
+      }
+      state.delay_notice_unix = now;
+      if (!delayed.empty()) {
+        queue_notice(t, DsnAction::Delayed, delayed);
+      }
+    }
+    spool_.update_state(id, state, report);
+    return;
+  }
+  if (!failed.empty()) {
+    queue_notice(t, DsnAction::Failed, failed); // queued before the removal below
+  }
+  log_->info("{}: removed", id.to_string());
+  spool_.remove(id, report);
+  forget(id);
+}
+
+} // namespace backstop::delivery

@@ -1,0 +1,137 @@
+// smtp_client_send: one mail transaction on an open connection: MAIL, RCPT..., DATA,
+// pipelined when the server offers PIPELINING (RFC 2920), with a result per recipient.
+#include "delivery/smtp_client.hpp"
+#include "smtp/dot_stuffer.hpp"
+
+namespace backstop::delivery {
+
+namespace {
+bool positive(const std::optional<smtp::ParsedReply>& r) {
+  return r && r->code >= 200 && r->code < 300;
+}
+} // namespace
+
+asio::awaitable<void> SmtpClient::abort_transaction() {
+  if (usable_ && co_await write("RSET\r\n", options_.command_timeout)) {
+    auto reset = co_await read_reply(options_.command_timeout);
+    usable_ = usable_ && reset && reset->code == 250;
+  }
+}
+
+asio::awaitable<void> SmtpClient::quit() {
+  if (usable_ && co_await write("QUIT\r\n", std::chrono::seconds(10))) {
+    co_await read_reply(std::chrono::seconds(10));
+  }
+  usable_ = false;
+  transport_.close();
+}
+
+asio::awaitable<TransactionResult> SmtpClient::send(const mail::Envelope& envelope,
+                                                    const std::vector<std::size_t>& recipients,
+                                                    std::string_view body) {
+  TransactionResult result;
+  const std::size_t count = recipients.size();
+  if (envelope.smtputf8 && !extensions_.smtputf8) {
+    fail_all(result, count, 553,
+             "553 5.6.7 " + host_ + " does not support SMTPUTF8, which this message needs");
+    co_return result;
+  }
+  if (extensions_.size != 0 && body.size() > extensions_.size) {
+    fail_all(result, count, 552,
+             "552 5.3.4 message size exceeds the limit of " + host_ + " (" +
+                 std::to_string(extensions_.size) + ")");
+    co_return result;
+  }
+  const bool pipelining = extensions_.pipelining;
+  std::string batch = mail_command(envelope, body.size());
+  if (!pipelining && !co_await write(batch, options_.command_timeout)) {
+    fail_all(result, count, 0, "connection lost at MAIL with " + host_);
+    result.connection_broken = true;
+    co_return result;
+  }
+  std::optional<smtp::ParsedReply> mail_reply;
+  if (!pipelining) {
+    mail_reply = co_await read_reply(options_.command_timeout);
+    if (!positive(mail_reply)) {
+      fail_all(result, count, mail_reply ? mail_reply->code : 0,
+               mail_reply ? format_reply(*mail_reply) : "connection lost at MAIL");
+      result.connection_broken = !mail_reply;
+      co_await abort_transaction();
+      co_return result;
+    }
+    batch.clear();
+  }
+  for (std::size_t index : recipients) {
+    batch += rcpt_command(envelope.recipients[index]);
+  }
+  if (pipelining) {
+    batch += "DATA\r\n";
+  }
+  result.recipients.resize(count);
+  bool lost = !co_await write(batch, options_.command_timeout);
+  if (pipelining && !lost) {
+    mail_reply = co_await read_reply(options_.command_timeout);
+    lost = !mail_reply;
+  }
+  std::vector<std::size_t> accepted;
+  for (std::size_t i = 0; i < count && !lost; ++i) {
+    auto r = co_await read_reply(options_.command_timeout);
+    if (!r) {
+      lost = true;
+      break;
+    }
+    // With PIPELINING a refused MAIL makes every RCPT fail; report the MAIL reply then.
+    const auto& decisive = positive(mail_reply) ? *r : *mail_reply;
+    result.recipients[i] = {decisive.code, format_reply(decisive)};
+    if (positive(mail_reply) && r->code >= 200 && r->code < 300) {
+      accepted.push_back(i);
+    }
+  }
+  std::optional<smtp::ParsedReply> data_reply;
+  if (!lost && !pipelining && !accepted.empty()) {
+    lost = !co_await write("DATA\r\n", options_.command_timeout);
+  }
+  if (!lost && (pipelining || !accepted.empty())) {
+    data_reply = co_await read_reply(options_.command_timeout);
+    lost = !data_reply;
+  }
+  if (lost) {
+    for (auto& r : result.recipients) {
+      if (r.code == 0 || r.delivered()) {
+        r = {0, "connection lost with " + host_};
+      }
+    }
+    result.connection_broken = true;
+    co_return result;
+  }
+  if (accepted.empty()) {
+    if (data_reply && data_reply->code == 354) {
+      co_await write(".\r\n", options_.command_timeout); // a 354 we never asked for
+      co_await read_reply(options_.data_timeout);
+    }
+    co_await abort_transaction();
+    co_return result;
+  }
+  if (data_reply->code != 354) {
+    for (std::size_t i : accepted) {
+      result.recipients[i] = {data_reply->code, format_reply(*data_reply)};
+    }
+    co_await abort_transaction();
+    co_return result;
+  }
+  std::string wire;
+  smtp::dot_stuff(body, wire);
+  std::optional<smtp::ParsedReply> final_reply;
+  if (co_await write(wire, options_.data_timeout)) {
+    final_reply = co_await read_reply(options_.data_timeout);
+  }
+  for (std::size_t i : accepted) {
+    result.recipients[i] = final_reply
+                               ? RecipientOutcome{final_reply->code, format_reply(*final_reply)}
+                               : RecipientOutcome{0, "connection lost after DATA with " + host_};
+  }
+  result.connection_broken = !final_reply;
+  co_return result;
+}
+
+} // namespace backstop::delivery

@@ -1,0 +1,70 @@
+// cidr: prefix matching on raw address bytes.
+#include "mail/cidr.hpp"
+
+#include <arpa/inet.h>
+#include <charconv>
+#include <string>
+
+namespace backstop::mail {
+
+namespace {
+bool to_bytes(std::string_view text, bool& v6, std::array<std::uint8_t, 16>& out) {
+  const std::string s(text);
+  out.fill(0);
+  if (inet_pton(AF_INET, s.c_str(), out.data()) == 1) {
+    v6 = false;
+    return true;
+  }
+  if (inet_pton(AF_INET6, s.c_str(), out.data()) == 1) {
+    v6 = true;
+    return true;
+  }
+  return false;
+}
+} // namespace
+
+std::optional<Cidr> Cidr::parse(std::string_view text) {
+  Cidr c;
+  const auto slash = text.find('/');
+  if (!to_bytes(text.substr(0, slash), c.v6_, c.bytes_)) {
+    return std::nullopt;
+  }
+  const int max = c.v6_ ? 128 : 32;
+  c.bits_ = max;
+  if (slash != std::string_view::npos) {
+    std::string_view bits = text.substr(slash + 1);
+    auto [end, ec] = std::from_chars(bits.data(), bits.data() + bits.size(), c.bits_);
+    if (ec != std::errc() || end != bits.data() + bits.size() || c.bits_ < 0 || c.bits_ > max) {
+      return std::nullopt;
+    }
+  }
+  return c;
+}
+
+bool Cidr::contains(std::string_view address) const {
+  bool v6 = false;
+  std::array<std::uint8_t, 16> bytes{};
+  if (!to_bytes(address, v6, bytes) || v6 != v6_) {
+    return false;
+  }
+  int left = bits_;
+  for (std::size_t i = 0; left > 0; ++i, left -= 8) {
+    const int take = left >= 8 ? 8 : left;
+    const auto mask = static_cast<std::uint8_t>(0xFF << (8 - take));
+    if ((bytes[i] & mask) != (bytes_[i] & mask)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool any_contains(const std::vector<Cidr>& networks, std::string_view address) {
+  for (const auto& n : networks) {
+    if (n.contains(address)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+} // namespace backstop::mail

@@ -1,0 +1,27 @@
+// cidr: IPv4/IPv6 networks ("192.0.2.0/24", "2001:db8::/32", or a single address) and
+// whether an address falls inside. Used for ETRN clients and, later, allow lists.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace backstop::mail {
+
+class Cidr {
+public:
+  static std::optional<Cidr> parse(std::string_view text);
+  bool contains(std::string_view address) const;
+
+private:
+  bool v6_ = false;
+  std::array<std::uint8_t, 16> bytes_{};
+  int bits_ = 0;
+};
+
+// True when address is inside any of networks.
+bool any_contains(const std::vector<Cidr>& networks, std::string_view address);
+
+} // namespace backstop::mail

@@ -1,0 +1,166 @@
+// session: the conversation loop, input framing, reply batching and timeouts.
+// Replies are queued in output_ and written only when we are about to wait for input (or
+// must answer before the client goes on: 354, TLS, the end of data), which is what
+// PIPELINING (RFC 2920) expects of a server and saves a write per command.
+#include "smtp/session.hpp"
+
+#include "mail/replies.hpp"
+#include "smtp/asio_tokens.hpp"
+
+namespace backstop::smtp {
+
+namespace {
+constexpr std::size_t command_read_chunk = 2048;
+// Framing accepts lines up to this; MAIL/RCPT may exceed 512 by the DSN allowance (RFC 3461
+// section 5), other commands are held to 512 in dispatch().
+constexpr std::size_t max_framed_line = 1024;
+} // namespace
+
+Session::Session(const SessionOptions& options, asio::ip::tcp::socket socket, Admission admission)
+    : options_(options), transport_(std::move(socket)), admission_(std::move(admission)),
+      watchdog_timer_(transport_.socket().get_executor()), pipeline_(options.pipeline->get()) {
+  std::error_code ec;
+  auto remote = transport_.socket().remote_endpoint(ec);
+  facts_.client_ip = ec ? "unknown" : remote.address().to_string();
+  if (!ec && remote.address().is_v6() && remote.address().to_v6().is_v4_mapped()) {
+    facts_.client_ip =
+        asio::ip::make_address_v4(asio::ip::v4_mapped, remote.address().to_v6()).to_string();
+  }
+}
+
+std::string_view Session::pending_input() const {
+  return std::string_view(input_).substr(input_pos_);
+}
+
+void Session::consume(std::size_t n) { input_pos_ += n; }
+
+void Session::compact_input() {
+  if (input_pos_ == input_.size()) {
+    input_.clear();
+    input_pos_ = 0;
+  } else if (input_pos_ > 0) {
+    input_.erase(0, input_pos_);
+    input_pos_ = 0;
+  }
+}
+
+void Session::reply(const mail::Reply& r) { output_ += r.wire(esmtp_); }
+
+void Session::reply_error(const mail::Reply& r) {
+  reply(r);
+  ++errors_;
+}
+
+asio::awaitable<bool> Session::flush() {
+  if (output_.empty()) {
+    co_return true;
+  }
+  deadline_ = std::chrono::steady_clock::now() + options_.limits.command_timeout;
+  std::error_code ec;
+  co_await transport_.write(asio::buffer(output_), ec);
+  output_.clear();
+  co_return !ec;
+}
+
+asio::awaitable<bool> Session::read_more(std::chrono::seconds timeout, std::size_t chunk) {
+  if (!co_await flush()) {
+    co_return false;
+  }
+  compact_input();
+  const std::size_t old = input_.size();
+  input_.resize(old + chunk);
+  deadline_ = std::chrono::steady_clock::now() + timeout;
+  std::error_code ec;
+  std::size_t n = co_await transport_.read_some(asio::buffer(input_.data() + old, chunk), ec);
+  input_.resize(old + (ec ? 0 : n));
+  co_return !ec && n > 0;
+}
+
+asio::awaitable<std::optional<std::string_view>> Session::read_command_line() {
+  for (;;) {
+    if (errors_ >= options_.limits.max_errors) {
+      co_return std::nullopt;
+    }
+    std::string_view pending = pending_input();
+    if (discarding_long_line_) {
+      auto lf = pending.find('\n');
+      consume(lf == std::string_view::npos ? pending.size() : lf + 1);
+      discarding_long_line_ = lf == std::string_view::npos;
+      if (discarding_long_line_ &&
+          !co_await read_more(options_.limits.command_timeout, command_read_chunk)) {
+        co_return std::nullopt;
+      }
+      continue;
+    }
+    LineScan scan = find_command_line(pending, max_framed_line);
+    switch (scan.status) {
+    case LineStatus::Complete:
+      consume(scan.length);
+      co_return pending.substr(0, scan.length - 2);
+    case LineStatus::BareLineEnding:
+      consume(scan.length);
+      reply_error(mail::replies::bare_line_ending);
+      continue;
+    case LineStatus::TooLong:
+      consume(scan.length);
+      discarding_long_line_ = pending.substr(0, scan.length).find('\n') == std::string_view::npos;
+      reply_error(mail::replies::line_too_long);
+      continue;
+    case LineStatus::NeedMore:
+      if (!co_await read_more(options_.limits.command_timeout, command_read_chunk)) {
+        co_return std::nullopt;
+      }
+      continue;
+    }
+  }
+}
+
+asio::awaitable<void> Session::watchdog() {
+  auto self = shared_from_this();
+  while (!closed_) {
+    watchdog_timer_.expires_at(deadline_);
+    co_await watchdog_timer_.async_wait(use_tuple);
+    if (closed_) {
+      break;
+    }
+    if (deadline_ <= std::chrono::steady_clock::now()) {
+      timed_out_ = true;
+      // Give the goodbye a moment, then hang up for good.
+      deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      std::error_code ignored;
+      transport_.socket().cancel(ignored);
+    }
+  }
+}
+
+asio::awaitable<void> Session::run() {
+  auto self = shared_from_this();
+  deadline_ = std::chrono::steady_clock::now() + options_.limits.command_timeout;
+  asio::co_spawn(transport_.socket().get_executor(), watchdog(), asio::detached);
+  reply({220, "", options_.hostname + " ESMTP backstop"});
+  for (;;) {
+    auto line = co_await read_command_line();
+    if (!line) {
+      break;
+    }
+    if (co_await dispatch(parse_command(*line), line->size() + 2) == Outcome::Close) {
+      break;
+    }
+  }
+  if (timed_out_) {
+    output_.clear();
+    reply(mail::replies::timeout);
+  } else if (errors_ >= options_.limits.max_errors) {
+    reply(mail::replies::too_many_errors);
+  }
+  co_await flush();
+  closed_ = true;
+  watchdog_timer_.cancel();
+  transport_.close();
+  if (options_.log) {
+    options_.log->info("disconnect from [{}] errors={}{}", facts_.client_ip, errors_,
+                       timed_out_ ? " timeout" : "");
+  }
+}
+
+} // namespace backstop::smtp

@@ -1,0 +1,103 @@
+// session: one SMTP server conversation (RFC 5321) on one event loop. Reads commands,
+// answers them (batching replies for PIPELINING, RFC 2920), receives DATA/BDAT into a
+// BodyBuffer and hands the message to the spool; sends 250 only once the spool says the
+// message is durable. Asks policy::Pipeline for every decision; decides nothing itself
+// beyond protocol rules (sequence, syntax, limits).
+#pragma once
+
+#include "mail/envelope.hpp"
+#include "mail/queue_id.hpp"
+#include "mail/reply.hpp"
+#include "policy/pipeline.hpp"
+#include "policy/pipeline_slot.hpp"
+#include "queue/body_buffer.hpp"
+#include "smtp/address_parser.hpp"
+#include "smtp/command_parser.hpp"
+#include "smtp/connection_limiter.hpp"
+#include "smtp/data_reader.hpp"
+#include "smtp/session_options.hpp"
+#include "smtp/transport.hpp"
+
+#include <asio.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace backstop::smtp {
+
+class Session : public std::enable_shared_from_this<Session> {
+public:
+  Session(const SessionOptions& options, asio::ip::tcp::socket socket, Admission admission);
+  // Runs the conversation to its end; never throws.
+  asio::awaitable<void> run();
+
+private:
+  enum class Outcome { Continue, Close };
+  struct Transaction {
+    bool active = false;
+    MailFromArgs mail;
+    std::vector<mail::Recipient> recipients;
+    bool bdat_started = false;
+  };
+
+  // I/O (session.cpp)
+  asio::awaitable<bool> read_more(std::chrono::seconds timeout, std::size_t chunk);
+  asio::awaitable<bool> flush();
+  asio::awaitable<std::optional<std::string_view>> read_command_line();
+  asio::awaitable<void> watchdog();
+  void reply(const mail::Reply& r);
+  void reply_error(const mail::Reply& r); // counts toward max_errors
+  std::string_view pending_input() const;
+  void consume(std::size_t n);
+  void compact_input();
+
+  // Commands (session_commands.cpp)
+  asio::awaitable<Outcome> dispatch(const Command& command, std::size_t line_length);
+  void on_helo(std::string_view argument, bool extended);
+  void on_mail(std::string_view argument);
+  void on_rcpt(std::string_view argument);
+  asio::awaitable<Outcome> on_starttls(std::string_view argument);
+  void on_etrn(std::string_view argument);
+  void reset_transaction();
+
+  // Message reception (session_data.cpp)
+  asio::awaitable<Outcome> on_data(std::string_view argument);
+  asio::awaitable<Outcome> on_bdat(std::string_view argument);
+  asio::awaitable<Outcome> discard_octets(std::uint64_t count);
+  void start_body();
+  bool append_to_body(std::string& chunk);
+  asio::awaitable<void> finish_message(const DataReader& reader);
+  mail::Envelope build_envelope() const;
+
+  const SessionOptions& options_;
+  Transport transport_;
+  Admission admission_;
+  asio::steady_timer watchdog_timer_;
+  std::chrono::steady_clock::time_point deadline_;
+  bool closed_ = false;
+  bool timed_out_ = false;
+
+  std::string input_;
+  std::size_t input_pos_ = 0;
+  bool discarding_long_line_ = false;
+  std::string output_;
+
+  std::shared_ptr<const policy::Pipeline> pipeline_;
+  policy::ConnectionFacts facts_;
+  bool greeted_ = false;
+  bool esmtp_ = false;
+  std::size_t errors_ = 0;
+  Transaction tx_;
+
+  // The message being received.
+  std::optional<queue::BodyBuffer> body_;
+  mail::QueueId message_id_;
+  std::int64_t message_arrival_ = 0;
+  bool message_too_big_ = false;
+  bool message_store_failed_ = false;
+  std::optional<DataReader> bdat_reader_; // alive between the chunks of one BDAT message
+};
+
+} // namespace backstop::smtp

@@ -1,0 +1,250 @@
+// session_commands: what each SMTP command does to the session: sequence rules (503),
+// syntax (501/555), limits, and asking the policy pipeline about recipients.
+#include "mail/replies.hpp"
+#include "smtp/session.hpp"
+
+namespace backstop::smtp {
+
+namespace mr = mail::replies;
+
+namespace {
+constexpr std::size_t rfc5321_command_line = 512;
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+mail::Reply reply_for(ParseError error, bool sender) {
+  switch (error) {
+  case ParseError::Syntax:
+    return mr::parameter_error;
+  case ParseError::AddressSyntax:
+    return sender ? mr::sender_syntax : mr::address_syntax;
+  case ParseError::UnknownParameter:
+    return mr::unknown_parameter;
+  case ParseError::BadParameterValue:
+    return mr::parameter_error;
+  case ParseError::NeedsSmtputf8:
+    return mr::utf8_needs_smtputf8;
+  }
+  return mr::parameter_error;
+}
+} // namespace
+
+void Session::reset_transaction() {
+  tx_ = Transaction{};
+  bdat_reader_.reset();
+  body_.reset();
+}
+
+asio::awaitable<Session::Outcome> Session::dispatch(const Command& command,
+                                                    std::size_t line_length) {
+  const bool may_be_long = command.verb == Verb::Mail || command.verb == Verb::Rcpt;
+  if (!may_be_long && line_length > rfc5321_command_line) {
+    reply_error(mr::line_too_long);
+    co_return Outcome::Continue;
+  }
+  switch (command.verb) {
+  case Verb::Ehlo:
+  case Verb::Helo:
+    on_helo(command.argument, command.verb == Verb::Ehlo);
+    break;
+  case Verb::Mail:
+    on_mail(command.argument);
+    break;
+  case Verb::Rcpt:
+    on_rcpt(command.argument);
+    break;
+  case Verb::Data:
+    co_return co_await on_data(command.argument);
+  case Verb::Bdat:
+    co_return co_await on_bdat(command.argument);
+  case Verb::Rset:
+    reset_transaction();
+    reply(mr::reset_ok);
+    break;
+  case Verb::Noop:
+    reply(mr::noop_ok);
+    break;
+  case Verb::Quit:
+    reply(mr::bye);
+    co_return Outcome::Close;
+  case Verb::Vrfy:
+    command.argument.empty() ? reply_error(mr::parameter_error) : reply(mr::cannot_vrfy);
+    break;
+  case Verb::Help:
+    reply(mr::help);
+    break;
+  case Verb::StartTls:
+    co_return co_await on_starttls(command.argument);
+  case Verb::Etrn:
+    on_etrn(command.argument);
+    break;
+  case Verb::Expn:
+  case Verb::Auth:
+    reply_error(mr::not_implemented);
+    break;
+  case Verb::Unknown:
+    reply_error(mr::syntax_error);
+    break;
+  }
+  co_return Outcome::Continue;
+}
+
+void Session::on_helo(std::string_view argument, bool extended) {
+  if (argument.empty()) {
+    reply_error(mr::helo_required);
+    return;
+  }
+  reset_transaction();
+  greeted_ = true;
+  esmtp_ = extended;
+  facts_.helo = std::string(argument.substr(0, argument.find(' ')));
+  const std::string greeting =
+      options_.hostname + " Hello " + facts_.helo + " [" + facts_.client_ip + "]";
+  if (!extended) {
+    reply({250, "", greeting});
+    return;
+  }
+  std::string text = greeting + "\nPIPELINING\nSIZE " +
+                     std::to_string(options_.limits.max_message_size) +
+                     "\nETRN\n8BITMIME\nENHANCEDSTATUSCODES\nSMTPUTF8\nCHUNKING\nDSN";
+  if (options_.tls != nullptr && !transport_.tls_active()) {
+    text += "\nSTARTTLS";
+  }
+  reply({250, "", text});
+}
+
+void Session::on_mail(std::string_view argument) {
+  if (!greeted_) {
+    reply_error(mr::need_helo);
+    return;
+  }
+  if (tx_.active) {
+    reply_error(mr::nested_mail);
+    return;
+  }
+  auto parsed = parse_mail_from(argument);
+  if (auto* error = std::get_if<ParseError>(&parsed)) {
+    reply_error(reply_for(*error, true));
+    return;
+  }
+  auto& args = std::get<MailFromArgs>(parsed);
+  if (args.size > options_.limits.max_message_size) {
+    reply_error(mr::size_exceeded);
+    return;
+  }
+  tx_.active = true;
+  tx_.mail = std::move(args);
+  reply(mr::sender_ok);
+}
+
+void Session::on_rcpt(std::string_view argument) {
+  if (!tx_.active) {
+    reply_error(mr::need_mail);
+    return;
+  }
+  auto parsed = parse_rcpt_to(argument, tx_.mail.smtputf8);
+  if (auto* error = std::get_if<ParseError>(&parsed)) {
+    reply_error(reply_for(*error, false));
+    return;
+  }
+  auto& args = std::get<RcptToArgs>(parsed);
+  // RFC 5321 4.5.1: <postmaster> with no domain must be accepted; it goes to our postmaster.
+  if (args.recipient.domain.empty() && iequals(args.recipient.local, "postmaster")) {
+    args.recipient = options_.postmaster;
+  }
+  if (tx_.recipients.size() >= options_.limits.max_recipients) {
+    reply_error(mr::too_many_recipients);
+    return;
+  }
+  const auto verdict = pipeline_->check_rcpt({facts_, tx_.mail.sender, args.recipient});
+  if (!verdict.accepted()) {
+    if (options_.log) {
+      options_.log->info("reject RCPT from [{}]: {} <{}>: {}", facts_.client_ip, verdict.check,
+                         args.recipient.to_string(), verdict.reason);
+    }
+    reply_error(verdict.reply);
+    return;
+  }
+  for (const auto& existing : tx_.recipients) {
+    if (existing.address == args.recipient) {
+      reply(mr::recipient_ok); // a duplicate is delivered once
+      return;
+    }
+  }
+  tx_.recipients.push_back({std::move(args.recipient), args.notify, std::move(args.orcpt)});
+  reply(mr::recipient_ok);
+}
+
+asio::awaitable<Session::Outcome> Session::on_starttls(std::string_view argument) {
+  if (options_.tls == nullptr) {
+    reply_error(mr::not_implemented);
+    co_return Outcome::Continue;
+  }
+  if (transport_.tls_active()) {
+    reply_error(mr::already_tls);
+    co_return Outcome::Continue;
+  }
+  if (!argument.empty()) {
+    reply_error(mr::parameter_error);
+    co_return Outcome::Continue;
+  }
+  reply(mr::start_tls);
+  if (!co_await flush()) {
+    co_return Outcome::Close;
+  }
+  // Whatever the client pipelined after STARTTLS in plaintext must never be read as a
+  // command of the encrypted session (CVE-2011-0411).
+  input_.clear();
+  input_pos_ = 0;
+  std::error_code ec;
+  deadline_ = std::chrono::steady_clock::now() + options_.limits.command_timeout;
+  co_await transport_.start_tls(*options_.tls, ec);
+  if (ec) {
+    if (options_.log) {
+      options_.log->info("TLS handshake with [{}] failed: {}", facts_.client_ip, ec.message());
+    }
+    output_.clear();
+    co_return Outcome::Close;
+  }
+  // RFC 3207 4.2: forget everything learnt before TLS; the client must EHLO again.
+  reset_transaction();
+  greeted_ = false;
+  esmtp_ = false;
+  facts_.helo.clear();
+  facts_.tls = true;
+  co_return Outcome::Continue;
+}
+
+void Session::on_etrn(std::string_view argument) {
+  if (!greeted_) {
+    reply_error(mr::need_helo);
+    return;
+  }
+  if (tx_.active) {
+    reply_error(mr::bad_sequence);
+    return;
+  }
+  if (argument.empty()) {
+    reply_error(mr::parameter_error);
+    return;
+  }
+  if (options_.etrn == nullptr) {
+    reply_error(mr::etrn_unknown_domain);
+    return;
+  }
+  const auto r = options_.etrn->on_etrn(facts_.client_ip, std::string(argument));
+  r.positive() ? reply(r) : reply_error(r);
+}
+
+} // namespace backstop::smtp

@@ -123,7 +123,7 @@ void Server::start_session(asio::ip::tcp::socket socket) {
   std::error_code ignored;
   socket.set_option(asio::ip::tcp::no_delay(true), ignored);
   auto session = std::make_shared<Session>(options_, std::move(socket), std::move(admission));
-  asio::co_spawn(executor, session->run(), [ip, log = options_.log](std::exception_ptr e) {
+  asio::co_spawn(executor, Session::run(std::move(session)), [ip, log = options_.log](std::exception_ptr e) {
     if (!e || !log) {
       return;
     }

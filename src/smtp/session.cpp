@@ -115,28 +115,29 @@ asio::awaitable<std::optional<std::string_view>> Session::read_command_line() {
   }
 }
 
-asio::awaitable<void> Session::watchdog() {
-  auto self = shared_from_this();
-  while (!closed_) {
-    watchdog_timer_.expires_at(deadline_);
-    co_await watchdog_timer_.async_wait(use_tuple);
-    if (closed_) {
+asio::awaitable<void> Session::watchdog(std::shared_ptr<Session> self) {
+  while (!self->closed_) {
+    self->watchdog_timer_.expires_at(self->deadline_);
+    co_await self->watchdog_timer_.async_wait(use_tuple);
+    if (self->closed_) {
       break;
     }
-    if (deadline_ <= std::chrono::steady_clock::now()) {
-      timed_out_ = true;
+    if (self->deadline_ <= std::chrono::steady_clock::now()) {
+      self->timed_out_ = true;
       // Give the goodbye a moment, then hang up for good.
-      deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      self->deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(5);
       std::error_code ignored;
-      transport_.socket().cancel(ignored);
+      self->transport_.socket().cancel(ignored);
     }
   }
 }
 
-asio::awaitable<void> Session::run() {
-  auto self = shared_from_this();
+asio::awaitable<void> Session::run(std::shared_ptr<Session> self) { co_await self->converse(); }
+
+asio::awaitable<void> Session::converse() {
   deadline_ = std::chrono::steady_clock::now() + options_.limits.command_timeout;
-  asio::co_spawn(transport_.socket().get_executor(), watchdog(), asio::detached);
+  asio::co_spawn(transport_.socket().get_executor(), watchdog(shared_from_this()),
+                 asio::detached);
   reply({220, "", options_.hostname + " ESMTP backstop"});
   for (;;) {
     auto line = co_await read_command_line();

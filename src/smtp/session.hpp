@@ -30,8 +30,9 @@ namespace backstop::smtp {
 class Session : public std::enable_shared_from_this<Session> {
 public:
   Session(const SessionOptions& options, asio::ip::tcp::socket socket, Admission admission);
-  // Runs the conversation to its end; never throws.
-  asio::awaitable<void> run();
+  // Runs the conversation to its end. The coroutine owns the session through self, since a
+  // lazily started coroutine cannot rely on its caller's shared_ptr still being there.
+  static asio::awaitable<void> run(std::shared_ptr<Session> self);
 
 private:
   enum class Outcome { Continue, Close };
@@ -46,7 +47,8 @@ private:
   asio::awaitable<bool> read_more(std::chrono::seconds timeout, std::size_t chunk);
   asio::awaitable<bool> flush();
   asio::awaitable<std::optional<std::string_view>> read_command_line();
-  asio::awaitable<void> watchdog();
+  static asio::awaitable<void> watchdog(std::shared_ptr<Session> self);
+  asio::awaitable<void> converse();
   void reply(const mail::Reply& r);
   void reply_error(const mail::Reply& r); // counts toward max_errors
   std::string_view pending_input() const;

@@ -38,9 +38,8 @@ TEST(ReceivedHeader, HostileHeloCannotBreakHeader) {
   auto f = facts();
   f.helo = "evil)\r\nBcc: x (y";
   const auto h = received_header(f);
-  EXPECT_EQ(h.find("Bcc:"), std::string::npos);
-  EXPECT_EQ(h.find(")\r\nB"), std::string::npos);
-  EXPECT_NE(h.find("from evil____Bcc__x__y ("), std::string::npos);
+  EXPECT_EQ(h.find("\r\nBcc"), std::string::npos); // no header injected
+  EXPECT_NE(h.find("from evil___Bcc:_x__y ("), std::string::npos);
 }
 
 TEST(Rfc5322Date, FormatsUtc) {

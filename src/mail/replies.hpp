@@ -53,7 +53,7 @@ inline const Reply size_exceeded{552, "5.3.4", "Message size exceeds fixed limit
 inline const Reply relay_denied{550, "5.7.1", "Relaying denied"};
 inline const Reply utf8_needs_smtputf8{553, "5.6.7", "Non-ASCII address requires SMTPUTF8"};
 inline const Reply data_line_too_long{500, "5.5.6", "Message line too long"};
-inline const Reply bare_lf_in_data{554, "5.6.11", "Bare CR or LF in message data is not allowed"};
+inline const Reply bare_lf_in_data{554, "5.6.0", "Bare CR or LF in message data is not allowed"};
 inline const Reply etrn_denied{459, "4.7.1", "ETRN not allowed for your address"};
 inline const Reply etrn_unknown_domain{458, "4.7.1", "Unable to queue messages for that node"};
 inline const Reply etrn_started{250, "2.0.0", "Queuing started"};

@@ -44,6 +44,14 @@ void Session::compact_input() {
   }
 }
 
+// The watchdog sleeps until the deadline it last saw; an earlier one must wake it up.
+void Session::set_deadline(std::chrono::seconds timeout) {
+  deadline_ = std::chrono::steady_clock::now() + timeout;
+  if (deadline_ < watchdog_timer_.expiry()) {
+    watchdog_timer_.cancel();
+  }
+}
+
 void Session::reply(const mail::Reply& r) { output_ += r.wire(esmtp_); }
 
 void Session::reply_error(const mail::Reply& r) {
@@ -55,7 +63,9 @@ asio::awaitable<bool> Session::flush() {
   if (output_.empty()) {
     co_return true;
   }
-  deadline_ = std::chrono::steady_clock::now() + options_.limits.command_timeout;
+  if (!timed_out_) { // after a timeout the watchdog's short grace period stands
+    set_deadline(options_.limits.command_timeout);
+  }
   std::error_code ec;
   co_await transport_.write(asio::buffer(output_), ec);
   output_.clear();
@@ -69,7 +79,7 @@ asio::awaitable<bool> Session::read_more(std::chrono::seconds timeout, std::size
   compact_input();
   const std::size_t old = input_.size();
   input_.resize(old + chunk);
-  deadline_ = std::chrono::steady_clock::now() + timeout;
+  set_deadline(timeout);
   std::error_code ec;
   std::size_t n = co_await transport_.read_some(asio::buffer(input_.data() + old, chunk), ec);
   input_.resize(old + (ec ? 0 : n));

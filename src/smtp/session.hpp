@@ -49,6 +49,7 @@ private:
   asio::awaitable<std::optional<std::string_view>> read_command_line();
   static asio::awaitable<void> watchdog(std::shared_ptr<Session> self);
   asio::awaitable<void> converse();
+  void set_deadline(std::chrono::seconds timeout);
   void reply(const mail::Reply& r);
   void reply_error(const mail::Reply& r); // counts toward max_errors
   std::string_view pending_input() const;

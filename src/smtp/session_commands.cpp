@@ -208,7 +208,7 @@ asio::awaitable<Session::Outcome> Session::on_starttls(std::string_view argument
   input_.clear();
   input_pos_ = 0;
   std::error_code ec;
-  deadline_ = std::chrono::steady_clock::now() + options_.limits.command_timeout;
+  set_deadline(options_.limits.command_timeout);
   co_await transport_.start_tls(*options_.tls, ec);
   if (ec) {
     if (options_.log) {

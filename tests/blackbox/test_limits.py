@@ -22,7 +22,8 @@ def test_per_ip_limit(make_server):
 
 def test_total_limit(make_server):
     server = make_server(smtp={"max_connections": 2}).start()
-    time.sleep(0.3)  # let the start-up probe's session end    held = [Smtp(server.port) for _ in range(2)]
+    time.sleep(0.3)  # let the start-up probe's session end
+    held = [Smtp(server.port) for _ in range(2)]
     for c in held:
         assert c.read_reply()[0] == 220
     code, _ = Smtp(server.port).read_reply()

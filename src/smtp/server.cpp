@@ -123,16 +123,17 @@ void Server::start_session(asio::ip::tcp::socket socket) {
   std::error_code ignored;
   socket.set_option(asio::ip::tcp::no_delay(true), ignored);
   auto session = std::make_shared<Session>(options_, std::move(socket), std::move(admission));
-  asio::co_spawn(executor, Session::run(std::move(session)), [ip, log = options_.log](std::exception_ptr e) {
-    if (!e || !log) {
-      return;
-    }
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      log->error("session with [{}] ended by an exception: {}", ip, ex.what());
-    }
-  });
+  asio::co_spawn(executor, Session::run(std::move(session)),
+                 [ip, log = options_.log](std::exception_ptr e) {
+                   if (!e || !log) {
+                     return;
+                   }
+                   try {
+                     std::rethrow_exception(e);
+                   } catch (const std::exception& ex) {
+                     log->error("session with [{}] ended by an exception: {}", ip, ex.what());
+                   }
+                 });
 }
 
 } // namespace backstop::smtp

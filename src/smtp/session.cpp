@@ -146,8 +146,7 @@ asio::awaitable<void> Session::run(std::shared_ptr<Session> self) { co_await sel
 
 asio::awaitable<void> Session::converse() {
   deadline_ = std::chrono::steady_clock::now() + options_.limits.command_timeout;
-  asio::co_spawn(transport_.socket().get_executor(), watchdog(shared_from_this()),
-                 asio::detached);
+  asio::co_spawn(transport_.socket().get_executor(), watchdog(shared_from_this()), asio::detached);
   reply({220, "", options_.hostname + " ESMTP backstop"});
   for (;;) {
     auto line = co_await read_command_line();

@@ -1,0 +1,276 @@
+// spool_test: the durability contract of the spool, against a real directory: what a
+// callback acknowledged is there after reopening; torn tails are cut; batches share syncs.
+#include "queue/spool.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <gtest/gtest.h>
+#include <thread>
+#include <unistd.h>
+
+namespace backstop::queue {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SpoolTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("spool_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    options_.dir = dir_;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::unique_ptr<Spool> open() {
+    auto spool = Spool::open(options_);
+    EXPECT_TRUE(spool.ok()) << (spool.ok() ? "" : spool.error().message);
+    return spool.ok() ? std::move(spool.value()) : nullptr;
+  }
+
+  static mail::Envelope envelope(int n) {
+    mail::Envelope e;
+    e.sender = {"sender" + std::to_string(n), "example.org"};
+    e.recipients.push_back({{"user", "example.test"},
+                            mail::NotifyFailure | mail::NotifyDelay,
+                            "rfc822;user@example.test"});
+    e.recipients.push_back({{"j\xc3\xbcrgen", "example.test"}, mail::NotifyNone, ""});
+    e.declared_size = 1234;
+    e.body = mail::BodyType::EightBitMime;
+    e.smtputf8 = true;
+    e.ret = mail::DsnRet::Headers;
+    e.envid = "env-" + std::to_string(n);
+    e.client_ip = "192.0.2.1";
+    e.helo = "client.example";
+    e.tls = "TLSv1.3 TLS_AES_256_GCM_SHA384";
+    e.arrival_unix = 1795392000 + n;
+    return e;
+  }
+
+  static CommitResult wait(const std::function<void(CommitCallback)>& start) {
+    std::promise<CommitResult> p;
+    auto f = p.get_future();
+    start([&p](CommitResult r) { p.set_value(std::move(r)); });
+    return f.get();
+  }
+
+  mail::QueueId submit(Spool& spool, int n, const std::string& body) {
+    auto buffer = spool.new_body();
+    EXPECT_TRUE(buffer.append(body).ok());
+    const auto id = spool.allocate_id();
+    auto r = wait([&](CommitCallback done) {
+      spool.submit(id, envelope(n), std::move(buffer), std::move(done));
+    });
+    EXPECT_TRUE(r.ok()) << r.detail;
+    return id;
+  }
+
+  fs::path newest_segment() const {
+    fs::path newest;
+    for (const auto& e : fs::directory_iterator(dir_ / "segments")) {
+      if (newest.empty() || e.path() > newest) {
+        newest = e.path();
+      }
+    }
+    return newest;
+  }
+
+  fs::path dir_;
+  SpoolOptions options_;
+};
+
+TEST_F(SpoolTest, SubmittedMessageSurvivesReopenByteIdentical) {
+  const std::string body = "Received: x\r\n\r\nline one\r\n.dot\r\n\x00\xff binary\r\n";
+  mail::QueueId id;
+  {
+    auto spool = open();
+    id = submit(*spool, 1, body);
+  }
+  auto spool = open();
+  auto m = spool->find(id);
+  ASSERT_TRUE(m);
+  const auto e = envelope(1);
+  EXPECT_EQ(m->envelope.sender, e.sender);
+  ASSERT_EQ(m->envelope.recipients.size(), 2u);
+  EXPECT_EQ(m->envelope.recipients[0].notify, e.recipients[0].notify);
+  EXPECT_EQ(m->envelope.recipients[0].orcpt, e.recipients[0].orcpt);
+  EXPECT_EQ(m->envelope.recipients[1].address.local, "j\xc3\xbcrgen");
+  EXPECT_EQ(m->envelope.envid, "env-1");
+  EXPECT_EQ(m->envelope.tls, e.tls);
+  EXPECT_EQ(m->envelope.ret, mail::DsnRet::Headers);
+  EXPECT_TRUE(m->envelope.smtputf8);
+  EXPECT_EQ(m->envelope.arrival_unix, e.arrival_unix);
+  EXPECT_EQ(m->body_size, body.size());
+  EXPECT_EQ(spool->read_body(id).value(), body);
+  ASSERT_EQ(m->state.recipients.size(), 2u);
+  EXPECT_EQ(m->state.recipients[0].status, RecipientStatus::Pending);
+}
+
+TEST_F(SpoolTest, StateUpdatesAndRemovalsSurviveReopen) {
+  mail::QueueId kept, removed;
+  {
+    auto spool = open();
+    kept = submit(*spool, 1, "a\r\n");
+    removed = submit(*spool, 2, "b\r\n");
+    auto state = spool->find(kept)->state;
+    state.held = true;
+    state.recipients[0].status = RecipientStatus::Delivered;
+    state.recipients[1].attempts = 3;
+    state.recipients[1].last_error = "451 4.3.0 try later";
+    state.recipients[1].next_attempt_unix = 42;
+    EXPECT_TRUE(wait([&](CommitCallback d) { spool->update_state(kept, state, d); }).ok());
+    EXPECT_TRUE(wait([&](CommitCallback d) { spool->remove(removed, d); }).ok());
+  }
+  auto spool = open();
+  EXPECT_FALSE(spool->find(removed));
+  auto m = spool->find(kept);
+  ASSERT_TRUE(m);
+  EXPECT_TRUE(m->state.held);
+  EXPECT_EQ(m->state.recipients[0].status, RecipientStatus::Delivered);
+  EXPECT_EQ(m->state.recipients[1].attempts, 3u);
+  EXPECT_EQ(m->state.recipients[1].last_error, "451 4.3.0 try later");
+  EXPECT_EQ(m->state.recipients[1].next_attempt_unix, 42);
+}
+
+TEST_F(SpoolTest, TornTailIsCutAndEarlierMessagesSurvive) {
+  mail::QueueId first;
+  {
+    auto spool = open();
+    first = submit(*spool, 1, "first\r\n");
+    submit(*spool, 2, "second message body\r\n");
+  }
+  const auto segment = newest_segment();
+  const auto size = fs::file_size(segment);
+  fs::resize_file(segment, size - 5); // the second record loses its end
+  {
+    std::ofstream out(segment, std::ios::app | std::ios::binary);
+    out << "garbage after the tear";
+  }
+  {
+    auto spool = open();
+    auto all = spool->list();
+    ASSERT_EQ(all.size(), 1u);
+    EXPECT_EQ(all[0].id, first);
+    // The tail was cut, so a new message lands after the good record and survives.
+    submit(*spool, 3, "third\r\n");
+  }
+  auto spool = open();
+  EXPECT_EQ(spool->list().size(), 2u);
+}
+
+TEST_F(SpoolTest, TmpLeftoversRemovedAndLockHeld) {
+  auto spool = open();
+  { std::ofstream(dir_ / "tmp" / "spill.leftover") << "half a message"; }
+  auto second = Spool::open(options_);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.error().message.find("in use by another backstop"), std::string::npos);
+  auto read_only = Spool::open_read_only(options_);
+  ASSERT_TRUE(read_only.ok());
+  spool.reset();
+  spool = open();
+  EXPECT_TRUE(fs::is_empty(dir_ / "tmp"));
+}
+
+TEST_F(SpoolTest, LargeBodySpillsAndRoundTrips) {
+  options_.spill_threshold = 4096;
+  auto spool = open();
+  std::string body;
+  for (int i = 0; i < 20000; ++i) {
+    body += "line " + std::to_string(i) + " of a large message\r\n";
+  }
+  auto buffer = spool->new_body();
+  for (std::size_t pos = 0; pos < body.size(); pos += 1000) {
+    ASSERT_TRUE(buffer.append(std::string_view(body).substr(pos, 1000)).ok());
+  }
+  EXPECT_TRUE(buffer.spilled());
+  const auto id = spool->allocate_id();
+  auto r = wait([&](CommitCallback d) { spool->submit(id, envelope(1), std::move(buffer), d); });
+  ASSERT_TRUE(r.ok()) << r.detail;
+  EXPECT_TRUE(fs::is_empty(dir_ / "tmp"));
+  spool.reset();
+  spool = open();
+  EXPECT_EQ(spool->read_body(id).value(), body);
+}
+
+TEST_F(SpoolTest, ConcurrentSubmitsShareSyncs) {
+  auto spool = open();
+  constexpr int threads = 8;
+  constexpr int per_thread = 300;
+  std::vector<std::thread> workers;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        auto buffer = spool->new_body();
+        (void)buffer.append(std::string(4096, static_cast<char>('a' + t)));
+        const auto id = spool->allocate_id();
+        auto r =
+            wait([&](CommitCallback d) { spool->submit(id, envelope(i), std::move(buffer), d); });
+        ok += r.ok() ? 1 : 0;
+      }
+    });
+  }
+  for (auto& w : workers) {
+    w.join();
+  }
+  EXPECT_EQ(ok, threads * per_thread);
+  const auto stats = spool->stats();
+  EXPECT_EQ(stats.records_committed, static_cast<std::uint64_t>(threads * per_thread));
+  EXPECT_LT(stats.commits, stats.records_committed); // batches formed
+  spool.reset();
+  spool = open();
+  EXPECT_EQ(spool->list().size(), static_cast<std::size_t>(threads * per_thread));
+}
+
+TEST_F(SpoolTest, DeadSegmentsAreDeletedAndLongLivedMessagesCompacted) {
+  options_.segment_size = 1 << 20;
+  auto spool = open();
+  const auto survivor = submit(*spool, 0, std::string(1000, 's'));
+  std::vector<mail::QueueId> ids;
+  for (int i = 0; i < 400; ++i) {
+    ids.push_back(submit(*spool, i, std::string(8000, 'x')));
+  }
+  EXPECT_GE(spool->stats().segments, 3u);
+  for (auto id : ids) {
+    EXPECT_TRUE(wait([&](CommitCallback d) { spool->remove(id, d); }).ok());
+  }
+  submit(*spool, 999, "nudge\r\n"); // GC runs between batches
+  EXPECT_LE(spool->stats().segments, 2u);
+  EXPECT_EQ(spool->read_body(survivor).value(), std::string(1000, 's'));
+  spool.reset();
+  spool = open();
+  EXPECT_EQ(spool->list().size(), 2u);
+  EXPECT_EQ(spool->read_body(survivor).value(), std::string(1000, 's'));
+}
+
+TEST_F(SpoolTest, ReopenOfManyMessagesIsFast) {
+  {
+    auto spool = open();
+    std::vector<std::thread> workers;
+    for (int t = 0; t < 8; ++t) {
+      workers.emplace_back([&] {
+        for (int i = 0; i < 2500; ++i) {
+          auto buffer = spool->new_body();
+          (void)buffer.append(std::string(4096, 'm'));
+          const auto id = spool->allocate_id();
+          wait([&](CommitCallback d) { spool->submit(id, envelope(i), std::move(buffer), d); });
+        }
+      });
+    }
+    for (auto& w : workers) {
+      w.join();
+    }
+  }
+  const auto start = std::chrono::steady_clock::now();
+  auto spool = open();
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(spool->list().size(), 20000u);
+  EXPECT_LT(elapsed, std::chrono::seconds(5));
+}
+
+} // namespace
+} // namespace backstop::queue

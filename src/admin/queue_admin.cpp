@@ -116,6 +116,10 @@ json execute_queue_request(queue::Spool& spool, const json& request, const Queue
     out["body"] = body.ok() ? body.value() : "";
     return out;
   }
+  const bool modifying = command == "delete" || command == "hold" || command == "release";
+  if (modifying && actions.modify) {
+    return actions.modify(command, *id);
+  }
   if (command == "delete") {
     return remove(spool, *id);
   }

@@ -13,6 +13,8 @@ namespace backstop::admin {
 // Delivery hooks the admin side may call ("flush"); absent until delivery is wired.
 struct QueueActions {
   std::function<nlohmann::json(const std::string& domain)> flush;
+  // delete/hold/release through the delivery scheduler, the only writer while it runs.
+  std::function<nlohmann::json(const std::string& command, mail::QueueId id)> modify;
 };
 
 // request: {"command": "list" | "show" | "delete" | "hold" | "release" | "flush",

@@ -68,7 +68,8 @@ struct DeliveryConfig {
   std::chrono::seconds connect_timeout{30};
   std::chrono::seconds command_timeout{300};
   std::chrono::seconds data_timeout{600};
-  bool bounce = true; // bounce = "always" | "never"
+  bool bounce = true;         // bounce = "always" | "never"
+  std::uint16_t mx_port = 25; // port of MX hosts (not of configured primaries)
 };
 
 struct LogConfig {

@@ -220,6 +220,9 @@ void read_delivery(TomlReader& r, DeliveryConfig& d) {
     r.error("bounce", "must be \"always\" or \"never\"");
   }
   d.bounce = bounce == "always";
+  std::uint64_t port = d.mx_port;
+  r.integer("mx_port", port, 1, 65535);
+  d.mx_port = static_cast<std::uint16_t>(port);
   r.finish();
 }
 

@@ -99,6 +99,9 @@ void print_text(const QueueCommand& c, const json& answer) {
                 << "\n";
     }
     std::cout << "\n" << answer.value("body", "");
+  } else if (c.command == "flush") {
+    std::cout << "flush" << (c.argument.empty() ? "" : " " + c.argument)
+              << ": delivery started for " << answer.value("messages", 0) << " waiting messages\n";
   } else {
     std::cout << c.command << " " << c.argument << ": ok\n";
   }

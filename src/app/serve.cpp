@@ -5,12 +5,18 @@
 #include "admin/queue_admin.hpp"
 #include "app/config_loader.hpp"
 #include "app/logging.hpp"
+#include "delivery/dns_router.hpp"
+#include "delivery/etrn_service.hpp"
+#include "delivery/scheduler.hpp"
+#include "dns/resolver.hpp"
+#include "mail/cidr.hpp"
 #include "policy/pipeline_slot.hpp"
 #include "queue/spool.hpp"
 #include "smtp/server.hpp"
 #include "smtp/transport.hpp"
 
 #include <asio.hpp>
+#include <set>
 #include <sys/resource.h>
 #include <thread>
 
@@ -70,6 +76,8 @@ private:
   mail::Status start_tls();
   void build_session_options();
   void start_loops(std::size_t count);
+  mail::Status start_delivery();
+  nlohmann::json handle_control(const nlohmann::json& request);
   void on_signal(int signal);
   void reload();
   void shutdown();
@@ -80,12 +88,19 @@ private:
   policy::PipelineSlot pipeline_;
   std::unique_ptr<queue::Spool> spool_;
   std::unique_ptr<asio::ssl::context> tls_;
+  std::unique_ptr<asio::ssl::context> client_tls_;
   smtp::SessionOptions session_options_;
   std::unique_ptr<smtp::ConnectionLimiter> limiter_;
   std::vector<std::unique_ptr<asio::io_context>> loops_;
   std::vector<std::thread> threads_;
   std::unique_ptr<smtp::Server> server_;
   admin::ControlServer control_;
+  asio::io_context delivery_loop_{1};
+  std::thread delivery_thread_;
+  std::unique_ptr<dns::Resolver> resolver_;
+  std::unique_ptr<delivery::DnsRouter> router_;
+  std::unique_ptr<delivery::Scheduler> scheduler_;
+  std::unique_ptr<delivery::EtrnService> etrn_;
   std::unique_ptr<asio::signal_set> signals_;
 };
 
@@ -151,6 +166,98 @@ void Runtime::start_loops(std::size_t count) {
   }
 }
 
+delivery::SchedulerOptions scheduler_options(const Config& config) {
+  delivery::SchedulerOptions o;
+  o.hostname = config.hostname;
+  o.retry = {config.delivery.retry_initial, config.delivery.retry_max,
+             config.delivery.delay_warning, config.delivery.max_queue_lifetime};
+  o.bounce = config.delivery.bounce ? delivery::BounceMode::Always : delivery::BounceMode::Never;
+  o.max_connections = config.delivery.max_connections;
+  o.max_connections_per_destination = config.delivery.max_connections_per_destination;
+  o.client.helo_name = config.hostname;
+  o.client.connect_timeout = config.delivery.connect_timeout;
+  o.client.command_timeout = config.delivery.command_timeout;
+  o.client.greeting_timeout = config.delivery.command_timeout;
+  o.client.data_timeout = config.delivery.data_timeout;
+  for (const auto& d : config.domains) {
+    if (d.tls_required) {
+      o.domain_tls[d.name] = delivery::TlsPolicy::Required;
+    }
+  }
+  return o;
+}
+
+delivery::LocalIdentity local_identity(const Config& config) {
+  delivery::LocalIdentity self;
+  self.names.insert(mail::normalize_domain(config.hostname));
+  for (const auto& n : config.local_names) {
+    self.names.insert(mail::normalize_domain(n));
+  }
+  for (const auto& a : config.local_addresses) {
+    std::error_code ec;
+    auto address = asio::ip::make_address(a, ec);
+    if (!ec) {
+      self.addresses.insert(address);
+    }
+  }
+  return self;
+}
+
+mail::Status Runtime::start_delivery() {
+  dns::ResolverOptions dns_options;
+  dns_options.servers = config_.dns.servers;
+  dns_options.timeout = config_.dns.timeout;
+  dns_options.tries = config_.dns.tries;
+  auto resolver = dns::Resolver::create(delivery_loop_.get_executor(), dns_options, clock_);
+  if (!resolver) {
+    return resolver.error();
+  }
+  resolver_ = std::move(resolver.value());
+  std::map<std::string, std::vector<delivery::StaticHop>> primaries;
+  std::set<std::string> domains;
+  for (const auto& d : config_.domains) {
+    domains.insert(d.name);
+    for (const auto& p : d.primary) {
+      primaries[d.name].push_back({p.host, p.port});
+    }
+  }
+  router_ = std::make_unique<delivery::DnsRouter>(
+      *resolver_, local_identity(config_), std::move(primaries), config_.delivery.mx_port, log_);
+  client_tls_ = smtp::make_client_tls_context();
+  auto options = scheduler_options(config_);
+  options.client.tls_context = client_tls_.get();
+  scheduler_ = std::make_unique<delivery::Scheduler>(delivery_loop_, *spool_, *router_,
+                                                     std::move(options), clock_, log_);
+  std::vector<mail::Cidr> etrn_clients;
+  for (const auto& c : config_.smtp.etrn_clients) {
+    etrn_clients.push_back(*mail::Cidr::parse(c));
+  }
+  etrn_ = std::make_unique<delivery::EtrnService>(*scheduler_, std::move(etrn_clients), domains);
+  session_options_.etrn = etrn_.get();
+  spool_->set_on_committed([this](const queue::QueuedMessage& m) { scheduler_->on_committed(m); });
+  scheduler_->start();
+  delivery_thread_ = std::thread([this] {
+    auto guard = asio::make_work_guard(delivery_loop_);
+    delivery_loop_.run();
+  });
+  return mail::Ok{};
+}
+
+nlohmann::json Runtime::handle_control(const nlohmann::json& request) {
+  admin::QueueActions actions;
+  actions.flush = [this](const std::string& domain) {
+    const long waiting = scheduler_->flush(domain);
+    if (waiting < 0) {
+      return nlohmann::json{{"ok", false}, {"error", "no mail waits for " + domain}};
+    }
+    return nlohmann::json{{"ok", true}, {"domain", domain}, {"messages", waiting}};
+  };
+  actions.modify = [this](const std::string& command, mail::QueueId id) {
+    return scheduler_->modify(command, id);
+  };
+  return admin::execute_queue_request(*spool_, request, actions);
+}
+
 void Runtime::reload() {
   auto loaded = load_config(config_.source);
   if (auto* errors = std::get_if<ConfigErrors>(&loaded)) {
@@ -187,6 +294,10 @@ void Runtime::shutdown() {
   for (auto& loop : loops_) {
     loop->stop();
   }
+  if (scheduler_) {
+    scheduler_->stop();
+  }
+  delivery_loop_.stop();
 }
 
 int Runtime::run() {
@@ -207,6 +318,10 @@ int Runtime::run() {
     }
   }
   build_session_options();
+  if (auto started = start_delivery(); !started) {
+    log_->critical("{}", started.error().message);
+    return 1;
+  }
   auto endpoints = listen_endpoints(config_);
   if (!endpoints) {
     log_->critical("{}", endpoints.error().message);
@@ -222,9 +337,8 @@ int Runtime::run() {
   }
   server_ = std::make_unique<smtp::Server>(session_options_, *limiter_, raw);
   auto listening = server_->listen(*endpoints);
-  auto controlled = control_.start(config_.control_socket(), [this](const nlohmann::json& req) {
-    return admin::execute_queue_request(*spool_, req);
-  });
+  auto controlled = control_.start(
+      config_.control_socket(), [this](const nlohmann::json& req) { return handle_control(req); });
   for (const auto& status : {listening, controlled}) {
     if (!status) {
       log_->critical("{}", status.error().message);
@@ -232,6 +346,7 @@ int Runtime::run() {
       for (auto& t : threads_) {
         t.join();
       }
+      delivery_thread_.join();
       return 1;
     }
   }
@@ -251,6 +366,7 @@ int Runtime::run() {
   for (auto& t : threads_) {
     t.join();
   }
+  delivery_thread_.join();
   control_.stop();
   spool_->close();
   log_->info("backstop stopped");

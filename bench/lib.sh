@@ -1,0 +1,117 @@
+# lib.sh: helpers shared by the benchmark scripts. Loopback only, everything cleaned up.
+set -euo pipefail
+
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_port() { # host port
+  for _ in $(seq 1 100); do
+    if /usr/bin/python3 -c "import socket,sys; socket.create_connection(('$1',$2),1)" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "nothing listens on $1:$2" >&2
+  return 1
+}
+
+now() { date +%s.%N; }
+
+rate() { # count seconds
+  /usr/bin/python3 -c "print(f'{$1/$2:.0f}')"
+}
+
+ratio() { # a b
+  /usr/bin/python3 -c "print(f'{$1/$2:.2f}')"
+}
+
+# A backstop config for benchmarks: real disk, loopback DNS that answers nothing, primary down.
+write_backstop_config() { # file port queue_dir
+  cat >"$1" <<CFG
+hostname = "mx2.example.test"
+[log]
+level = "warn"
+[smtp]
+listen = ["127.0.0.1:$2"]
+max_connections = 15000
+max_connections_per_ip = 15000
+[queue]
+dir = "$3"
+[state]
+path = "$3/../state.db"
+[dns]
+servers = ["127.0.0.1:1"]
+timeout = 200
+tries = 1
+[delivery]
+retry_initial = "1h"
+[[domain]]
+name = "example.test"
+primary = ["127.0.0.1:1"]
+CFG
+}
+
+# A private Postfix instance configured as a backup MX for example.test that only queues
+# (the primary is "down": defer_transports), as backstop does in the same benchmark.
+start_postfix_backup_mx() { # dir port
+  local dir=$1 port=$2
+  mkdir -p "$dir/etc" "$dir/spool" "$dir/data"
+  chown postfix "$dir/data"
+  chmod 755 "$dir"
+  cat >"$dir/etc/main.cf" <<CFG
+compatibility_level = 3.6
+queue_directory = $dir/spool
+data_directory = $dir/data
+meta_directory = /etc/postfix
+shlib_directory = no
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = mx3.example.test
+mydestination =
+mynetworks = 127.0.0.0/8
+relay_domains = example.test
+smtpd_relay_restrictions = reject_unauth_destination
+smtpd_recipient_restrictions = reject_unauth_destination
+relay_transport = relay:[127.0.0.1]:1
+default_transport = smtp:[127.0.0.1]:1
+defer_transports = relay smtp
+disable_dns_lookups = yes
+smtp_dns_support_level = disabled
+maillog_file_prefixes = $dir
+maillog_file = $dir/maillog
+biff = no
+CFG
+  # The stock services, without chroot (the private spool has no chroot files).
+  cat >"$dir/etc/master.cf" <<CFG
+127.0.0.1:$port inet n - n - - smtpd
+pickup    unix  n - n 60  1 pickup
+cleanup   unix  n - n -   0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+rewrite   unix  - - n -   - trivial-rewrite
+bounce    unix  - - n -   0 bounce
+defer     unix  - - n -   0 bounce
+trace     unix  - - n -   0 bounce
+verify    unix  - - n -   1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n -   - proxymap
+smtp      unix  - - n -   - smtp
+relay     unix  - - n -   - smtp
+showq     unix  n - n -   - showq
+error     unix  - - n -   - error
+retry     unix  - - n -   - error
+discard   unix  - - n -   - discard
+anvil     unix  - - n -   1 anvil
+scache    unix  - - n -   1 scache
+postlog   unix-dgram n - n - 1 postlogd
+CFG
+  # postfix prints its errors only to a terminal or syslog: give it a terminal.
+  script -qc "postfix -c $dir/etc start" /dev/null >"$dir/start.log" 2>&1 || true
+  wait_port 127.0.0.1 "$port" || { cat "$dir/start.log" "$dir/maillog" >&2 2>/dev/null; return 1; }
+}
+
+stop_postfix() { # dir
+  postfix -c "$1/etc" stop >/dev/null 2>&1 || true
+}

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# run: every benchmark, one after the other. Usage: bench/run.sh BUILD_DIR
+set -euo pipefail
+here=$(dirname "$0")
+build=${1:-build}
+echo "== machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB, $(uname -r)"
+bash "$here/smtp_throughput.sh" "$build"
+bash "$here/idle_sessions.sh" "$build"

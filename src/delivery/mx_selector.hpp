@@ -1,0 +1,48 @@
+// mx_selector: "which MX may receive?" (RFC 5321 5.1, RFC 7505). Pure: takes the DNS answers
+// already fetched and decides. A backup MX delivers only to hosts MORE preferred than
+// itself: every MX at or below the best preference that names this host (by name or
+// address) is dropped; if nothing is left, this host is the best MX and delivering would be
+// a mail loop. Implicit MX (the domain's own address) only when there are no MX records;
+// MX records that do not resolve never fall back to the domain's address.
+#pragma once
+
+#include "dns/resolver.hpp"
+
+#include <asio/ip/address.hpp>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace backstop::delivery {
+
+struct LocalIdentity {
+  std::set<std::string> names;           // hostname and local_names, lower case
+  std::set<asio::ip::address> addresses; // local_addresses
+  bool is_local(const std::string& host, const std::vector<asio::ip::address>& addrs) const;
+};
+
+struct MxTarget {
+  std::string host;
+  unsigned preference = 0;
+  std::vector<asio::ip::address> addresses;
+};
+
+struct MxSelection {
+  std::vector<MxTarget> targets; // in the order to try
+  std::string error;             // set when targets is empty
+  bool permanent = false;        // bounce rather than retry
+  bool mail_loop = false;        // this host is the best MX: log loudly
+};
+
+struct MxInput {
+  std::string domain;
+  dns::MxAnswer mx;
+  std::map<std::string, dns::AddressAnswer> exchange_addresses; // by exchange name
+  dns::AddressAnswer domain_addresses; // for the implicit MX; used only without MX records
+};
+
+MxSelection select_mx(const MxInput& input, const LocalIdentity& self, std::mt19937& random);
+
+} // namespace backstop::delivery

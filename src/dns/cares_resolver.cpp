@@ -1,0 +1,345 @@
+// cares_resolver: Resolver on c-ares. c-ares tells us (socket state callback) which sockets
+// it wants watched; each gets an Asio descriptor waiting for readability/writability, and a
+// timer follows ares_timeout(). All of it runs on the resolver's event loop. c-ares parses
+// the DNS wire format; we only map its results and cache them.
+#include "dns/resolver.hpp"
+
+#include <ares.h>
+#include <arpa/nameser.h>
+#include <asio/experimental/as_tuple.hpp>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+namespace backstop::dns {
+
+namespace {
+
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+// c-ares needs one global init per process (it is reference counted inside c-ares).
+struct LibraryInit {
+  LibraryInit() { ares_library_init(ARES_LIB_INIT_ALL); }
+};
+
+Status status_of(int ares_status) {
+  switch (ares_status) {
+  case ARES_SUCCESS:
+    return Status::Found;
+  case ARES_ENODATA:
+    return Status::NoData;
+  case ARES_ENOTFOUND:
+    return Status::NxDomain;
+  default:
+    return Status::TempFail;
+  }
+}
+
+std::string lower_no_dot(std::string name) {
+  if (!name.empty() && name.back() == '.') {
+    name.pop_back();
+  }
+  for (char& c : name) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return name;
+}
+
+struct RawAnswer {
+  int status = ARES_ETIMEOUT;
+  std::vector<unsigned char> bytes;
+};
+
+class CaresResolver final : public Resolver {
+public:
+  CaresResolver(asio::any_io_executor executor, ResolverOptions options, const mail::Clock& clock)
+      : executor_(executor), options_(std::move(options)), clock_(clock), timer_(executor) {}
+  ~CaresResolver() override;
+
+  mail::Status init();
+  asio::awaitable<MxAnswer> mx(std::string domain) override;
+  asio::awaitable<AddressAnswer> addresses(std::string host) override;
+
+private:
+  struct Watch {
+    std::unique_ptr<asio::posix::stream_descriptor> descriptor;
+    bool read = false;
+    bool write = false;
+    bool reading = false;
+    bool writing = false;
+  };
+  template <typename Answer> struct CacheEntry {
+    Answer answer;
+    std::chrono::system_clock::time_point expires;
+  };
+
+  static void on_socket_state(void* self, ares_socket_t fd, int readable, int writable);
+  void watch(ares_socket_t fd);
+  void process(ares_socket_t read_fd, ares_socket_t write_fd);
+  void rearm_timer();
+  asio::awaitable<RawAnswer> query(const std::string& name, int type);
+  AddressAnswer parse_addresses(const RawAnswer& raw, int type, std::chrono::seconds& ttl) const;
+
+  asio::any_io_executor executor_;
+  ResolverOptions options_;
+  const mail::Clock& clock_;
+  ares_channel channel_ = nullptr;
+  std::map<ares_socket_t, Watch> watches_;
+  asio::steady_timer timer_;
+  std::map<std::string, CacheEntry<MxAnswer>> mx_cache_;
+  std::map<std::string, CacheEntry<AddressAnswer>> address_cache_;
+};
+
+CaresResolver::~CaresResolver() {
+  for (auto& [fd, w] : watches_) {
+    w.descriptor->release(); // c-ares owns and closes its sockets
+  }
+  watches_.clear();
+  if (channel_ != nullptr) {
+    ares_destroy(channel_);
+  }
+}
+
+mail::Status CaresResolver::init() {
+  static LibraryInit library; // c-ares' own process-wide init, done once
+  ares_options opts{};
+  opts.sock_state_cb = &CaresResolver::on_socket_state;
+  opts.sock_state_cb_data = this;
+  opts.timeout = static_cast<int>(options_.timeout.count());
+  opts.tries = options_.tries;
+  opts.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_STAYOPEN;
+  const int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS;
+  if (int rc = ares_init_options(&channel_, &opts, mask); rc != ARES_SUCCESS) {
+    return mail::make_error(std::string("DNS resolver: ") + ares_strerror(rc));
+  }
+  if (!options_.servers.empty()) {
+    std::string csv;
+    for (const auto& s : options_.servers) {
+      csv += (csv.empty() ? "" : ",") + s;
+    }
+    if (int rc = ares_set_servers_ports_csv(channel_, csv.c_str()); rc != ARES_SUCCESS) {
+      return mail::make_error("dns.servers \"" + csv + "\": " + ares_strerror(rc));
+    }
+  }
+  return mail::Ok{};
+}
+
+void CaresResolver::on_socket_state(void* data, ares_socket_t fd, int readable, int writable) {
+  auto* self = static_cast<CaresResolver*>(data);
+  if (!readable && !writable) {
+    auto it = self->watches_.find(fd);
+    if (it != self->watches_.end()) {
+      it->second.descriptor->cancel();
+      it->second.descriptor->release();
+      self->watches_.erase(it);
+    }
+    return;
+  }
+  auto& w = self->watches_[fd];
+  if (!w.descriptor) {
+    w.descriptor = std::make_unique<asio::posix::stream_descriptor>(self->executor_, fd);
+  }
+  w.read = readable != 0;
+  w.write = writable != 0;
+  self->watch(fd);
+}
+
+void CaresResolver::watch(ares_socket_t fd) {
+  auto it = watches_.find(fd);
+  if (it == watches_.end()) {
+    return;
+  }
+  Watch& w = it->second;
+  if (w.read && !w.reading) {
+    w.reading = true;
+    w.descriptor->async_wait(asio::posix::stream_descriptor::wait_read,
+                             [this, fd](std::error_code ec) {
+                               auto it = watches_.find(fd);
+                               if (it != watches_.end()) {
+                                 it->second.reading = false;
+                               }
+                               if (!ec) {
+                                 process(fd, ARES_SOCKET_BAD);
+                                 watch(fd);
+                               }
+                             });
+  }
+  if (w.write && !w.writing) {
+    w.writing = true;
+    w.descriptor->async_wait(asio::posix::stream_descriptor::wait_write,
+                             [this, fd](std::error_code ec) {
+                               auto it = watches_.find(fd);
+                               if (it != watches_.end()) {
+                                 it->second.writing = false;
+                               }
+                               if (!ec) {
+                                 process(ARES_SOCKET_BAD, fd);
+                                 watch(fd);
+                               }
+                             });
+  }
+}
+
+void CaresResolver::process(ares_socket_t read_fd, ares_socket_t write_fd) {
+  ares_process_fd(channel_, read_fd, write_fd);
+  rearm_timer();
+}
+
+void CaresResolver::rearm_timer() {
+  timeval tv{};
+  if (ares_timeout(channel_, nullptr, &tv) == nullptr) {
+    timer_.cancel();
+    return;
+  }
+  timer_.expires_after(std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec));
+  timer_.async_wait([this](std::error_code ec) {
+    if (!ec) {
+      process(ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    }
+  });
+}
+
+asio::awaitable<RawAnswer> CaresResolver::query(const std::string& name, int type) {
+  struct Pending {
+    RawAnswer answer;
+    asio::steady_timer done;
+    bool finished = false;
+    explicit Pending(asio::any_io_executor ex) : done(ex) {}
+  };
+  auto pending = std::make_shared<Pending>(executor_);
+  pending->done.expires_at(asio::steady_timer::time_point::max());
+  auto* holder = new std::shared_ptr<Pending>(pending); // NOLINT: c-ares takes a void*
+  ares_query(
+      channel_, name.c_str(), ns_c_in, type,
+      [](void* arg, int status, int, unsigned char* abuf, int alen) {
+        std::unique_ptr<std::shared_ptr<Pending>> p(static_cast<std::shared_ptr<Pending>*>(arg));
+        (*p)->answer.status = status;
+        if (abuf != nullptr && alen > 0) {
+          (*p)->answer.bytes.assign(abuf, abuf + alen);
+        }
+        (*p)->finished = true;
+        (*p)->done.cancel();
+      },
+      holder);
+  rearm_timer();
+  if (!pending->finished) {
+    co_await pending->done.async_wait(use_tuple);
+  }
+  co_return pending->answer;
+}
+
+asio::awaitable<MxAnswer> CaresResolver::mx(std::string domain) {
+  domain = lower_no_dot(domain);
+  auto cached = mx_cache_.find(domain);
+  if (cached != mx_cache_.end() && cached->second.expires > clock_.now()) {
+    co_return cached->second.answer;
+  }
+  RawAnswer raw = co_await query(domain, ns_t_mx);
+  MxAnswer answer;
+  answer.status = status_of(raw.status);
+  std::chrono::seconds ttl = options_.negative_ttl;
+  if (answer.status == Status::Found) {
+    ares_mx_reply* reply = nullptr;
+    int rc = ares_parse_mx_reply(raw.bytes.data(), static_cast<int>(raw.bytes.size()), &reply);
+    if (rc == ARES_SUCCESS) {
+      for (auto* r = reply; r != nullptr; r = r->next) {
+        answer.records.push_back({r->priority, lower_no_dot(r->host)});
+      }
+      ares_free_data(reply);
+      ttl = std::chrono::seconds(300);
+    } else {
+      answer.status = status_of(rc);
+    }
+  }
+  if (answer.status == Status::TempFail) {
+    answer.error = std::string("MX lookup for ") + domain + ": " + ares_strerror(raw.status);
+  } else {
+    mx_cache_[domain] = {answer, clock_.now() + ttl};
+  }
+  co_return answer;
+}
+
+AddressAnswer CaresResolver::parse_addresses(const RawAnswer& raw, int type,
+                                             std::chrono::seconds& ttl) const {
+  AddressAnswer answer;
+  answer.status = status_of(raw.status);
+  if (answer.status != Status::Found) {
+    return answer;
+  }
+  const int len = static_cast<int>(raw.bytes.size());
+  int count = 16;
+  int min_ttl = static_cast<int>(options_.max_ttl.count());
+  if (type == ns_t_a) {
+    ares_addrttl ttls[16];
+    if (ares_parse_a_reply(raw.bytes.data(), len, nullptr, ttls, &count) != ARES_SUCCESS) {
+      answer.status = Status::TempFail;
+      return answer;
+    }
+    for (int i = 0; i < count; ++i) {
+      asio::ip::address_v4::bytes_type b;
+      std::memcpy(b.data(), &ttls[i].ipaddr, 4);
+      answer.addresses.emplace_back(asio::ip::address_v4(b));
+      min_ttl = std::min(min_ttl, ttls[i].ttl);
+    }
+  } else {
+    ares_addr6ttl ttls[16];
+    if (ares_parse_aaaa_reply(raw.bytes.data(), len, nullptr, ttls, &count) != ARES_SUCCESS) {
+      answer.status = Status::TempFail;
+      return answer;
+    }
+    for (int i = 0; i < count; ++i) {
+      asio::ip::address_v6::bytes_type b;
+      std::memcpy(b.data(), &ttls[i].ip6addr, 16);
+      answer.addresses.emplace_back(asio::ip::address_v6(b));
+      min_ttl = std::min(min_ttl, ttls[i].ttl);
+    }
+  }
+  answer.status = answer.addresses.empty() ? Status::NoData : Status::Found;
+  ttl = std::chrono::seconds(std::max(min_ttl, 0));
+  return answer;
+}
+
+asio::awaitable<AddressAnswer> CaresResolver::addresses(std::string host) {
+  host = lower_no_dot(host);
+  auto cached = address_cache_.find(host);
+  if (cached != address_cache_.end() && cached->second.expires > clock_.now()) {
+    co_return cached->second.answer;
+  }
+  std::chrono::seconds ttl4 = options_.negative_ttl;
+  std::chrono::seconds ttl6 = options_.negative_ttl;
+  const RawAnswer raw4 = co_await query(host, ns_t_a);
+  const RawAnswer raw6 = co_await query(host, ns_t_aaaa);
+  AddressAnswer v4 = parse_addresses(raw4, ns_t_a, ttl4);
+  AddressAnswer v6 = parse_addresses(raw6, ns_t_aaaa, ttl6);
+  AddressAnswer answer;
+  answer.addresses = v4.addresses;
+  answer.addresses.insert(answer.addresses.end(), v6.addresses.begin(), v6.addresses.end());
+  if (!answer.addresses.empty()) {
+    answer.status = Status::Found;
+  } else if (v4.status == Status::TempFail || v6.status == Status::TempFail) {
+    answer.status = Status::TempFail;
+    answer.error = "address lookup for " + host + ": " +
+                   ares_strerror(v4.status == Status::TempFail ? raw4.status : raw6.status);
+    co_return answer;
+  } else {
+    answer.status = v4.status == Status::NxDomain || v6.status == Status::NxDomain
+                        ? Status::NxDomain
+                        : Status::NoData;
+  }
+  address_cache_[host] = {answer, clock_.now() + std::min(ttl4, ttl6)};
+  co_return answer;
+}
+
+} // namespace
+
+mail::Result<std::unique_ptr<Resolver>> Resolver::create(asio::any_io_executor executor,
+                                                         ResolverOptions options,
+                                                         const mail::Clock& clock) {
+  auto resolver = std::make_unique<CaresResolver>(executor, std::move(options), clock);
+  if (auto status = resolver->init(); !status) {
+    return status.error();
+  }
+  return std::unique_ptr<Resolver>(std::move(resolver));
+}
+
+} // namespace backstop::dns

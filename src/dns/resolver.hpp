@@ -1,0 +1,59 @@
+// resolver: asynchronous DNS on the event loop through c-ares (never blocks the loop), with
+// a cache that honours TTLs (negative answers cached briefly). Every answer has three
+// outcomes: found, does-not-exist (NXDOMAIN or no records of the type, told apart), and
+// temporary failure; a caller must never read a temporary failure as "does not exist".
+#pragma once
+
+#include "mail/clock.hpp"
+#include "mail/result.hpp"
+
+#include <asio.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace backstop::dns {
+
+enum class Status { Found, NoData, NxDomain, TempFail };
+
+struct MxRecord {
+  unsigned preference = 0;
+  std::string exchange; // lower case, no trailing dot; "" for the null MX target "."
+};
+
+struct MxAnswer {
+  Status status = Status::TempFail;
+  std::vector<MxRecord> records;
+  bool null_mx() const { return records.size() == 1 && records[0].exchange.empty(); }
+  std::string error;
+};
+
+struct AddressAnswer {
+  Status status = Status::TempFail;
+  std::vector<asio::ip::address> addresses;
+  std::string error;
+};
+
+struct ResolverOptions {
+  std::vector<std::string> servers; // "127.0.0.1:5353"; empty = /etc/resolv.conf
+  std::chrono::milliseconds timeout{2000};
+  int tries = 2;
+  std::chrono::seconds negative_ttl{300};
+  std::chrono::seconds max_ttl{86400};
+};
+
+class Resolver {
+public:
+  virtual ~Resolver() = default;
+  // One resolver per event loop: its c-ares channel and sockets live on that loop.
+  static mail::Result<std::unique_ptr<Resolver>>
+  create(asio::any_io_executor executor, ResolverOptions options, const mail::Clock& clock);
+
+  virtual asio::awaitable<MxAnswer> mx(std::string domain) = 0;
+  // A and AAAA together; Found when either has records.
+  virtual asio::awaitable<AddressAnswer> addresses(std::string host) = 0;
+};
+
+} // namespace backstop::dns

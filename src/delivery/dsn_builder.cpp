@@ -18,6 +18,10 @@ bool has_non_ascii(std::string_view text) {
   return false;
 }
 
+// The notice needs SMTPUTF8 (and the RFC 6533 "global" types) only when the address it goes
+// to is non-ASCII; 8-bit content alone travels as 8BITMIME.
+bool needs_smtputf8(const DsnInput& in) { return has_non_ascii(in.envelope->sender.to_string()); }
+
 std::string headers_of(const std::string& message) {
   const auto end = message.find("\r\n\r\n");
   return end == std::string::npos ? message : message.substr(0, end + 2);
@@ -91,7 +95,7 @@ std::string status_from_reply(int code, const std::string& reply) {
 std::string build_dsn(const DsnInput& in) {
   const std::string boundary =
       in.id.to_string() + "/" + std::to_string(in.now_unix) + "/" + in.reporting_mta;
-  const bool utf8 = in.envelope->smtputf8 || has_non_ascii(in.original_message);
+  const bool utf8 = needs_smtputf8(in);
   const bool headers_only = in.envelope->ret == mail::DsnRet::Headers;
   std::string m;
   m += "From: Mail Delivery System <MAILER-DAEMON@" + in.reporting_mta + ">\r\n";
@@ -130,7 +134,7 @@ mail::Envelope dsn_envelope(const DsnInput& in, const std::string& client_ip) {
   mail::Envelope e;
   e.recipients.push_back({in.envelope->sender, mail::NotifyNever, {}});
   e.body = mail::BodyType::EightBitMime;
-  e.smtputf8 = in.envelope->smtputf8;
+  e.smtputf8 = needs_smtputf8(in);
   e.client_ip = client_ip;
   e.helo = in.reporting_mta;
   e.arrival_unix = in.now_unix;

@@ -88,7 +88,7 @@ SmtpClient::read_reply(std::chrono::seconds timeout) {
   }
 }
 
-asio::awaitable<bool> SmtpClient::write(const std::string& data, std::chrono::seconds timeout) {
+asio::awaitable<bool> SmtpClient::write(std::string data, std::chrono::seconds timeout) {
   timer_.expires_after(timeout);
   timer_.async_wait([this](std::error_code ec) {
     if (!ec) {
@@ -115,7 +115,11 @@ asio::awaitable<std::optional<smtp::ParsedReply>> SmtpClient::ehlo() {
     extensions_ = smtp::parse_ehlo_extensions(*reply);
     co_return reply;
   }
-  if (!reply || !co_await write("HELO " + options_.helo_name + "\r\n", options_.command_timeout)) {
+  if (!reply) {
+    co_return std::nullopt;
+  }
+  const bool sent = co_await write("HELO " + options_.helo_name + "\r\n", options_.command_timeout);
+  if (!sent) {
     co_return std::nullopt;
   }
   esmtp_ = false;

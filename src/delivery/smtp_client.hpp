@@ -68,7 +68,9 @@ public:
 
 private:
   asio::awaitable<std::optional<smtp::ParsedReply>> read_reply(std::chrono::seconds timeout);
-  asio::awaitable<bool> write(const std::string& data, std::chrono::seconds timeout);
+  asio::awaitable<bool>
+  write(std::string data,
+        std::chrono::seconds timeout); // owns data: no dangling temporaries across the await
   asio::awaitable<std::optional<std::string>> handshake();
   asio::awaitable<std::optional<smtp::ParsedReply>> ehlo();
   std::string mail_command(const mail::Envelope& envelope, std::size_t body_size) const;

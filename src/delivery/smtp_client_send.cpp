@@ -11,16 +11,25 @@ bool positive(const std::optional<smtp::ParsedReply>& r) {
 }
 } // namespace
 
+// GCC 12 miscompiles co_await inside && / || (the temporaries of the awaited call die
+// early), so every co_await below is a statement of its own.
 asio::awaitable<void> SmtpClient::abort_transaction() {
-  if (usable_ && co_await write("RSET\r\n", options_.command_timeout)) {
+  if (!usable_) {
+    co_return;
+  }
+  const bool sent = co_await write("RSET\r\n", options_.command_timeout);
+  if (sent) {
     auto reset = co_await read_reply(options_.command_timeout);
     usable_ = usable_ && reset && reset->code == 250;
   }
 }
 
 asio::awaitable<void> SmtpClient::quit() {
-  if (usable_ && co_await write("QUIT\r\n", std::chrono::seconds(10))) {
-    co_await read_reply(std::chrono::seconds(10));
+  if (usable_) {
+    const bool sent = co_await write("QUIT\r\n", std::chrono::seconds(10));
+    if (sent) {
+      co_await read_reply(std::chrono::seconds(10));
+    }
   }
   usable_ = false;
   transport_.close();
@@ -44,7 +53,11 @@ asio::awaitable<TransactionResult> SmtpClient::send(const mail::Envelope& envelo
   }
   const bool pipelining = extensions_.pipelining;
   std::string batch = mail_command(envelope, body.size());
-  if (!pipelining && !co_await write(batch, options_.command_timeout)) {
+  bool mail_sent = true;
+  if (!pipelining) {
+    mail_sent = co_await write(batch, options_.command_timeout);
+  }
+  if (!mail_sent) {
     fail_all(result, count, 0, "connection lost at MAIL with " + host_);
     result.connection_broken = true;
     co_return result;

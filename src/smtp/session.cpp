@@ -96,9 +96,11 @@ asio::awaitable<std::optional<std::string_view>> Session::read_command_line() {
       auto lf = pending.find('\n');
       consume(lf == std::string_view::npos ? pending.size() : lf + 1);
       discarding_long_line_ = lf == std::string_view::npos;
-      if (discarding_long_line_ &&
-          !co_await read_more(options_.limits.command_timeout, command_read_chunk)) {
-        co_return std::nullopt;
+      if (discarding_long_line_) {
+        const bool more = co_await read_more(options_.limits.command_timeout, command_read_chunk);
+        if (!more) {
+          co_return std::nullopt;
+        }
       }
       continue;
     }

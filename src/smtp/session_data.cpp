@@ -125,8 +125,11 @@ asio::awaitable<Session::Outcome> Session::discard_octets(std::uint64_t count) {
     const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(count, pending.size()));
     consume(take);
     count -= take;
-    if (count > 0 && !co_await read_more(options_.limits.data_timeout, data_read_chunk)) {
-      co_return Outcome::Close;
+    if (count > 0) {
+      const bool more = co_await read_more(options_.limits.data_timeout, data_read_chunk);
+      if (!more) {
+        co_return Outcome::Close;
+      }
     }
   }
   co_return Outcome::Continue;
@@ -160,8 +163,11 @@ asio::awaitable<Session::Outcome> Session::on_bdat(std::string_view argument) {
     if (chunk.size() >= body_flush_at) {
       append_to_body(chunk);
     }
-    if (left > 0 && !co_await read_more(options_.limits.data_timeout, data_read_chunk)) {
-      co_return Outcome::Close;
+    if (left > 0) {
+      const bool more = co_await read_more(options_.limits.data_timeout, data_read_chunk);
+      if (!more) {
+        co_return Outcome::Close;
+      }
     }
   }
   if (!args.last) {

@@ -274,3 +274,27 @@ TEST_F(SpoolTest, ReopenOfManyMessagesIsFast) {
 
 } // namespace
 } // namespace backstop::queue
+
+namespace backstop::queue {
+namespace {
+TEST_F(SpoolTest, RemovalAfterReopenIsDurable) {
+  mail::QueueId id;
+  {
+    auto spool = open();
+    id = submit(*spool, 1, "x\r\n");
+    auto state = spool->find(id)->state;
+    state.recipients[0].attempts = 1;
+    EXPECT_TRUE(wait([&](CommitCallback d) { spool->update_state(id, state, d); }).ok());
+  }
+  {
+    auto spool = open();
+    ASSERT_TRUE(spool->find(id));
+    auto r = wait([&](CommitCallback d) { spool->remove(id, d); });
+    EXPECT_TRUE(r.ok()) << r.detail;
+    EXPECT_FALSE(spool->find(id));
+  }
+  auto spool = open();
+  EXPECT_FALSE(spool->find(id));
+}
+} // namespace
+} // namespace backstop::queue

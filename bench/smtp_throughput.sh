@@ -11,6 +11,7 @@ messages=${2:-${BENCH_MESSAGES:-20000}}
 sessions=${BENCH_SESSIONS:-20}
 size=${BENCH_SIZE:-4096}
 work=$(mktemp -d /var/tmp/backstop-bench.XXXXXX)
+chmod 755 "$work" # the private Postfix runs as user postfix
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -57,7 +58,7 @@ echo "postfix:  $messages messages in ${psecs}s = $postfix_rate msg/s"
 
 # ceiling
 sport=$(free_port)
-smtp-sink -c "127.0.0.1:$sport" 1000 >/dev/null 2>&1 &
+smtp-sink -u nobody -c "127.0.0.1:$sport" 1000 >/dev/null 2>&1 &
 pids+=($!)
 wait_port 127.0.0.1 "$sport"
 csecs=$(drive "$sport")

@@ -131,7 +131,8 @@ std::optional<mail::Envelope> decode_envelope(std::string_view bytes) {
   }
   e.declared_size = r.u64();
   const std::uint8_t body = r.u8();
-  e.smtputf8 = r.u8() != 0;
+  const std::uint8_t smtputf8 = r.u8();
+  e.smtputf8 = smtputf8 == 1;
   const std::uint8_t ret = r.u8();
   e.envid = r.str();
   e.client_ip = r.str();
@@ -139,7 +140,7 @@ std::optional<mail::Envelope> decode_envelope(std::string_view bytes) {
   e.helo = r.str();
   e.tls = r.str();
   e.arrival_unix = r.i64();
-  if (!r.ok() || body > 2 || ret > 2 || r.position() != bytes.size()) {
+  if (!r.ok() || body > 2 || ret > 2 || smtputf8 > 1 || r.position() != bytes.size()) {
     return std::nullopt;
   }
   e.body = static_cast<mail::BodyType>(body);
@@ -165,7 +166,11 @@ std::string encode_state(const MessageState& s) {
 std::optional<MessageState> decode_state(std::string_view bytes) {
   Reader r(bytes);
   MessageState s;
-  s.held = r.u8() != 0;
+  const std::uint8_t held = r.u8();
+  if (held > 1) {
+    return std::nullopt; // one encoding per value: corruption shows, never passes
+  }
+  s.held = held == 1;
   s.delay_notice_unix = r.i64();
   const std::uint32_t count = r.u32();
   if (!r.ok() || count > max_recipients) {

@@ -70,6 +70,8 @@ struct ErrorCase {
   std::string expected; // substring of one error message
 };
 
+void PrintTo(const ErrorCase& c, std::ostream* os) { *os << c.label; }
+
 class ConfigLoaderErrors : public ::testing::TestWithParam<ErrorCase> {};
 
 TEST_P(ConfigLoaderErrors, NamesKeyAndLine) {

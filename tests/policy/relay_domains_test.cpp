@@ -12,6 +12,8 @@ struct Case {
   bool accepted;
 };
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.label; }
+
 class RelayDomainsTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(RelayDomainsTest, Decides) {

@@ -1,52 +1,156 @@
-"""STARTTLS (RFC 3207) with a certificate the test makes, and the plaintext injection case."""
-import subprocess
+"""STARTTLS (RFC 3207) with a self-signed certificate made by openssl, swaks --tls, and the
+plaintext command injection case (CVE-2011-0411)."""
+import ssl
+import time
 
 import pytest
 
-from conftest import Smtp
+from conftest import Smtp, queue_id_of, split_received, swaks, swaks_queue_id
 
 
 @pytest.fixture
-def tls_server(make_server, tmp_path):
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=mx2.example.test", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True, timeout=60)
+def tls_server(make_server, tls_files):
+    cert, key = tls_files
     return make_server(smtp={"tls_certificate": str(cert), "tls_key": str(key)}).start()
 
 
-def test_swaks_over_starttls(tls_server):
-    r = subprocess.run(["swaks", "--server", f"127.0.0.1:{tls_server.port}", "--tls",
-                        "--to", "alice@example.test", "--from", "bob@example.org"],
-                       capture_output=True, text=True, timeout=30)
-    assert r.returncode == 0, r.stdout + r.stderr
-    m = tls_server.queued()[0]
-    assert m["tls"].startswith("TLSv1.")
-    assert "ESMTPS" in tls_server.body(m["id"])
-
-
-def test_starttls_advertised_and_state_reset(tls_server):
-    c = Smtp(tls_server.port)
+def tls_client(server):
+    c = Smtp(server.port)
     lines = c.greet()
-    assert "250-STARTTLS" in lines or "250 STARTTLS" in lines
-    assert c.cmd("MAIL FROM:<a@b.example>")[0] == 250
-    assert c.cmd("STARTTLS")[0] == 220
-    c.starttls()
-    # RFC 3207 4.2: the earlier EHLO and transaction are forgotten.
-    assert c.cmd("MAIL FROM:<a@b.example>")[0] == 503
-    lines = c.cmd("EHLO client.example")[1]
-    assert not any("STARTTLS" in l for l in lines)
-    assert c.cmd("STARTTLS")[0] == 503
+    assert any(l[4:] == "STARTTLS" for l in lines), lines
+    code, lines = c.cmd("STARTTLS")
+    assert code == 220 and lines[0].startswith("220 2.0.0"), lines
+    assert c.starttls() == b""
+    return c
 
 
-def test_plaintext_pipelined_after_starttls_is_discarded(tls_server):
+def test_swaks_over_starttls(tls_server):
+    r = swaks(tls_server.port, "--tls", "--to", "alice@example.test", "--from",
+              "bob@example.org", "--body", "over tls")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "TLS started" in r.stdout
+    qid = swaks_queue_id(r)
+    m = tls_server.show(qid)["message"]
+    assert m["tls"]  # records that the message came over TLS
+    header, rest = split_received(tls_server.raw_message(qid))
+    assert b"with ESMTPS id " + qid.encode() in header.replace(b"\r\n\t", b" ")  # RFC 3848
+    assert b"\r\n\r\nover tls\r\n" in rest
+
+
+def test_plain_message_records_no_tls(tls_server):
+    r = swaks(tls_server.port, "--to", "alice@example.test", "--from", "bob@example.org")
+    assert r.returncode == 0, r.stdout + r.stderr
+    m = tls_server.show(swaks_queue_id(r))["message"]
+    assert not m["tls"]
+
+
+def test_starttls_advertised_only_before_tls(tls_server):
+    c = tls_client(tls_server)
+    code, lines = c.cmd("EHLO client.example")
+    assert code == 250
+    assert not any("STARTTLS" in l for l in lines), lines
+    code, lines = c.cmd("STARTTLS")
+    assert code == 503 or code == 554, lines  # already active
+
+
+def test_client_must_ehlo_again_after_tls(tls_server):
     c = Smtp(tls_server.port)
     c.greet()
-    c.send(b"STARTTLS\r\nRSET\r\nMAIL FROM:<injected@evil.example>\r\n")
-    assert c.read_reply()[0] == 220
+    assert c.code("MAIL FROM:<a@b.example>") == 250
+    assert c.code("RCPT TO:<u@example.test>") == 250
+    assert c.code("STARTTLS") == 220
     c.starttls()
-    # The first reply over TLS must answer this NOOP, not the injected RSET or MAIL.
-    code, lines = c.cmd("NOOP")
-    assert code == 250 and lines[0] == "250 Ok"  # RSET would say "Reset ok"
-    assert c.cmd("EHLO client.example")[0] == 250
-    assert c.cmd("RCPT TO:<u@example.test>")[0] == 503  # no injected MAIL transaction
+    # RFC 3207 4.2: everything learned before TLS is forgotten, the transaction too.
+    assert c.code("MAIL FROM:<a@b.example>") == 503
+    assert c.code("EHLO client.example") == 250
+    assert c.code("RCPT TO:<u@example.test>") == 503
+    assert c.code("DATA") == 503
+    assert c.code("MAIL FROM:<a@b.example>") == 250
+    assert c.code("RCPT TO:<u@example.test>") == 250
+    assert c.code("DATA") == 354
+    body = b"Subject: tls\r\n\r\n.dot over tls\r\n"
+    c.send(body.replace(b"\r\n.", b"\r\n..") + b".\r\n")
+    qid = queue_id_of(c.read_reply())
+    assert split_received(tls_server.raw_message(qid))[1] == body
+    assert c.code("QUIT") == 221
+
+
+@pytest.mark.parametrize("injected", [
+    b"RSET\r\n",
+    b"MAIL FROM:<injected@evil.example>\r\n",
+    b"EHLO evil.example\r\nMAIL FROM:<injected@evil.example>\r\nRCPT TO:<u@example.test>\r\n",
+])
+def test_plaintext_pipelined_after_starttls_is_discarded(tls_server, injected):
+    c = Smtp(tls_server.port)
+    c.greet()
+    c.send(b"STARTTLS\r\n" + injected)
+    code, lines = c.read_reply()
+    assert code == 220, lines
+    # Nothing else may come in plaintext: a reply to the injected bytes here would be the
+    # bug itself (and would also break the handshake).
+    leftover = c.starttls()
+    assert leftover == b"", leftover
+    # The first reply read over TLS must answer HELP, not anything injected.
+    code, lines = c.cmd("HELP")
+    assert code == 214, lines
+    assert c.silent(), c.buf
+    assert c.code("MAIL FROM:<a@b.example>") == 503  # no EHLO happened over TLS
+    assert c.code("EHLO client.example") == 250
+    assert c.code("RCPT TO:<u@example.test>") == 503  # no injected transaction
+    assert tls_server.queued() == []
+
+
+def test_starttls_with_argument_refused(tls_server):
+    c = Smtp(tls_server.port)
+    c.greet()
+    code, lines = c.cmd("STARTTLS now")
+    assert code == 501, lines
+    assert c.code("NOOP") == 250  # still plaintext, still in sync
+
+
+def test_starttls_not_offered_without_certificate(server):
+    c = Smtp(server.port)
+    lines = c.greet()
+    assert not any("STARTTLS" in l for l in lines)
+    code, lines = c.cmd("STARTTLS")
+    assert code in (454, 502, 503), lines
+    assert c.code("NOOP") == 250
+
+
+def test_garbage_instead_of_handshake(tls_server):
+    c = Smtp(tls_server.port)
+    c.greet()
+    assert c.code("STARTTLS") == 220
+    c.send(b"this is not a TLS ClientHello\r\n" * 10)
+    assert c.closed(5)
+    # the server lives on
+    c2 = tls_client(tls_server)
+    assert c2.code("EHLO client.example") == 250
+
+
+def test_modern_tls_only(tls_server):
+    c = Smtp(tls_server.port)
+    c.greet()
+    assert c.code("STARTTLS") == 220
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    c.starttls(ctx)
+    assert c.sock.version() in ("TLSv1.2", "TLSv1.3")
+    cert = c.sock.getpeercert(binary_form=True)
+    assert cert  # the configured certificate was presented
+    assert c.code("EHLO client.example") == 250
+
+
+def test_silent_client_after_starttls_times_out(make_server, tls_files):
+    cert, key = tls_files
+    server = make_server(smtp={"tls_certificate": str(cert), "tls_key": str(key),
+                               "command_timeout": 1}).start()
+    c = Smtp(server.port)
+    c.greet()
+    assert c.code("STARTTLS") == 220
+    # No ClientHello ever comes: the handshake must not wait forever. (Today the handshake
+    # is aborted after command_timeout and the socket closed about 5 s later.)
+    started = time.time()
+    assert c.closed(10)
+    assert time.time() - started < 10

@@ -54,8 +54,8 @@ CFG
 
 # A private Postfix instance configured as a backup MX for example.test that only queues
 # (the primary is "down": defer_transports), as backstop does in the same benchmark.
-start_postfix_backup_mx() { # dir port
-  local dir=$1 port=$2
+start_postfix_backup_mx() { # dir port [primary_port]
+  local dir=$1 port=$2 primary=${3:-}
   mkdir -p "$dir/etc" "$dir/spool" "$dir/data"
   chown postfix "$dir/data"
   chmod 755 "$dir"
@@ -75,9 +75,9 @@ mynetworks = 127.0.0.0/8
 relay_domains = example.test
 smtpd_relay_restrictions = reject_unauth_destination
 smtpd_recipient_restrictions = reject_unauth_destination
-relay_transport = relay:[127.0.0.1]:1
-default_transport = smtp:[127.0.0.1]:1
-defer_transports = relay smtp
+relay_transport = relay:[127.0.0.1]:${primary:-1}
+default_transport = smtp:[127.0.0.1]:${primary:-1}
+$([ -z "$primary" ] && echo "defer_transports = relay smtp")
 disable_dns_lookups = yes
 smtp_dns_support_level = disabled
 maillog_file_prefixes = $dir

@@ -6,3 +6,4 @@ build=${1:-build}
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB, $(uname -r)"
 bash "$here/smtp_throughput.sh" "$build"
 bash "$here/idle_sessions.sh" "$build"
+bash "$here/drain.sh" "$build"

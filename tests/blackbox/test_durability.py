@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import Smtp, queue_id_of, send_message, split_received
+from conftest import BIN, Smtp, queue_id_of, send_message, split_received
 
 
 def tmp_files(server):
@@ -216,3 +216,16 @@ def test_sigterm_stops_promptly_and_keeps_the_queue(server):
     assert proc.returncode == 0, proc.returncode
     server.start()
     assert server.queue_ids() == [qid]
+
+
+def test_second_server_on_the_same_spool_refuses_to_start(server, make_server):
+    qid = queue_id_of(send_message(server.port, "a@b.example", ["u@example.test"],
+                                   b"Subject: lock\r\n\r\nx\r\n"))
+    twin = make_server(queue={"dir": server.queue_dir})
+    r = subprocess.run([BIN, "serve", "--config", str(twin.config_path)],
+                       capture_output=True, timeout=10)
+    assert r.returncode != 0
+    assert server.running()
+    assert server.queue_ids() == [qid]
+    c = Smtp(server.port)
+    c.greet()

@@ -88,8 +88,8 @@ def test_active_client_is_not_timed_out(make_server):
     server = make_server(smtp={"command_timeout": 1}).start()
     c = Smtp(server.port)
     c.greet()
-    for _ in range(6):  # 3 s in all, each gap well under the timeout
-        time.sleep(0.5)
+    for _ in range(7):  # 2.8 s in all, each gap well under the timeout
+        time.sleep(0.4)
         assert c.code("NOOP") == 250
 
 
@@ -108,9 +108,9 @@ def test_data_timeout_is_per_block_not_per_message(make_server):
     server = make_server(smtp={"data_timeout": 1}).start()
     c = Smtp(server.port)
     c.start_mail()
-    for i in range(5):  # 2.5 s of DATA, but never 1 s of silence
+    for i in range(6):  # 2.4 s of DATA, but never 1 s of silence
         c.send(b"line %d\r\n" % i)
-        time.sleep(0.5)
+        time.sleep(0.4)
     c.send(b".\r\n")
     queue_id_of(c.read_reply())
 

@@ -10,6 +10,8 @@ would cut short.
 """
 import itertools
 import re
+import signal
+import time
 
 import pytest
 
@@ -294,9 +296,6 @@ def test_domain_list_is_per_config(make_server):
 def test_sighup_reloads_the_domain_list(make_server):
     # docs/configuration.md: SIGHUP replaces the domain list for new connections; an invalid
     # file is logged and the running configuration stays.
-    import signal
-    import time
-
     server = make_server().start()
     c = Smtp(server.port)
     c.greet()

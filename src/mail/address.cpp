@@ -16,7 +16,6 @@ std::string normalize_domain(std::string_view domain) {
   return out;
 }
 
-namespace {
 bool is_atext(unsigned char c) {
   if (c >= 0x80) {
     return true; // UTF-8 (RFC 6531) is atext
@@ -49,7 +48,6 @@ bool is_atext(unsigned char c) {
     return false;
   }
 }
-} // namespace
 
 bool local_part_needs_quotes(std::string_view local) {
   if (local.empty() || local.front() == '.' || local.back() == '.') {

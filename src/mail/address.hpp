@@ -21,6 +21,9 @@ struct Address {
   bool operator==(const Address&) const = default;
 };
 
+// RFC 5322 atext, with every non-ASCII octet counted as atext (RFC 6531).
+bool is_atext(unsigned char c);
+
 // True when the local part must be written as a quoted string (RFC 5321 4.1.2).
 bool local_part_needs_quotes(std::string_view local);
 

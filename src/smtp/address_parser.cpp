@@ -19,36 +19,6 @@ bool is_alnum(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-bool is_atext(unsigned char c) {
-  if (is_alnum(c)) {
-    return true;
-  }
-  switch (c) {
-  case '!':
-  case '#':
-  case '$':
-  case '%':
-  case '&':
-  case '\'':
-  case '*':
-  case '+':
-  case '-':
-  case '/':
-  case '=':
-  case '?':
-  case '^':
-  case '_':
-  case '`':
-  case '{':
-  case '|':
-  case '}':
-  case '~':
-    return true;
-  default:
-    return false;
-  }
-}
-
 // Length of the valid UTF-8 sequence at s[0], or 0 (RFC 3629: no overlongs, no surrogates).
 std::size_t utf8_sequence(std::string_view s) {
   const auto b0 = static_cast<unsigned char>(s[0]);
@@ -110,7 +80,7 @@ bool valid_dot_string(std::string_view s) {
       if (prev == '.') {
         return false;
       }
-    } else if (!is_atext(u) && u < 0x80) {
+    } else if (!mail::is_atext(u)) {
       return false;
     }
     prev = c;

@@ -256,9 +256,9 @@ def error_run(c, commands):
     codes = []
     for cmd in commands:
         try:
-            code, lines = c.cmd(cmd)
+            code = c.cmd(cmd)[0]
         except (BrokenPipeError, ConnectionResetError):
-            code, lines = None, []
+            code = None
         codes.append(code)
         if code in (421, None):
             break

@@ -1,6 +1,8 @@
 // queue_admin: queue operations as JSON in, JSON out.
 #include "admin/queue_admin.hpp"
 
+#include "admin/base64.hpp"
+
 #include <future>
 
 namespace backstop::admin {
@@ -113,7 +115,8 @@ json execute_queue_request(queue::Spool& spool, const json& request, const Queue
     }
     auto body = spool.read_body(*id);
     json out{{"ok", true}, {"message", message_to_json(*message)}};
-    out["body"] = body.ok() ? body.value() : "";
+    out["body"] = body.ok() ? body.value() : ""; // for people; not UTF-8 safe in JSON
+    out["body_base64"] = body.ok() ? base64_encode(body.value()) : ""; // exact bytes
     return out;
   }
   const bool modifying = command == "delete" || command == "hold" || command == "release";

@@ -1,6 +1,7 @@
 // queue_command: queue administration from the command line.
 #include "app/queue_command.hpp"
 
+#include "admin/base64.hpp"
 #include "admin/control_socket.hpp"
 #include "admin/queue_admin.hpp"
 #include "queue/spool.hpp"
@@ -98,7 +99,9 @@ void print_text(const QueueCommand& c, const json& answer) {
       std::cout << "recipient: <" << r.value("address", "") << "> " << r.value("status", "")
                 << "\n";
     }
-    std::cout << "\n" << answer.value("body", "");
+    // The exact stored bytes, even when they are not UTF-8.
+    const auto exact = admin::base64_decode(answer.value("body_base64", ""));
+    std::cout << "\n" << (exact ? *exact : answer.value("body", ""));
   } else if (c.command == "flush") {
     std::cout << "flush" << (c.argument.empty() ? "" : " " + c.argument)
               << ": delivery started for " << answer.value("messages", 0) << " waiting messages\n";

@@ -11,7 +11,7 @@ namespace {
 
 // A refused connection gets its 421 and is closed; no session, no reading.
 asio::awaitable<void> refuse(asio::ip::tcp::socket socket, mail::Reply reply) {
-  const std::string text = reply.wire(false);
+  const std::string text = reply.wire(true); // 421 4.7.0, as Postfix and the docs say
   co_await asio::async_write(socket, asio::buffer(text), use_tuple);
   std::error_code ignored;
   socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);

@@ -99,6 +99,7 @@ private:
   mail::QueueId message_id_;
   std::int64_t message_arrival_ = 0;
   bool message_too_big_ = false;
+  std::uint64_t received_header_size_ = 0; // ours, not counted against SIZE
   bool message_store_failed_ = false;
   std::optional<DataReader> bdat_reader_; // alive between the chunks of one BDAT message
 };

@@ -24,6 +24,7 @@ void Session::start_body() {
   message_arrival_ = options_.clock->now_unix();
   message_too_big_ = false;
   message_store_failed_ = false;
+  received_header_size_ = 0;
   body_.emplace(options_.spool->new_body());
   ReceivedFacts facts;
   facts.helo = facts_.helo;
@@ -38,6 +39,7 @@ void Session::start_body() {
   }
   facts.unix_time = message_arrival_;
   std::string header = received_header(facts);
+  received_header_size_ = header.size();
   append_to_body(header);
 }
 
@@ -47,7 +49,8 @@ bool Session::append_to_body(std::string& chunk) {
     chunk.clear();
     return false;
   }
-  if (body_->size() + chunk.size() > options_.limits.max_message_size) {
+  // SIZE (RFC 1870) is about what the client sends; our own trace header does not count.
+  if (body_->size() + chunk.size() > options_.limits.max_message_size + received_header_size_) {
     message_too_big_ = true;
     body_->clear();
     chunk.clear();

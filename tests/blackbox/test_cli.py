@@ -290,3 +290,18 @@ def test_help_everywhere():
     for args in ([], ["serve"], ["queue"], ["queue", "list"], ["check-config"]):
         r = subprocess.run([BIN, *args, "--help"], capture_output=True, timeout=10)
         assert r.returncode == 0 and b"Usage" in r.stdout, args
+
+
+def test_cli_never_edits_a_running_spool_behind_the_servers_back(server):
+    """With the control socket gone, the CLI must not open the spool the server holds for
+    writing; whatever it answers must be what is true after a restart."""
+    qid, _ = queue_two(server)
+    os.unlink(os.path.join(server.queue_dir, "control.sock"))
+    code, answer = server.queue_json("hold", qid)
+    assert code in (0, 1)
+    if code == 1:
+        assert answer["error"]
+    server.kill9()
+    server.start()
+    assert statuses(server)[qid] == ("held" if code == 0 else "active")
+    assert len(server.queued()) == 2

@@ -7,3 +7,4 @@ echo "== machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB, $(una
 bash "$here/smtp_throughput.sh" "$build"
 bash "$here/idle_sessions.sh" "$build"
 bash "$here/drain.sh" "$build"
+bash "$here/large_queue.sh" "$build"

@@ -7,16 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 build=${1:-build}
 messages=${2:-${BENCH_DRAIN_MESSAGES:-20000}}
-work=$(mktemp -d /var/tmp/backstop-drain.XXXXXX)
-chmod 755 "$work"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  stop_postfix "$work/postfix"
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+make_workdir drain
 
 fill() { # port
   smtp-source -c -s 20 -m "$messages" -l 4096 -f sender@example.org -t user@example.test \
@@ -61,6 +52,7 @@ echo "backstop: drained $messages messages in ${bsecs}s = $(rate "$messages" "$b
 # Postfix as backup MX, relaying to the same kind of primary.
 pport=$(free_port)
 psink=$(free_port)
+postfix_dir="$work/postfix"
 start_postfix_backup_mx "$work/postfix" "$pport" "$psink"
 fill "$pport"
 postfix_len() {

@@ -6,14 +6,7 @@ source "$(dirname "$0")/lib.sh"
 build=${1:-build}
 sessions=${2:-${BENCH_IDLE_SESSIONS:-10000}}
 ulimit -n 20000
-work=$(mktemp -d /var/tmp/backstop-idle.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+make_workdir idle
 
 port=$(free_port)
 write_backstop_config "$work/backstop.toml" "$port" "$work/queue"

@@ -8,14 +8,7 @@ source "$(dirname "$0")/lib.sh"
 build=${1:-build}
 messages=${2:-${BENCH_LARGE_MESSAGES:-100000}}
 round=$((messages / 5))
-work=$(mktemp -d /var/tmp/backstop-large.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+make_workdir large
 
 port=$(free_port)
 write_backstop_config "$work/backstop.toml" "$port" "$work/queue"

@@ -115,3 +115,20 @@ CFG
 stop_postfix() { # dir
   postfix -c "$1/etc" stop >/dev/null 2>&1 || true
 }
+
+# A scratch directory for one benchmark, removed with everything started in it on exit.
+# Scripts add the PIDs they start to pids and set postfix_dir when they run Postfix.
+make_workdir() { # name
+  work=$(mktemp -d "/var/tmp/backstop-$1.XXXXXX")
+  chmod 755 "$work" # a private Postfix runs as user postfix
+  pids=()
+  postfix_dir=""
+  trap cleanup_workdir EXIT
+}
+
+cleanup_workdir() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -z "$postfix_dir" ] || stop_postfix "$postfix_dir"
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}

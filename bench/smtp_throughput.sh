@@ -10,16 +10,7 @@ build=${1:-build}
 messages=${2:-${BENCH_MESSAGES:-20000}}
 sessions=${BENCH_SESSIONS:-20}
 size=${BENCH_SIZE:-4096}
-work=$(mktemp -d /var/tmp/backstop-bench.XXXXXX)
-chmod 755 "$work" # the private Postfix runs as user postfix
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  stop_postfix "$work/postfix"
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+make_workdir bench
 
 drive() { # port -> seconds
   local start end
@@ -50,6 +41,7 @@ fi
 
 # Postfix as backup MX
 pport=$(free_port)
+postfix_dir="$work/postfix"
 start_postfix_backup_mx "$work/postfix" "$pport"
 psecs=$(drive "$pport")
 postfix_rate=$(rate "$messages" "$psecs")

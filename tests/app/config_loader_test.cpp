@@ -1,5 +1,6 @@
 // config_loader_test: valid files load with defaults; every error names its key and line.
 #include "app/config_loader.hpp"
+#include "test_names.hpp"
 
 #include <gtest/gtest.h>
 
@@ -107,15 +108,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "state.backend (line 5)"},
         ErrorCase{"bad cidr", std::string(minimal) + "[smtp]\netrn_clients = [\"10.0.0.0/33\"]\n",
                   "smtp.etrn_clients (line 5)"}),
-    [](const auto& info) {
-      std::string name = info.param.label;
-      for (char& c : name) {
-        if (!std::isalnum(static_cast<unsigned char>(c))) {
-          c = '_';
-        }
-      }
-      return name;
-    });
+    backstop::testing::LabelName());
 
 TEST(ConfigLoader, ReportsAllErrorsAtOnce) {
   const auto errors =

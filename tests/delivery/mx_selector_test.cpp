@@ -1,17 +1,15 @@
 // mx_selector_test: RFC 5321 5.1 ordering, the backup-MX cut, null MX, implicit MX, and
 // MX hosts without addresses.
-#include <gtest/gtest.h>
-
 #include "delivery/mx_selector.hpp"
+
+#include <gtest/gtest.h>
 
 namespace backstop::delivery {
 namespace {
 
 asio::ip::address ip(const char* text) { return asio::ip::make_address(text); }
 
-dns::AddressAnswer found(const char* address) {
-  return {dns::Status::Found, {ip(address)}, ""};
-}
+dns::AddressAnswer found(const char* address) { return {dns::Status::Found, {ip(address)}, ""}; }
 
 LocalIdentity self() {
   LocalIdentity s;
@@ -70,8 +68,10 @@ TEST(MxSelector, NotListedMeansAllHostsInOrder) {
 TEST(MxSelector, EqualPreferencesAreShuffled) {
   std::set<std::string> first;
   for (int i = 0; i < 64; ++i) {
-    auto s = select_mx(input({{10, "a.example.test"}, {10, "b.example.test"},
-                              {10, "c.example.test"}, {5, "best.example.test"}}),
+    auto s = select_mx(input({{10, "a.example.test"},
+                              {10, "b.example.test"},
+                              {10, "c.example.test"},
+                              {5, "best.example.test"}}),
                        self(), rng);
     ASSERT_EQ(s.targets.size(), 4u);
     EXPECT_EQ(s.targets[0].host, "best.example.test");

@@ -1,7 +1,7 @@
 // retry_schedule_test: back-off doubling up to the cap, expiry and delay notices.
-#include <gtest/gtest.h>
-
 #include "delivery/retry_schedule.hpp"
+
+#include <gtest/gtest.h>
 
 namespace backstop::delivery {
 namespace {

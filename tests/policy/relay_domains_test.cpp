@@ -1,5 +1,6 @@
 // relay_domains_test: only configured domains pass; literals and lookalikes never do.
 #include "policy/relay_domains.hpp"
+#include "test_names.hpp"
 
 #include <gtest/gtest.h>
 
@@ -37,15 +38,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"suffix lookalike", {"user", "badexample.test"}, false},
                       Case{"address literal", {"user", "[127.0.0.1]"}, false},
                       Case{"empty domain", {"user", ""}, false}),
-    [](const auto& info) {
-      std::string name = info.param.label;
-      for (char& c : name) {
-        if (!std::isalnum(static_cast<unsigned char>(c))) {
-          c = '_';
-        }
-      }
-      return name;
-    });
+    backstop::testing::LabelName());
 
 } // namespace
 } // namespace backstop::policy

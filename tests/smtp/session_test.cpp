@@ -4,6 +4,7 @@
 #include "policy/pipeline_slot.hpp"
 #include "queue/spool.hpp"
 #include "smtp/server.hpp"
+#include "test_names.hpp"
 
 #include <asio.hpp>
 #include <filesystem>
@@ -149,15 +150,7 @@ INSTANTIATE_TEST_SUITE_P(
         Script{"starttls without certificate", {{"EHLO c", 250}, {"STARTTLS", 502}}},
         Script{"etrn without delivery", {{"EHLO c", 250}, {"ETRN example.test", 458}}},
         Script{"helo needs a name", {{"EHLO", 501}, {"HELO", 501}}}),
-    [](const auto& info) {
-      std::string name = info.param.label;
-      for (char& c : name) {
-        if (!std::isalnum(static_cast<unsigned char>(c))) {
-          c = '_';
-        }
-      }
-      return name;
-    });
+    backstop::testing::LabelName());
 
 } // namespace
 } // namespace backstop::smtp

@@ -290,6 +290,9 @@ std::optional<std::string> decode_xtext(std::string_view s) {
       if (ec != std::errc() || end != s.data() + i + 3) {
         return std::nullopt;
       }
+      if (v < 32 || v == 127) {
+        return std::nullopt; // a decoded CR, LF or NUL would end up in a DSN header
+      }
       out += static_cast<char>(v);
       i += 2;
     } else if (c < 33 || c > 126 || c == '=') {
@@ -331,7 +334,7 @@ std::variant<mail::Address, ParseError> parse_path(std::string_view path, PathOp
   if (path.size() < 2 || path.front() != '<' || path.back() != '>') {
     return ParseError::Syntax;
   }
-  if (path.size() > max_path + 2) {
+  if (path.size() > max_path) { // RFC 5321 4.5.3.1.3: brackets count
     return ParseError::AddressSyntax;
   }
   std::string_view inner = path.substr(1, path.size() - 2);

@@ -1,9 +1,11 @@
-// cli: the `backstop` command line. Subcommands: serve, check-config, queue.
+// cli: the `backstop` command line. Subcommands: serve, check-config, queue, verify, cache.
 #include "app/cli.hpp"
 
 #include "app/config_loader.hpp"
 #include "app/queue_command.hpp"
 #include "app/serve.hpp"
+#include "app/verification.hpp"
+#include "app/verify_command.hpp"
 
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -55,6 +57,18 @@ void add_queue_commands(CLI::App& queue, QueueCommand& command) {
   }
 }
 
+void add_cache_commands(CLI::App& cache, CacheCommand& command) {
+  cache.require_subcommand(1);
+  auto* list = cache.add_subcommand("list", "list remembered recipient verification answers");
+  auto* flush = cache.add_subcommand("flush", "forget answers: all, one ADDRESS or @DOMAIN");
+  flush->add_option("PATTERN", command.pattern, "address or @domain; nothing = everything");
+  for (auto* sub : {list, flush}) {
+    sub->fallthrough();
+    sub->add_flag("--json", command.json, "print JSON instead of text");
+    sub->callback([&command, sub] { command.command = sub->get_name(); });
+  }
+}
+
 } // namespace
 
 int run_cli(int argc, char** argv) {
@@ -64,8 +78,18 @@ int run_cli(int argc, char** argv) {
   auto* serve_cmd = app.add_subcommand("serve", "run the server in the foreground");
   auto* check_cmd = app.add_subcommand("check-config", "validate the configuration file");
   auto* queue_cmd = app.add_subcommand("queue", "inspect and manage the queue");
+  auto* verify_cmd = app.add_subcommand(
+      "verify", "what backstop knows about a recipient: the cache, then a live callout");
+  auto* cache_cmd = app.add_subcommand("cache", "the recipient verification cache");
   app.add_option("-c,--config", config_path, "configuration file")->capture_default_str();
-  for (auto* sub : {serve_cmd, check_cmd, queue_cmd}) {
+  VerifyCommand verify_command;
+  verify_cmd->add_option("ADDRESS", verify_command.address, "user@domain")->required();
+  verify_cmd->add_flag("--json", verify_command.json, "print JSON instead of text");
+  bool cached_only = false;
+  verify_cmd->add_flag("--cached-only", cached_only, "do not ask the primary");
+  CacheCommand cache_command;
+  add_cache_commands(*cache_cmd, cache_command);
+  for (auto* sub : {serve_cmd, check_cmd, queue_cmd, verify_cmd, cache_cmd}) {
     sub->fallthrough(); // "--config" may come before or after the subcommand
   }
   QueueCommand queue_command;
@@ -80,11 +104,22 @@ int run_cli(int argc, char** argv) {
     return 1;
   }
   if (check_cmd->parsed()) {
+    if (auto lists = load_recipient_lists(*config); !lists) {
+      std::cerr << config_path << ": " << lists.error().message << "\n";
+      return 1;
+    }
     std::cout << config_path << ": ok (" << config->domains.size() << " domains)\n";
     return 0;
   }
   if (queue_cmd->parsed()) {
     return run_queue_command(*config, queue_command);
+  }
+  if (verify_cmd->parsed()) {
+    verify_command.callout = !cached_only;
+    return run_verify_command(*config, verify_command);
+  }
+  if (cache_cmd->parsed()) {
+    return run_cache_command(*config, cache_command);
   }
   return serve(*config);
 }

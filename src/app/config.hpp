@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,7 +57,30 @@ struct DomainConfig {
   std::string name;              // normalised
   std::vector<Endpoint> primary; // empty = the domain's more-preferred MX hosts
   bool tls_required = false;     // tls = "required": verified STARTTLS or no delivery
+  std::optional<bool> verify;    // callouts for this domain; unset = [verify] callout
+  std::optional<bool> defer_unverified; // unverified = "defer"; unset = [verify] unverified
+  std::filesystem::path recipients;     // static recipient list; empty = none
 };
+
+// Recipient verification (callouts), its cache, and the checks that keep backscatter away.
+struct VerifyConfig {
+  bool callout = true;
+  std::string sender; // MAIL FROM of callouts; empty = the null sender
+  std::chrono::seconds timeout{10};
+  std::chrono::seconds positive_ttl{31 * 86400};
+  std::chrono::seconds positive_refresh{7 * 86400};
+  std::chrono::seconds negative_ttl{3 * 3600};
+  std::size_t max_connections_per_primary = 2;
+  std::chrono::seconds idle_timeout{30};
+  std::chrono::seconds primary_down_backoff{60};
+  std::size_t cache_size = 100000;
+  bool defer_unverified = false; // unverified = "accept" | "defer"
+  std::size_t max_unknown_recipients = 5; // per session; 0 = no limit
+  std::chrono::seconds unknown_recipient_delay{1};
+  bool sender_domain = true;
+};
+
+enum class BounceConfig { Always, VerifiedSender, Never };
 
 struct DeliveryConfig {
   std::chrono::seconds retry_initial{300};
@@ -68,7 +92,7 @@ struct DeliveryConfig {
   std::chrono::seconds connect_timeout{30};
   std::chrono::seconds command_timeout{300};
   std::chrono::seconds data_timeout{600};
-  bool bounce = true;         // bounce = "always" | "never"
+  BounceConfig bounce = BounceConfig::Always;
   std::uint16_t mx_port = 25; // port of MX hosts (not of configured primaries)
 };
 
@@ -93,6 +117,7 @@ struct Config {
   DnsConfig dns;
   AdminConfig admin;
   DeliveryConfig delivery;
+  VerifyConfig verify;
   std::vector<DomainConfig> domains;
 
   std::filesystem::path control_socket() const {

@@ -214,16 +214,30 @@ void read_delivery(TomlReader& r, DeliveryConfig& d) {
   r.duration("connect_timeout", d.connect_timeout);
   r.duration("command_timeout", d.command_timeout);
   r.duration("data_timeout", d.data_timeout);
-  std::string bounce = d.bounce ? "always" : "never";
+  std::string bounce = "always";
   r.string("bounce", bounce);
-  if (bounce != "always" && bounce != "never") {
-    r.error("bounce", "must be \"always\" or \"never\"");
+  if (bounce == "always") {
+    d.bounce = BounceConfig::Always;
+  } else if (bounce == "verified-sender") {
+    d.bounce = BounceConfig::VerifiedSender;
+  } else if (bounce == "never") {
+    d.bounce = BounceConfig::Never;
+  } else {
+    r.error("bounce", "must be \"always\", \"verified-sender\" or \"never\"");
   }
-  d.bounce = bounce == "always";
   std::uint64_t port = d.mx_port;
   r.integer("mx_port", port, 1, 65535);
   d.mx_port = static_cast<std::uint16_t>(port);
   r.finish();
+}
+
+void read_unverified(TomlReader& r, bool& defer) {
+  std::string value = defer ? "defer" : "accept";
+  r.string("unverified", value);
+  if (value != "accept" && value != "defer") {
+    r.error("unverified", "must be \"accept\" or \"defer\"");
+  }
+  defer = value == "defer";
 }
 
 void read_domain(TomlReader& r, DomainConfig& domain) {
@@ -239,6 +253,54 @@ void read_domain(TomlReader& r, DomainConfig& domain) {
     r.error("tls", "must be \"opportunistic\" or \"required\"");
   }
   domain.tls_required = tls == "required";
+  if (r.has("verify")) {
+    bool verify = true;
+    r.boolean("verify", verify);
+    domain.verify = verify;
+  }
+  if (r.has("unverified")) {
+    bool defer = false;
+    read_unverified(r, defer);
+    domain.defer_unverified = defer;
+  }
+  std::string recipients;
+  r.string("recipients", recipients);
+  domain.recipients = recipients;
+  r.finish();
+}
+
+void read_verify(TomlReader& r, VerifyConfig& v) {
+  r.boolean("callout", v.callout);
+  r.string("sender", v.sender);
+  if (!v.sender.empty() && (v.sender.find('@') == std::string::npos ||
+                            v.sender.find_first_of(" <>") != std::string::npos)) {
+    r.error("sender", "must be empty (the null sender) or an address such as "
+                      "\"verify@example.org\"");
+  }
+  r.duration("timeout", v.timeout);
+  if (v.timeout.count() < 1) {
+    r.error("timeout", "must be at least 1s");
+  }
+  r.duration("positive_ttl", v.positive_ttl);
+  r.duration("positive_refresh", v.positive_refresh);
+  r.duration("negative_ttl", v.negative_ttl);
+  if (v.positive_refresh > v.positive_ttl) {
+    r.error("positive_refresh", "must not be longer than positive_ttl");
+  }
+  std::uint64_t n = v.max_connections_per_primary;
+  r.integer("max_connections_per_primary", n, 1, 100);
+  v.max_connections_per_primary = n;
+  r.duration("idle_timeout", v.idle_timeout);
+  r.duration("primary_down_backoff", v.primary_down_backoff);
+  n = v.cache_size;
+  r.integer("cache_size", n, 16, 100000000);
+  v.cache_size = n;
+  read_unverified(r, v.defer_unverified);
+  n = v.max_unknown_recipients;
+  r.integer("max_unknown_recipients", n, 0, 100000);
+  v.max_unknown_recipients = n;
+  r.duration("unknown_recipient_delay", v.unknown_recipient_delay);
+  r.boolean("sender_domain", v.sender_domain);
   r.finish();
 }
 
@@ -311,6 +373,7 @@ void read_top(const toml::table& root, Config& config, std::vector<std::string>&
   read_section(top, "state", errors, config.state, read_state);
   read_section(top, "dns", errors, config.dns, read_dns);
   read_section(top, "delivery", errors, config.delivery, read_delivery);
+  read_section(top, "verify", errors, config.verify, read_verify);
   read_section(top, "admin", errors, config.admin, [](TomlReader& r, AdminConfig& admin) {
     std::string path = admin.control_socket.string();
     r.string("control_socket", path);

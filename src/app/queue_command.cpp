@@ -4,6 +4,7 @@
 #include "admin/base64.hpp"
 #include "admin/control_socket.hpp"
 #include "admin/queue_admin.hpp"
+#include "app/time_format.hpp"
 #include "queue/spool.hpp"
 
 #include <ctime>
@@ -14,18 +15,6 @@ namespace backstop::app {
 using nlohmann::json;
 
 namespace {
-
-std::string local_time(std::int64_t unix_time) {
-  if (unix_time == 0) {
-    return "now";
-  }
-  std::time_t t = static_cast<std::time_t>(unix_time);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
 
 json request_for(const QueueCommand& c) {
   json request{{"command", c.command}};

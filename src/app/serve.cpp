@@ -5,6 +5,8 @@
 #include "admin/queue_admin.hpp"
 #include "app/config_loader.hpp"
 #include "app/logging.hpp"
+#include "app/verification.hpp"
+#include "delivery/callout_client.hpp"
 #include "delivery/dns_router.hpp"
 #include "delivery/etrn_service.hpp"
 #include "delivery/scheduler.hpp"
@@ -14,6 +16,7 @@
 #include "queue/spool.hpp"
 #include "smtp/server.hpp"
 #include "smtp/transport.hpp"
+#include "state/store.hpp"
 
 #include <asio.hpp>
 #include <set>
@@ -39,19 +42,6 @@ std::size_t raise_descriptor_limit() {
   return static_cast<std::size_t>(limit.rlim_cur);
 }
 
-std::shared_ptr<const policy::Pipeline> make_pipeline(const Config& config) {
-  std::vector<std::string> names;
-  for (const auto& d : config.domains) {
-    names.push_back(d.name);
-  }
-  return std::make_shared<const policy::Pipeline>(policy::RelayDomains(names));
-}
-
-mail::Address split_address(const std::string& text) {
-  const auto at = text.rfind('@');
-  return mail::Address{text.substr(0, at), mail::normalize_domain(text.substr(at + 1))};
-}
-
 mail::Result<std::vector<asio::ip::tcp::endpoint>> listen_endpoints(const Config& config) {
   std::vector<asio::ip::tcp::endpoint> out;
   for (const auto& e : config.smtp.listen) {
@@ -68,7 +58,8 @@ mail::Result<std::vector<asio::ip::tcp::endpoint>> listen_endpoints(const Config
 class Runtime {
 public:
   explicit Runtime(const Config& config)
-      : config_(config), log_(make_logger(config.log.level)), pipeline_(make_pipeline(config)) {}
+      : config_(config), log_(make_logger(config.log.level)),
+        pipeline_(std::make_shared<const policy::Pipeline>(policy::RelayDomains({}))) {}
   int run();
 
 private:
@@ -77,6 +68,8 @@ private:
   void build_session_options();
   void start_loops(std::size_t count);
   mail::Status start_delivery();
+  mail::Status start_verification();
+  nlohmann::json flush_cache(const std::string& pattern);
   nlohmann::json handle_control(const nlohmann::json& request);
   void on_signal(int signal);
   void reload();
@@ -102,6 +95,13 @@ private:
   std::unique_ptr<delivery::Scheduler> scheduler_;
   std::unique_ptr<delivery::EtrnService> etrn_;
   std::unique_ptr<asio::signal_set> signals_;
+  // Recipient verification: the state store runs on its own thread (SQLite blocks).
+  asio::io_context state_loop_{1};
+  std::thread state_thread_;
+  std::unique_ptr<state::Store> store_;
+  std::unique_ptr<policy::VerifyCache> verify_cache_;
+  std::unique_ptr<delivery::CalloutClient> callout_;
+  std::shared_ptr<const policy::SenderDomainCheck> sender_check_;
 };
 
 mail::Status Runtime::open_spool() {
@@ -138,7 +138,7 @@ mail::Status Runtime::start_tls() {
 void Runtime::build_session_options() {
   auto& o = session_options_;
   o.hostname = config_.hostname;
-  o.postmaster = split_address(config_.postmaster);
+  o.postmaster = parse_mailbox(config_.postmaster);
   o.limits.max_message_size = config_.smtp.max_message_size;
   o.limits.max_recipients = config_.smtp.max_recipients;
   o.limits.max_errors = config_.smtp.max_errors;
@@ -171,7 +171,10 @@ delivery::SchedulerOptions scheduler_options(const Config& config) {
   o.hostname = config.hostname;
   o.retry = {config.delivery.retry_initial, config.delivery.retry_max,
              config.delivery.delay_warning, config.delivery.max_queue_lifetime};
-  o.bounce = config.delivery.bounce ? delivery::BounceMode::Always : delivery::BounceMode::Never;
+  o.bounce = config.delivery.bounce == BounceConfig::Never ? delivery::BounceMode::Never
+             : config.delivery.bounce == BounceConfig::VerifiedSender
+                 ? delivery::BounceMode::VerifiedSender
+                 : delivery::BounceMode::Always;
   o.max_connections = config.delivery.max_connections;
   o.max_connections_per_destination = config.delivery.max_connections_per_destination;
   o.client.helo_name = config.hostname;
@@ -187,22 +190,6 @@ delivery::SchedulerOptions scheduler_options(const Config& config) {
   return o;
 }
 
-delivery::LocalIdentity local_identity(const Config& config) {
-  delivery::LocalIdentity self;
-  self.names.insert(mail::normalize_domain(config.hostname));
-  for (const auto& n : config.local_names) {
-    self.names.insert(mail::normalize_domain(n));
-  }
-  for (const auto& a : config.local_addresses) {
-    std::error_code ec;
-    auto address = asio::ip::make_address(a, ec);
-    if (!ec) {
-      self.addresses.insert(address);
-    }
-  }
-  return self;
-}
-
 mail::Status Runtime::start_delivery() {
   dns::ResolverOptions dns_options;
   dns_options.servers = config_.dns.servers;
@@ -213,16 +200,11 @@ mail::Status Runtime::start_delivery() {
     return resolver.error();
   }
   resolver_ = std::move(resolver.value());
-  std::map<std::string, std::vector<delivery::StaticHop>> primaries;
   std::set<std::string> domains;
   for (const auto& d : config_.domains) {
     domains.insert(d.name);
-    for (const auto& p : d.primary) {
-      primaries[d.name].push_back({p.host, p.port});
-    }
   }
-  router_ = std::make_unique<delivery::DnsRouter>(
-      *resolver_, local_identity(config_), std::move(primaries), config_.delivery.mx_port, log_);
+  router_ = make_router(config_, *resolver_, log_);
   client_tls_ = smtp::make_client_tls_context();
   auto options = scheduler_options(config_);
   options.client.tls_context = client_tls_.get();
@@ -243,7 +225,48 @@ mail::Status Runtime::start_delivery() {
   return mail::Ok{};
 }
 
+mail::Status Runtime::start_verification() {
+  auto store = state::open_store({config_.state.backend, config_.state.path, false});
+  if (!store) {
+    return store.error();
+  }
+  store_ = std::move(store.value());
+  state_thread_ = std::thread([this] {
+    auto guard = asio::make_work_guard(state_loop_);
+    state_loop_.run();
+  });
+  verify_cache_ = std::make_unique<policy::VerifyCache>(store_.get(), state_loop_.get_executor(),
+                                                        clock_, cache_options(config_), log_);
+  auto options = callout_options(config_);
+  options.client.tls_context = client_tls_.get();
+  callout_ =
+      std::make_unique<delivery::CalloutClient>(delivery_loop_, *router_, std::move(options), log_);
+  sender_check_ =
+      std::make_shared<const policy::SenderDomainCheck>(*resolver_, delivery_loop_.get_executor());
+  auto lists = load_recipient_lists(config_);
+  if (!lists) {
+    return lists.error();
+  }
+  pipeline_.set(make_pipeline(config_, lists.value(),
+                              {verify_cache_.get(), callout_.get(), sender_check_, log_}));
+  return mail::Ok{};
+}
+
+nlohmann::json Runtime::flush_cache(const std::string& pattern) {
+  verify_cache_->forget(pattern);
+  auto erased = store_->erase_verify(pattern);
+  if (!erased) {
+    return nlohmann::json{{"ok", false}, {"error", erased.error().message}};
+  }
+  log_->info("verify cache: {} entries flushed ({})", erased.value(),
+             pattern.empty() ? "all" : pattern);
+  return nlohmann::json{{"ok", true}, {"flushed", erased.value()}};
+}
+
 nlohmann::json Runtime::handle_control(const nlohmann::json& request) {
+  if (request.value("command", "") == "cache_flush") {
+    return flush_cache(request.value("pattern", ""));
+  }
   admin::QueueActions actions;
   actions.flush = [this](const std::string& domain) {
     const long waiting = scheduler_->flush(domain);
@@ -267,10 +290,27 @@ void Runtime::reload() {
     log_->error("reload: configuration has errors; keeping the running one");
     return;
   }
-  // Only the domain list is swapped live; sessions pick it up when they next ask.
-  config_.domains = std::get<Config>(loaded).domains;
-  pipeline_.set(make_pipeline(config_));
-  log_->info("reload: {} domains", config_.domains.size());
+  // Domains, their verification rules and recipient lists are swapped live; sessions that
+  // are open keep the rules they started with.
+  auto next = std::get<Config>(std::move(loaded));
+  auto lists = load_recipient_lists(next);
+  if (!lists) {
+    log_->error("reload: {}; keeping the running configuration", lists.error().message);
+    return;
+  }
+  config_.domains = next.domains;
+  config_.verify.callout = next.verify.callout;
+  config_.verify.defer_unverified = next.verify.defer_unverified;
+  config_.verify.sender_domain = next.verify.sender_domain;
+  config_.verify.max_unknown_recipients = next.verify.max_unknown_recipients;
+  config_.verify.unknown_recipient_delay = next.verify.unknown_recipient_delay;
+  pipeline_.set(make_pipeline(config_, lists.value(),
+                              {verify_cache_.get(), callout_.get(), sender_check_, log_}));
+  std::size_t listed = 0;
+  for (const auto& [domain, list] : lists.value()) {
+    listed += list->size();
+  }
+  log_->info("reload: {} domains, {} recipient list entries", config_.domains.size(), listed);
 }
 
 void Runtime::on_signal(int signal) {
@@ -297,7 +337,12 @@ void Runtime::shutdown() {
   if (scheduler_) {
     scheduler_->stop();
   }
+  if (callout_) {
+    callout_->stop();
+  }
   delivery_loop_.stop();
+  // Cache writes already posted still reach the store before its thread ends.
+  asio::post(state_loop_, [this] { state_loop_.stop(); });
 }
 
 int Runtime::run() {
@@ -320,6 +365,15 @@ int Runtime::run() {
   build_session_options();
   if (auto started = start_delivery(); !started) {
     log_->critical("{}", started.error().message);
+    return 1;
+  }
+  if (auto started = start_verification(); !started) {
+    log_->critical("{}", started.error().message);
+    shutdown();
+    delivery_thread_.join();
+    if (state_thread_.joinable()) {
+      state_thread_.join();
+    }
     return 1;
   }
   auto endpoints = listen_endpoints(config_);
@@ -347,6 +401,7 @@ int Runtime::run() {
         t.join();
       }
       delivery_thread_.join();
+      state_thread_.join();
       return 1;
     }
   }
@@ -367,6 +422,7 @@ int Runtime::run() {
     t.join();
   }
   delivery_thread_.join();
+  state_thread_.join();
   control_.stop();
   spool_->close();
   log_->info("backstop stopped");

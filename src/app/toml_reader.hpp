@@ -27,6 +27,7 @@ public:
   void strings(const char* key, std::vector<std::string>& out);
   const toml::table* table(const char* key);
   const toml::array* array(const char* key);
+  bool has(const char* key) const { return table_.contains(key); }
   // Reports keys present in the table that no call above asked for.
   void finish();
 

@@ -22,4 +22,15 @@ bool NoticePolicy::delay_notice(const mail::Envelope& envelope,
          (recipient.notify == mail::NotifyNone || (recipient.notify & mail::NotifyDelay) != 0);
 }
 
+const char* NoticePolicy::why_no_notice(const mail::Envelope& envelope,
+                                        const mail::Recipient& recipient) const {
+  if (envelope.sender.is_null()) {
+    return "null sender";
+  }
+  if (mode_ == BounceMode::Never) {
+    return "bounce = never";
+  }
+  return "NOTIFY";
+}
+
 } // namespace backstop::delivery

@@ -116,6 +116,11 @@ void Scheduler::settle(Tracked& t) {
     } else if (s.status == queue::RecipientStatus::Failed &&
                notices_.failure_notice(env, env.recipients[i])) {
       failed.push_back(i);
+    } else if (s.status == queue::RecipientStatus::Failed) {
+      ++bounces_suppressed_;
+      log_->info("{}: to=<{}> no bounce ({}); {} suppressed since start",
+                 t.message.id.to_string(), env.recipients[i].address.to_string(),
+                 notices_.why_no_notice(env, env.recipients[i]), bounces_suppressed_);
     }
   }
   const mail::QueueId id = t.message.id;
@@ -141,6 +146,9 @@ void Scheduler::settle(Tracked& t) {
     return;
   }
   if (!failed.empty()) {
+    bounces_sent_ += failed.size();
+    log_->info("{}: bounce for {} recipient(s); {} bounced since start", id.to_string(),
+               failed.size(), bounces_sent_);
     queue_notice(t, DsnAction::Failed, failed); // queued before the removal below
   }
   log_->info("{}: removed", id.to_string());

@@ -113,6 +113,8 @@ private:
   std::shared_ptr<spdlog::logger> log_;
   RetrySchedule schedule_;
   NoticePolicy notices_;
+  std::size_t bounces_sent_ = 0;       // recipients, since start (logged)
+  std::size_t bounces_suppressed_ = 0; // failed recipients that got no bounce
   std::map<mail::QueueId, Tracked> messages_;
   std::map<std::string, DomainQueue> domains_;
   std::size_t connections_ = 0;

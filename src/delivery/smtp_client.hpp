@@ -60,6 +60,15 @@ public:
                                           std::string_view body);
   asio::awaitable<void> quit();
 
+  // Recipient verification ("callout"): MAIL FROM:<sender>, RCPT TO:<recipient>, RSET,
+  // pipelined when offered; nothing is sent after RCPT but RSET. mail_code is the MAIL
+  // reply; rcpt is the RCPT outcome (code 0 when the connection broke first).
+  struct ProbeOutcome {
+    int mail_code = 0;
+    RecipientOutcome rcpt;
+  };
+  asio::awaitable<ProbeOutcome> probe(const mail::Address& sender, const mail::Address& recipient);
+
   bool usable() const { return usable_; }
   const smtp::EhloExtensions& extensions() const { return extensions_; }
   const std::string& host() const { return host_; }

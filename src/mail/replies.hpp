@@ -32,6 +32,11 @@ inline const Reply queue_unavailable{451, "4.3.0", "Queue unavailable, try again
 inline const Reply disk_full{452, "4.3.1", "Insufficient system storage, try again later"};
 inline const Reply too_many_recipients{452, "4.5.3", "Too many recipients"};
 inline const Reply tls_not_available{454, "4.7.0", "TLS not available"};
+inline const Reply recipient_unverified{450, "4.1.1",
+                                        "Recipient cannot be verified now, try again later"};
+inline const Reply sender_domain_unchecked{451, "4.4.3",
+                                           "Sender domain cannot be checked now, try again later"};
+inline const Reply too_many_unknown{421, "4.7.0", "Too many unknown recipients, closing connection"};
 
 // 5xx
 inline const Reply syntax_error{500, "5.5.2", "Syntax error, command unrecognized"};
@@ -51,6 +56,8 @@ inline const Reply already_tls{503, "5.5.1", "TLS already active"};
 inline const Reply unknown_parameter{555, "5.5.4", "Unsupported MAIL/RCPT parameter"};
 inline const Reply size_exceeded{552, "5.3.4", "Message size exceeds fixed limit"};
 inline const Reply relay_denied{550, "5.7.1", "Relaying denied"};
+inline const Reply unknown_recipient{550, "5.1.1", "Recipient address rejected: no such user"};
+inline const Reply sender_domain_missing{550, "5.1.8", "Sender address rejected: domain not found"};
 inline const Reply utf8_needs_smtputf8{553, "5.6.7", "Non-ASCII address requires SMTPUTF8"};
 inline const Reply data_line_too_long{500, "5.5.6", "Message line too long"};
 inline const Reply bare_lf_in_data{554, "5.6.0", "Bare CR or LF in message data is not allowed"};

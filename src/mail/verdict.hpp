@@ -4,6 +4,7 @@
 
 #include "mail/reply.hpp"
 
+#include <chrono>
 #include <string>
 
 namespace backstop::mail {
@@ -15,10 +16,15 @@ struct Verdict {
   Reply reply;        // what the session sends when decision != Accept (and may on Accept)
   std::string check;  // e.g. "relay_domains"
   std::string reason; // for the log, may say more than the reply
+  std::chrono::milliseconds delay{0}; // wait this long before replying (tarpit)
+  bool disconnect = false;            // close the connection after the reply
 
   bool accepted() const { return decision == Decision::Accept; }
+  static Verdict decide(Decision decision, Reply reply, std::string check, std::string reason) {
+    return Verdict{decision, std::move(reply), std::move(check), std::move(reason), {}, false};
+  }
   static Verdict accept(std::string check) {
-    return Verdict{Decision::Accept, {}, std::move(check), {}};
+    return Verdict{Decision::Accept, {}, std::move(check), {}, {}, false};
   }
 };
 

@@ -1,12 +1,17 @@
 // pipeline: the policy checks a session asks at each SMTP stage, in order; the first verdict
-// that is not Accept wins. Checks see facts about the connection, never a socket. Later
-// checks (recipient verification, DNSBL, SPF, greylisting) are added here as members.
+// that is not Accept wins. Checks see facts about the connection, never a socket. Checks
+// that need the network (DNS, callouts) are awaited; the session's loop keeps serving
+// other sessions meanwhile. Later checks (DNSBL, SPF, greylisting) are added here.
 #pragma once
 
 #include "mail/address.hpp"
 #include "mail/verdict.hpp"
+#include "policy/recipient_verifier.hpp"
 #include "policy/relay_domains.hpp"
+#include "policy/sender_domain.hpp"
 
+#include <asio.hpp>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -16,23 +21,43 @@ struct ConnectionFacts {
   std::string client_ip;
   std::string helo;
   bool tls = false;
+  std::size_t unknown_recipients = 0; // this session's RCPTs refused as unknown users
 };
 
 struct RcptQuery {
-  const ConnectionFacts& connection;
+  ConnectionFacts& connection;
   const mail::Address& sender;
   const mail::Address& recipient;
 };
 
+// Slowing, then dropping, a client that tries many unknown recipients (dictionary attack).
+struct DictionaryGuard {
+  std::size_t max_unknown_recipients = 5; // the one that reaches it gets 421 and the close
+  std::chrono::milliseconds delay{1000};  // times (count - 1) before each further refusal
+  std::chrono::milliseconds max_delay{10000};
+};
+
+struct PipelineParts {
+  RelayDomains relay_domains;
+  std::shared_ptr<const RecipientVerifier> verifier;      // null: no recipient verification
+  std::shared_ptr<const SenderDomainCheck> sender_domain; // null: MAIL FROM not checked
+  DictionaryGuard guard;
+};
+
 class Pipeline {
 public:
-  explicit Pipeline(RelayDomains relay_domains) : relay_domains_(std::move(relay_domains)) {}
+  explicit Pipeline(RelayDomains relay_domains) : parts_{std::move(relay_domains), {}, {}, {}} {}
+  explicit Pipeline(PipelineParts parts) : parts_(std::move(parts)) {}
 
-  mail::Verdict check_rcpt(const RcptQuery& query) const;
-  const RelayDomains& relay_domains() const { return relay_domains_; }
+  asio::awaitable<mail::Verdict> check_mail(const ConnectionFacts& connection,
+                                            const mail::Address& sender) const;
+  asio::awaitable<mail::Verdict> check_rcpt(RcptQuery query) const;
+  const RelayDomains& relay_domains() const { return parts_.relay_domains; }
 
 private:
-  RelayDomains relay_domains_;
+  mail::Verdict guard_unknown(ConnectionFacts& connection, mail::Verdict verdict) const;
+
+  PipelineParts parts_;
 };
 
 } // namespace backstop::policy

@@ -20,8 +20,8 @@ mail::Verdict RelayDomains::check(const mail::Address& recipient) const {
   if (!recipient.domain.empty() && recipient.domain.front() != '[' && contains(recipient.domain)) {
     return mail::Verdict::accept("relay_domains");
   }
-  return mail::Verdict{mail::Decision::Reject, mail::replies::relay_denied, "relay_domains",
-                       "domain \"" + recipient.domain + "\" is not a backed-up domain"};
+  return mail::Verdict::decide(mail::Decision::Reject, mail::replies::relay_denied, "relay_domains",
+                               "domain \"" + recipient.domain + "\" is not a backed-up domain");
 }
 
 } // namespace backstop::policy

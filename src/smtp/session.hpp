@@ -59,8 +59,10 @@ private:
   // Commands (session_commands.cpp)
   asio::awaitable<Outcome> dispatch(const Command& command, std::size_t line_length);
   void on_helo(std::string_view argument, bool extended);
-  void on_mail(std::string_view argument);
-  void on_rcpt(std::string_view argument);
+  asio::awaitable<Outcome> on_mail(std::string_view argument);
+  asio::awaitable<Outcome> on_rcpt(std::string_view argument);
+  asio::awaitable<Outcome> answer_verdict(const mail::Verdict& verdict, const char* stage,
+                                          const std::string& address);
   asio::awaitable<Outcome> on_starttls(std::string_view argument);
   void on_etrn(std::string_view argument);
   void reset_transaction();

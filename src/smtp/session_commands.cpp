@@ -59,11 +59,9 @@ asio::awaitable<Session::Outcome> Session::dispatch(const Command& command,
     on_helo(command.argument, command.verb == Verb::Ehlo);
     break;
   case Verb::Mail:
-    on_mail(command.argument);
-    break;
+    co_return co_await on_mail(command.argument);
   case Verb::Rcpt:
-    on_rcpt(command.argument);
-    break;
+    co_return co_await on_rcpt(command.argument);
   case Verb::Data:
     co_return co_await on_data(command.argument);
   case Verb::Bdat:
@@ -124,39 +122,44 @@ void Session::on_helo(std::string_view argument, bool extended) {
   reply({250, "", text});
 }
 
-void Session::on_mail(std::string_view argument) {
+asio::awaitable<Session::Outcome> Session::on_mail(std::string_view argument) {
   if (!greeted_) {
     reply_error(mr::need_helo);
-    return;
+    co_return Outcome::Continue;
   }
   if (tx_.active) {
     reply_error(mr::nested_mail);
-    return;
+    co_return Outcome::Continue;
   }
   auto parsed = parse_mail_from(argument);
   if (auto* error = std::get_if<ParseError>(&parsed)) {
     reply_error(reply_for(*error, true));
-    return;
+    co_return Outcome::Continue;
   }
   auto& args = std::get<MailFromArgs>(parsed);
   if (args.size > options_.limits.max_message_size) {
     reply_error(mr::size_exceeded);
-    return;
+    co_return Outcome::Continue;
+  }
+  const auto verdict = co_await pipeline_->check_mail(facts_, args.sender);
+  if (!verdict.accepted()) {
+    co_return co_await answer_verdict(verdict, "MAIL", args.sender.to_string());
   }
   tx_.active = true;
   tx_.mail = std::move(args);
   reply(mr::sender_ok);
+  co_return Outcome::Continue;
 }
 
-void Session::on_rcpt(std::string_view argument) {
+asio::awaitable<Session::Outcome> Session::on_rcpt(std::string_view argument) {
   if (!tx_.active) {
     reply_error(mr::need_mail);
-    return;
+    co_return Outcome::Continue;
   }
   auto parsed = parse_rcpt_to(argument, tx_.mail.smtputf8);
   if (auto* error = std::get_if<ParseError>(&parsed)) {
     reply_error(reply_for(*error, false));
-    return;
+    co_return Outcome::Continue;
   }
   auto& args = std::get<RcptToArgs>(parsed);
   // RFC 5321 4.5.1: <postmaster> with no domain must be accepted; it goes to our postmaster.
@@ -165,25 +168,48 @@ void Session::on_rcpt(std::string_view argument) {
   }
   if (tx_.recipients.size() >= options_.limits.max_recipients) {
     reply_error(mr::too_many_recipients);
-    return;
-  }
-  const auto verdict = pipeline_->check_rcpt({facts_, tx_.mail.sender, args.recipient});
-  if (!verdict.accepted()) {
-    if (options_.log) {
-      options_.log->info("reject RCPT from [{}]: {} <{}>: {}", facts_.client_ip, verdict.check,
-                         args.recipient.to_string(), verdict.reason);
-    }
-    reply_error(verdict.reply);
-    return;
+    co_return Outcome::Continue;
   }
   for (const auto& existing : tx_.recipients) {
     if (existing.address == args.recipient) {
       reply(mr::recipient_ok); // a duplicate is delivered once
-      return;
+      co_return Outcome::Continue;
     }
+  }
+  const auto verdict =
+      co_await pipeline_->check_rcpt({facts_, tx_.mail.sender, args.recipient});
+  if (!verdict.accepted()) {
+    co_return co_await answer_verdict(verdict, "RCPT", args.recipient.to_string());
+  }
+  if (options_.log && !verdict.reason.empty()) {
+    options_.log->debug("RCPT <{}> from [{}]: {}: {}", args.recipient.to_string(),
+                        facts_.client_ip, verdict.check, verdict.reason);
   }
   tx_.recipients.push_back({std::move(args.recipient), args.notify, std::move(args.orcpt)});
   reply(mr::recipient_ok);
+  co_return Outcome::Continue;
+}
+
+// A refusal from policy: logged with its check and reason, maybe delayed, maybe the end.
+asio::awaitable<Session::Outcome> Session::answer_verdict(const mail::Verdict& verdict,
+                                                          const char* stage,
+                                                          const std::string& address) {
+  if (options_.log) {
+    options_.log->info("{} {} from [{}]: {} <{}>: {}",
+                       verdict.decision == mail::Decision::Reject ? "reject" : "defer", stage,
+                       facts_.client_ip, verdict.check, address, verdict.reason);
+  }
+  if (verdict.delay.count() > 0) {
+    asio::steady_timer pause(transport_.socket().get_executor(), verdict.delay);
+    std::error_code ec;
+    co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (verdict.disconnect) {
+    reply(verdict.reply);
+    co_return Outcome::Close;
+  }
+  reply_error(verdict.reply);
+  co_return Outcome::Continue;
 }
 
 asio::awaitable<Session::Outcome> Session::on_starttls(std::string_view argument) {

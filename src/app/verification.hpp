@@ -1,0 +1,44 @@
+// verification: turns the [verify] and [[domain]] options into the recipient-verification
+// parts (lists, per-domain rules, cache and callout options) and builds the policy
+// pipeline from them. Shared by `serve` (start and SIGHUP) and `check-config`.
+#pragma once
+
+#include "app/config.hpp"
+#include "delivery/callout_client.hpp"
+#include "delivery/dns_router.hpp"
+#include "mail/result.hpp"
+#include "policy/pipeline.hpp"
+#include "policy/verify_cache.hpp"
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace backstop::app {
+
+using RecipientLists = std::map<std::string, std::shared_ptr<const policy::RecipientList>>;
+
+// Reads every domain's recipients file; the error names the domain and the line.
+mail::Result<RecipientLists> load_recipient_lists(const Config& config);
+
+mail::Address parse_mailbox(const std::string& text); // "user@domain" as configured
+
+// Where mail and callouts for a domain go: its configured primary, or its better MX hosts.
+std::unique_ptr<delivery::DnsRouter> make_router(const Config& config, dns::Resolver& resolver,
+                                                 std::shared_ptr<spdlog::logger> log);
+
+policy::VerifyCacheOptions cache_options(const Config& config);
+delivery::CalloutOptions callout_options(const Config& config);
+
+// What the pipeline needs that lives longer than one configuration.
+struct PolicyServices {
+  policy::VerifyCache* cache = nullptr;
+  policy::RecipientProber* prober = nullptr;
+  std::shared_ptr<const policy::SenderDomainCheck> sender_domain;
+  std::shared_ptr<spdlog::logger> log;
+};
+
+std::shared_ptr<const policy::Pipeline>
+make_pipeline(const Config& config, const RecipientLists& lists, const PolicyServices& services);
+
+} // namespace backstop::app

@@ -1,0 +1,184 @@
+// callout_client: per-primary connection pools, slot waits, backoff and the meaning of the
+// primary's answers.
+#include "delivery/callout_client.hpp"
+
+#include <sstream>
+
+namespace backstop::delivery {
+
+namespace {
+
+using policy::ProbeAnswer;
+using policy::ProbeResult;
+
+std::string pool_key(const Hop& hop) {
+  std::ostringstream key;
+  key << hop.endpoint;
+  return key.str();
+}
+
+} // namespace
+
+CalloutClient::CalloutClient(asio::io_context& loop, Router& router, CalloutOptions options,
+                             std::shared_ptr<spdlog::logger> log)
+    : loop_(loop), router_(router), options_(std::move(options)), log_(std::move(log)),
+      reaper_(loop) {
+  options_.client.connect_timeout = options_.timeout;
+  options_.client.greeting_timeout = options_.timeout;
+  options_.client.command_timeout = options_.timeout;
+  asio::co_spawn(loop_, reap_idle(), asio::detached);
+}
+
+CalloutClient::~CalloutClient() = default;
+
+void CalloutClient::stop() {
+  asio::post(loop_, [this] {
+    stopped_ = true;
+    reaper_.cancel();
+  });
+}
+
+asio::awaitable<ProbeAnswer> CalloutClient::probe(mail::Address recipient) {
+  co_return co_await asio::co_spawn(loop_.get_executor(), probe_here(std::move(recipient)),
+                                    asio::use_awaitable);
+}
+
+asio::awaitable<ProbeAnswer> CalloutClient::probe_here(mail::Address recipient) {
+  const auto route = co_await router_.route(recipient.domain);
+  if (route.hops.empty()) {
+    co_return ProbeAnswer{ProbeResult::Unknown, 0, "no primary: " + route.error};
+  }
+  std::string why;
+  for (const auto& hop : route.hops) {
+    auto answer = co_await probe_hop(hop, recipient, why);
+    if (answer) {
+      co_return *answer;
+    }
+  }
+  co_return ProbeAnswer{ProbeResult::Unknown, 0, why};
+}
+
+asio::awaitable<std::optional<ProbeAnswer>>
+CalloutClient::probe_hop(const Hop& hop, const mail::Address& recipient, std::string& why) {
+  auto& pool = pools_[pool_key(hop)];
+  if (std::chrono::steady_clock::now() < pool.down_until) {
+    why = hop.host + " did not answer recently; not asked again yet";
+    co_return std::nullopt;
+  }
+  const bool have_slot = co_await take_slot(pool);
+  if (!have_slot) {
+    why = "no callout connection to " + hop.host + " became free in time";
+    co_return std::nullopt;
+  }
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::unique_ptr<SmtpClient> client;
+    if (!pool.idle.empty()) {
+      client = std::move(pool.idle.back().client);
+      pool.idle.pop_back();
+    }
+    const bool reused = client != nullptr;
+    if (!client) {
+      client = co_await open(hop, recipient.domain, pool, why);
+    }
+    if (!client) {
+      give_back(pool, nullptr);
+      co_return std::nullopt;
+    }
+    const auto outcome = co_await client->probe(options_.sender, recipient);
+    const bool broken = outcome.rcpt.code == 0 && !client->usable();
+    if (broken && reused) {
+      continue; // the primary closed an idle connection: ask once more on a fresh one
+    }
+    give_back(pool, std::move(client));
+    const int code = outcome.rcpt.code;
+    if (code >= 200 && code < 300) {
+      co_return ProbeAnswer{ProbeResult::Valid, code, outcome.rcpt.reply};
+    }
+    if (code >= 500) {
+      co_return ProbeAnswer{ProbeResult::Invalid, code, outcome.rcpt.reply};
+    }
+    why = outcome.rcpt.reply;
+    co_return std::nullopt;
+  }
+  give_back(pool, nullptr);
+  why = "connection to " + hop.host + " lost twice";
+  co_return std::nullopt;
+}
+
+asio::awaitable<bool> CalloutClient::take_slot(Pool& pool) {
+  if (pool.busy < options_.max_connections_per_primary) {
+    ++pool.busy;
+    co_return true;
+  }
+  asio::steady_timer timer(loop_.get_executor());
+  timer.expires_after(options_.timeout);
+  pool.waiting.push_back(&timer);
+  auto position = std::prev(pool.waiting.end());
+  std::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  // A timer cancelled by give_back carries the slot with it (busy was not decreased).
+  if (timer.expiry() == std::chrono::steady_clock::time_point::min()) {
+    co_return true;
+  }
+  pool.waiting.erase(position);
+  co_return false;
+}
+
+void CalloutClient::give_back(Pool& pool, std::unique_ptr<SmtpClient> client) {
+  if (client && client->usable() && !stopped_) {
+    pool.idle.push_back({std::move(client), std::chrono::steady_clock::now()});
+  }
+  if (!pool.waiting.empty()) {
+    asio::steady_timer* next = pool.waiting.front();
+    pool.waiting.pop_front();
+    next->expires_at(std::chrono::steady_clock::time_point::min()); // marks the hand-over
+    return;
+  }
+  --pool.busy;
+}
+
+asio::awaitable<std::unique_ptr<SmtpClient>>
+CalloutClient::open(const Hop& hop, const std::string& domain, Pool& pool, std::string& why) {
+  auto client_options = options_.client;
+  if (auto t = options_.domain_tls.find(domain); t != options_.domain_tls.end()) {
+    client_options.tls = t->second;
+  }
+  auto connected =
+      co_await SmtpClient::connect(loop_.get_executor(), hop.endpoint, hop.host, client_options);
+  if (auto* client = std::get_if<std::unique_ptr<SmtpClient>>(&connected)) {
+    ++opened_;
+    if (log_) {
+      log_->debug("callout connection to {} opened", hop.host);
+    }
+    co_return std::move(*client);
+  }
+  why = std::get<std::string>(connected);
+  pool.down_until = std::chrono::steady_clock::now() + options_.down_backoff;
+  if (log_) {
+    log_->info("callout: {}; not asked again for {}s", why, options_.down_backoff.count());
+  }
+  co_return nullptr;
+}
+
+asio::awaitable<void> CalloutClient::reap_idle() {
+  const auto period =
+      std::max<std::chrono::seconds>(std::chrono::seconds(1), options_.idle_timeout / 2);
+  while (!stopped_) {
+    reaper_.expires_after(period);
+    std::error_code ec;
+    co_await reaper_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    const auto stale_before = std::chrono::steady_clock::now() - options_.idle_timeout;
+    std::vector<std::unique_ptr<SmtpClient>> stale;
+    for (auto& [key, pool] : pools_) {
+      while (!pool.idle.empty() && (stopped_ || pool.idle.front().since < stale_before)) {
+        stale.push_back(std::move(pool.idle.front().client));
+        pool.idle.pop_front();
+      }
+    }
+    for (auto& client : stale) {
+      co_await client->quit();
+    }
+  }
+}
+
+} // namespace backstop::delivery

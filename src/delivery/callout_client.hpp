@@ -1,0 +1,79 @@
+// callout_client: asks a domain's primary whether a recipient exists (recipient
+// verification, the "callout"): EHLO, MAIL FROM:<sender>, RCPT TO, RSET, over connections
+// that are kept open and reused, at most a few per primary, so a flood of RCPTs never
+// becomes a flood of connections at the primary (no amplification). A primary that could
+// not be reached is skipped for primary_down_backoff, so while it is down callouts answer
+// "cannot tell" at once instead of making every client wait for a connect timeout.
+// Runs on the delivery loop; probe() may be awaited from any loop.
+#pragma once
+
+#include "delivery/router.hpp"
+#include "delivery/smtp_client.hpp"
+#include "policy/recipient_prober.hpp"
+
+#include <asio.hpp>
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <list>
+#include <map>
+#include <memory>
+#include <spdlog/logger.h>
+#include <string>
+#include <vector>
+
+namespace backstop::delivery {
+
+struct CalloutOptions {
+  mail::Address sender; // null sender by default
+  std::size_t max_connections_per_primary = 2;
+  std::chrono::seconds idle_timeout{30}; // an unused connection is closed after this
+  std::chrono::seconds down_backoff{60};
+  std::chrono::seconds timeout{10}; // each step: connect, greeting, every reply, slot wait
+  ClientOptions client;             // helo name, TLS context
+  std::map<std::string, TlsPolicy> domain_tls;
+};
+
+class CalloutClient final : public policy::RecipientProber {
+public:
+  CalloutClient(asio::io_context& loop, Router& router, CalloutOptions options,
+                std::shared_ptr<spdlog::logger> log);
+  ~CalloutClient() override;
+
+  asio::awaitable<policy::ProbeAnswer> probe(mail::Address recipient) override;
+  // Connections opened so far (for logs and tests).
+  std::size_t connections_opened() const { return opened_.load(); }
+  void stop();
+
+private:
+  struct Idle {
+    std::unique_ptr<SmtpClient> client;
+    std::chrono::steady_clock::time_point since;
+  };
+  struct Pool {
+    std::deque<Idle> idle;
+    std::size_t busy = 0; // connections lent out or being opened
+    std::list<asio::steady_timer*> waiting;
+    std::chrono::steady_clock::time_point down_until{};
+  };
+
+  asio::awaitable<policy::ProbeAnswer> probe_here(mail::Address recipient);
+  asio::awaitable<std::optional<policy::ProbeAnswer>>
+  probe_hop(const Hop& hop, const mail::Address& recipient, std::string& why);
+  asio::awaitable<bool> take_slot(Pool& pool);
+  void give_back(Pool& pool, std::unique_ptr<SmtpClient> client);
+  asio::awaitable<std::unique_ptr<SmtpClient>> open(const Hop& hop, const std::string& domain,
+                                                    Pool& pool, std::string& why);
+  asio::awaitable<void> reap_idle();
+
+  asio::io_context& loop_;
+  Router& router_;
+  CalloutOptions options_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::map<std::string, Pool> pools_; // by endpoint
+  std::atomic<std::size_t> opened_{0};
+  asio::steady_timer reaper_;
+  bool stopped_ = false;
+};
+
+} // namespace backstop::delivery

@@ -1,0 +1,73 @@
+// smtp_client_probe: the callout transaction, MAIL + RCPT + RSET, on an open connection.
+#include "delivery/smtp_client.hpp"
+
+namespace backstop::delivery {
+
+namespace {
+bool needs_utf8(const mail::Address& a) {
+  const std::string text = a.to_string();
+  return std::any_of(text.begin(), text.end(), [](char c) { return (c & 0x80) != 0; });
+}
+} // namespace
+
+asio::awaitable<SmtpClient::ProbeOutcome> SmtpClient::probe(const mail::Address& sender,
+                                                            const mail::Address& recipient) {
+  ProbeOutcome out;
+  const bool utf8 = needs_utf8(sender) || needs_utf8(recipient);
+  if (utf8 && !extensions_.smtputf8) {
+    out.rcpt = {0, host_ + " does not support SMTPUTF8"};
+    co_return out;
+  }
+  const std::string mail =
+      "MAIL FROM:<" + sender.to_string() + ">" + (utf8 && esmtp_ ? " SMTPUTF8" : "") + "\r\n";
+  const std::string rcpt = "RCPT TO:<" + recipient.to_string() + ">\r\n";
+  const auto timeout = options_.command_timeout;
+  std::optional<smtp::ParsedReply> mail_reply;
+  std::optional<smtp::ParsedReply> rcpt_reply;
+  if (extensions_.pipelining) {
+    if (co_await write(mail + rcpt + "RSET\r\n", timeout)) {
+      mail_reply = co_await read_reply(timeout);
+    }
+    if (mail_reply) {
+      rcpt_reply = co_await read_reply(timeout);
+    }
+    if (rcpt_reply) {
+      auto reset = co_await read_reply(timeout);
+      usable_ = usable_ && reset && reset->code == 250;
+    }
+  } else {
+    if (co_await write(mail, timeout)) {
+      mail_reply = co_await read_reply(timeout);
+    }
+    if (mail_reply && mail_reply->code / 100 == 2) {
+      if (co_await write(rcpt, timeout)) {
+        rcpt_reply = co_await read_reply(timeout);
+      }
+    }
+    if (mail_reply) {
+      co_await abort_transaction();
+    }
+  }
+  if (!mail_reply) {
+    usable_ = false;
+    out.rcpt = {0, "connection lost with " + host_};
+    co_return out;
+  }
+  out.mail_code = mail_reply->code;
+  if (mail_reply->code / 100 != 2) {
+    out.rcpt = {0, "MAIL refused by " + host_ + ": " + format_reply(*mail_reply)};
+    co_return out;
+  }
+  if (!rcpt_reply) {
+    usable_ = false;
+    out.rcpt = {0, "connection lost with " + host_};
+    co_return out;
+  }
+  out.rcpt = {rcpt_reply->code, format_reply(*rcpt_reply)};
+  if (rcpt_reply->code == 421) {
+    usable_ = false; // RFC 5321 3.8: the server is closing the channel
+  }
+  co_return out;
+}
+
+} // namespace backstop::delivery

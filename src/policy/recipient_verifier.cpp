@@ -1,0 +1,127 @@
+// recipient_verifier: list, cache, callout, and the "cannot tell" policy.
+#include "policy/recipient_verifier.hpp"
+
+#include "mail/replies.hpp"
+
+namespace backstop::policy {
+
+namespace mr = mail::replies;
+
+namespace {
+
+constexpr const char* check_name = "recipient_verify";
+constexpr std::size_t max_quoted_reply = 200;
+
+bool is_postmaster(const mail::Address& a) {
+  if (a.local.size() != 10) {
+    return false;
+  }
+  for (std::size_t i = 0; i < 10; ++i) {
+    if (std::tolower(static_cast<unsigned char>(a.local[i])) != "postmaster"[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The primary's words, safe to repeat in our reply: printable ASCII, one line, bounded.
+std::string quotable(const std::string& reply) {
+  std::string out;
+  for (char c : reply.substr(0, max_quoted_reply)) {
+    const auto u = static_cast<unsigned char>(c);
+    out += (u >= 32 && u < 127) ? c : ' ';
+  }
+  return out;
+}
+
+mail::Verdict accept(std::string reason) {
+  auto v = mail::Verdict::accept(check_name);
+  v.reason = std::move(reason);
+  return v;
+}
+
+mail::Verdict unknown_user(const mail::Address& recipient, const std::string& why,
+                           std::string reason) {
+  const std::string text = "<" + recipient.to_string() + ">: " + mr::unknown_recipient.text +
+                           (why.empty() ? "" : " (" + quotable(why) + ")");
+  return mail::Verdict::decide(mail::Decision::Reject, mr::unknown_recipient.with_text(text),
+                               check_name, std::move(reason));
+}
+
+asio::awaitable<void> refresh(VerifyCache& cache, RecipientProber& prober, mail::Address who,
+                              std::string key) {
+  const auto answer = co_await prober.probe(who);
+  if (answer.result == ProbeResult::Valid) {
+    cache.remember(key, state::VerifyResult::Valid, answer.reply);
+  } else if (answer.result == ProbeResult::Invalid) {
+    cache.remember(key, state::VerifyResult::Invalid, answer.reply);
+  }
+  cache.end_refresh(key);
+}
+
+} // namespace
+
+bool RecipientVerifier::is_unknown_user(const mail::Verdict& verdict) {
+  return verdict.decision == mail::Decision::Reject && verdict.check == check_name;
+}
+
+asio::awaitable<mail::Verdict> RecipientVerifier::check(const mail::Address& recipient) const {
+  const auto found = domains_.find(recipient.domain);
+  if (found == domains_.end() || is_postmaster(recipient)) {
+    co_return accept("not verified"); // RFC 5321 4.5.1: postmaster always exists
+  }
+  const auto& domain = found->second;
+  if (domain.list && domain.list->contains(recipient)) {
+    co_return accept("listed");
+  }
+  if (!domain.callout) {
+    co_return domain.list ? unknown_user(recipient, "", "not in the recipient list")
+                          : accept("not verified");
+  }
+  const std::string key = cache_key(recipient);
+  auto cached = co_await cache_.lookup(key);
+  if (cached) {
+    if (cached->result == state::VerifyResult::Invalid) {
+      co_return unknown_user(recipient, cached->reply, "cached: " + cached->reply);
+    }
+    if (cache_.due_for_refresh(*cached)) {
+      refresh_in_background(recipient, co_await asio::this_coro::executor);
+    }
+    co_return accept("cached valid");
+  }
+  co_return co_await ask_primary(recipient, domain);
+}
+
+asio::awaitable<mail::Verdict>
+RecipientVerifier::ask_primary(const mail::Address& recipient,
+                               const DomainVerification& domain) const {
+  const auto answer = co_await prober_.probe(recipient);
+  const std::string key = cache_key(recipient);
+  switch (answer.result) {
+  case ProbeResult::Valid:
+    cache_.remember(key, state::VerifyResult::Valid, answer.reply);
+    co_return accept("primary: " + answer.reply);
+  case ProbeResult::Invalid:
+    cache_.remember(key, state::VerifyResult::Invalid, answer.reply);
+    co_return unknown_user(recipient, answer.reply, "primary: " + answer.reply);
+  case ProbeResult::Unknown:
+    break;
+  }
+  if (domain.defer_unverified) {
+    co_return mail::Verdict::decide(mail::Decision::Defer, mr::recipient_unverified, check_name,
+                                    "cannot tell: " + answer.reply);
+  }
+  co_return accept("unverified, accepted: " + answer.reply);
+}
+
+void RecipientVerifier::refresh_in_background(const mail::Address& recipient,
+                                              asio::any_io_executor executor) const {
+  const std::string key = cache_key(recipient);
+  if (!cache_.begin_refresh(key)) {
+    return;
+  }
+  // cache_ and prober_ live as long as the server; this verifier may be replaced meanwhile.
+  asio::co_spawn(executor, refresh(cache_, prober_, recipient, key), asio::detached);
+}
+
+} // namespace backstop::policy

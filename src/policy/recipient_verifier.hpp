@@ -1,0 +1,50 @@
+// recipient_verifier: "would the primary accept this recipient?", asked at RCPT time so that
+// backstop never accepts mail it would later have to bounce (backscatter). Sources, in
+// order: the static list, the cache, a live callout. When nothing can tell (primary down,
+// not cached), the domain's `unverified` policy decides: accept (the backup MX stands in) or
+// defer (450: the sender keeps the message). A known-valid address is always accepted.
+#pragma once
+
+#include "mail/address.hpp"
+#include "mail/verdict.hpp"
+#include "policy/recipient_list.hpp"
+#include "policy/recipient_prober.hpp"
+#include "policy/verify_cache.hpp"
+
+#include <asio.hpp>
+#include <map>
+#include <memory>
+#include <spdlog/logger.h>
+#include <string>
+
+namespace backstop::policy {
+
+struct DomainVerification {
+  bool callout = true;           // ask the primary
+  bool defer_unverified = false; // cannot tell: 450 instead of 250
+  std::shared_ptr<const RecipientList> list;
+};
+
+class RecipientVerifier {
+public:
+  RecipientVerifier(std::map<std::string, DomainVerification, std::less<>> domains,
+                    VerifyCache& cache, RecipientProber& prober,
+                    std::shared_ptr<spdlog::logger> log)
+      : domains_(std::move(domains)), cache_(cache), prober_(prober), log_(std::move(log)) {}
+
+  asio::awaitable<mail::Verdict> check(const mail::Address& recipient) const;
+  // Check names of the verdicts that mean "no such user" (the dictionary-attack count).
+  static bool is_unknown_user(const mail::Verdict& verdict);
+
+private:
+  asio::awaitable<mail::Verdict> ask_primary(const mail::Address& recipient,
+                                             const DomainVerification& domain) const;
+  void refresh_in_background(const mail::Address& recipient, asio::any_io_executor executor) const;
+
+  std::map<std::string, DomainVerification, std::less<>> domains_;
+  VerifyCache& cache_;
+  RecipientProber& prober_;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+} // namespace backstop::policy

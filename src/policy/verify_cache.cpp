@@ -1,0 +1,123 @@
+// verify_cache: memory tier, store tier and their lifetimes.
+#include "policy/verify_cache.hpp"
+
+namespace backstop::policy {
+
+std::string cache_key(const mail::Address& address) { return address.local + "@" + address.domain; }
+
+VerifyCache::VerifyCache(state::Store* store, asio::any_io_executor store_executor,
+                         const mail::Clock& clock, VerifyCacheOptions options,
+                         std::shared_ptr<spdlog::logger> log)
+    : store_(store), store_executor_(std::move(store_executor)), clock_(clock), options_(options),
+      log_(std::move(log)) {}
+
+std::optional<state::VerifyEntry> VerifyCache::from_memory(const std::string& key,
+                                                           std::int64_t now) {
+  std::lock_guard lock(mutex_);
+  auto it = memory_.find(key);
+  if (it == memory_.end()) {
+    return std::nullopt;
+  }
+  if (it->second.expires_at <= now) {
+    memory_.erase(it);
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+void VerifyCache::keep(const state::VerifyEntry& entry) {
+  std::lock_guard lock(mutex_);
+  if (memory_.size() >= options_.capacity && memory_.count(entry.address) == 0) {
+    // Full: drop the expired, then an arbitrary half; the store still has them all.
+    const auto now = clock_.now_unix();
+    std::erase_if(memory_, [now](const auto& kv) { return kv.second.expires_at <= now; });
+    for (auto it = memory_.begin(); memory_.size() >= options_.capacity / 2 + 1;) {
+      it = memory_.erase(it);
+    }
+  }
+  memory_[entry.address] = entry;
+}
+
+// A plain coroutine, not a capturing lambda: GCC 12 copies a lambda's captured strings
+// bitwise into co_spawn's frame, leaving them pointing into the old frame.
+asio::awaitable<std::optional<state::VerifyEntry>>
+VerifyCache::read_store(state::Store* store, std::string key, std::int64_t now,
+                        std::shared_ptr<spdlog::logger> log) {
+  auto stored = store->get_verify(key, now);
+  if (!stored) {
+    if (log) {
+      log->warn("verify cache: {}", stored.error().message);
+    }
+    co_return std::nullopt; // a store that cannot answer is a miss, never a verdict
+  }
+  co_return stored.value();
+}
+
+asio::awaitable<std::optional<state::VerifyEntry>> VerifyCache::lookup(std::string key) {
+  const auto now = clock_.now_unix();
+  if (auto hit = from_memory(key, now)) {
+    co_return hit;
+  }
+  if (store_ == nullptr) {
+    co_return std::nullopt;
+  }
+  auto found = co_await asio::co_spawn(store_executor_, read_store(store_, key, now, log_),
+                                       asio::use_awaitable);
+  if (found) {
+    keep(*found);
+  }
+  co_return found;
+}
+
+void VerifyCache::remember(const std::string& key, state::VerifyResult result, std::string reply) {
+  state::VerifyEntry entry;
+  entry.address = key;
+  entry.result = result;
+  entry.reply = std::move(reply);
+  entry.checked_at = clock_.now_unix();
+  const auto ttl =
+      result == state::VerifyResult::Valid ? options_.positive_ttl : options_.negative_ttl;
+  entry.expires_at = entry.checked_at + ttl.count();
+  keep(entry);
+  if (store_ == nullptr) {
+    return;
+  }
+  asio::post(store_executor_, [store = store_, entry, log = log_] {
+    if (auto status = store->put_verify(entry); !status && log) {
+      log->warn("verify cache: {}", status.error().message);
+    }
+  });
+}
+
+void VerifyCache::forget(const std::string& pattern) {
+  {
+    std::lock_guard lock(mutex_);
+    if (pattern.empty()) {
+      memory_.clear();
+    } else if (pattern.front() == '@') {
+      std::erase_if(memory_, [&pattern](const auto& kv) {
+        return kv.first.size() >= pattern.size() &&
+               kv.first.compare(kv.first.size() - pattern.size(), pattern.size(), pattern) == 0;
+      });
+    } else {
+      memory_.erase(pattern);
+    }
+  }
+}
+
+bool VerifyCache::due_for_refresh(const state::VerifyEntry& entry) const {
+  return entry.result == state::VerifyResult::Valid &&
+         clock_.now_unix() - entry.checked_at >= options_.positive_refresh.count();
+}
+
+bool VerifyCache::begin_refresh(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  return refreshing_.insert(key).second;
+}
+
+void VerifyCache::end_refresh(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  refreshing_.erase(key);
+}
+
+} // namespace backstop::policy

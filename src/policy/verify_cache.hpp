@@ -1,0 +1,68 @@
+// verify_cache: the remembered answers of primaries about recipients, with separate lifetimes
+// for "exists" and "does not exist" (positive answers live long so that the cache can decide
+// while the primary is down). A bounded in-memory map in front of the state store: hits cost
+// no thread hop; misses ask the store on its own thread; writes go through to the store.
+// Shared by every event loop (one mutex); the store may be shared by several hosts later.
+#pragma once
+
+#include "mail/address.hpp"
+#include "mail/clock.hpp"
+#include "state/store.hpp"
+
+#include <asio.hpp>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <spdlog/logger.h>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace backstop::policy {
+
+struct VerifyCacheOptions {
+  std::chrono::seconds positive_ttl{31 * 86400};
+  std::chrono::seconds negative_ttl{3 * 3600};
+  std::chrono::seconds positive_refresh{7 * 86400};
+  std::size_t capacity = 100000;
+};
+
+std::string cache_key(const mail::Address& address);
+
+class VerifyCache {
+public:
+  // store may be null (memory only). Store calls run on store_executor's thread.
+  VerifyCache(state::Store* store, asio::any_io_executor store_executor, const mail::Clock& clock,
+              VerifyCacheOptions options, std::shared_ptr<spdlog::logger> log);
+
+  asio::awaitable<std::optional<state::VerifyEntry>> lookup(std::string key);
+  void remember(const std::string& key, state::VerifyResult result, std::string reply);
+  // Drops entries from memory (pattern as state::Store::erase_verify); the caller erases
+  // them from the store, where it can wait for the answer.
+  void forget(const std::string& pattern);
+
+  // A positive entry older than positive_refresh is re-checked while it still answers.
+  bool due_for_refresh(const state::VerifyEntry& entry) const;
+  // True for the one caller that should run the refresh of key; end_refresh when done.
+  bool begin_refresh(const std::string& key);
+  void end_refresh(const std::string& key);
+
+private:
+  static asio::awaitable<std::optional<state::VerifyEntry>>
+  read_store(state::Store* store, std::string key, std::int64_t now,
+             std::shared_ptr<spdlog::logger> log);
+  std::optional<state::VerifyEntry> from_memory(const std::string& key, std::int64_t now);
+  void keep(const state::VerifyEntry& entry);
+
+  state::Store* store_;
+  asio::any_io_executor store_executor_;
+  const mail::Clock& clock_;
+  VerifyCacheOptions options_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, state::VerifyEntry> memory_;
+  std::unordered_set<std::string> refreshing_;
+};
+
+} // namespace backstop::policy

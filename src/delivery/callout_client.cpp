@@ -71,26 +71,27 @@ CalloutClient::probe_hop(const Hop& hop, const mail::Address& recipient, std::st
     co_return std::nullopt;
   }
   for (int attempt = 0; attempt < 2; ++attempt) {
-    std::unique_ptr<SmtpClient> client;
+    Pooled connection;
     if (!pool.idle.empty()) {
-      client = std::move(pool.idle.back().client);
+      connection = std::move(pool.idle.back());
       pool.idle.pop_back();
     }
-    const bool reused = client != nullptr;
-    if (!client) {
-      client = co_await open(hop, recipient.domain, pool, why);
+    const bool reused = connection.client != nullptr;
+    if (!reused) {
+      connection.client = co_await open(hop, recipient.domain, pool, why);
     }
-    if (!client) {
-      give_back(pool, nullptr);
+    if (!connection.client) {
+      give_back(pool, {});
       co_return std::nullopt;
     }
-    const auto outcome = co_await client->probe(options_.sender, recipient);
-    const bool broken = outcome.rcpt.code == 0 && !client->usable();
-    if (broken && reused) {
+    const auto outcome = co_await connection.client->probe(options_.sender, recipient);
+    const int code = outcome.rcpt.code;
+    if (code == 0 && !connection.client->usable() && reused) {
       continue; // the primary closed an idle connection: ask once more on a fresh one
     }
-    give_back(pool, std::move(client));
-    const int code = outcome.rcpt.code;
+    ++connection.probes;
+    connection.refusals += code >= 400 ? 1 : 0;
+    give_back(pool, std::move(connection));
     if (code >= 200 && code < 300) {
       co_return ProbeAnswer{ProbeResult::Valid, code, outcome.rcpt.reply};
     }
@@ -100,7 +101,7 @@ CalloutClient::probe_hop(const Hop& hop, const mail::Address& recipient, std::st
     why = outcome.rcpt.reply;
     co_return std::nullopt;
   }
-  give_back(pool, nullptr);
+  give_back(pool, {});
   why = "connection to " + hop.host + " lost twice";
   co_return std::nullopt;
 }
@@ -124,9 +125,17 @@ asio::awaitable<bool> CalloutClient::take_slot(Pool& pool) {
   co_return false;
 }
 
-void CalloutClient::give_back(Pool& pool, std::unique_ptr<SmtpClient> client) {
-  if (client && client->usable() && !stopped_) {
-    pool.idle.push_back({std::move(client), std::chrono::steady_clock::now()});
+void CalloutClient::give_back(Pool& pool, Pooled connection) {
+  if (connection.client) {
+    const bool keep = connection.client->usable() && !stopped_ &&
+                      connection.refusals < options_.max_refusals_per_connection &&
+                      connection.probes < options_.max_probes_per_connection;
+    if (keep) {
+      connection.since = std::chrono::steady_clock::now();
+      pool.idle.push_back(std::move(connection));
+    } else {
+      asio::co_spawn(loop_, close(std::move(connection.client)), asio::detached);
+    }
   }
   if (!pool.waiting.empty()) {
     asio::steady_timer* next = pool.waiting.front();
@@ -158,6 +167,10 @@ CalloutClient::open(const Hop& hop, const std::string& domain, Pool& pool, std::
     log_->info("callout: {}; not asked again for {}s", why, options_.down_backoff.count());
   }
   co_return nullptr;
+}
+
+asio::awaitable<void> CalloutClient::close(std::unique_ptr<SmtpClient> client) {
+  co_await client->quit();
 }
 
 asio::awaitable<void> CalloutClient::reap_idle() {

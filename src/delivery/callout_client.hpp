@@ -31,6 +31,10 @@ struct CalloutOptions {
   std::chrono::seconds down_backoff{60};
   std::chrono::seconds timeout{10}; // each step: connect, greeting, every reply, slot wait
   ClientOptions client;             // helo name, TLS context
+  // A connection is closed after this many refused RCPTs, before the primary starts to slow
+  // it down or drops it (Postfix: smtpd_soft_error_limit 10, smtpd_hard_error_limit 20).
+  std::size_t max_refusals_per_connection = 8;
+  std::size_t max_probes_per_connection = 100;
   std::map<std::string, TlsPolicy> domain_tls;
 };
 
@@ -46,12 +50,14 @@ public:
   void stop();
 
 private:
-  struct Idle {
+  struct Pooled {
     std::unique_ptr<SmtpClient> client;
-    std::chrono::steady_clock::time_point since;
+    std::chrono::steady_clock::time_point since; // idle since
+    std::size_t refusals = 0;                    // 4xx/5xx RCPT answers on it
+    std::size_t probes = 0;
   };
   struct Pool {
-    std::deque<Idle> idle;
+    std::deque<Pooled> idle;
     std::size_t busy = 0; // connections lent out or being opened
     std::list<asio::steady_timer*> waiting;
     std::chrono::steady_clock::time_point down_until{};
@@ -61,7 +67,8 @@ private:
   asio::awaitable<std::optional<policy::ProbeAnswer>>
   probe_hop(const Hop& hop, const mail::Address& recipient, std::string& why);
   asio::awaitable<bool> take_slot(Pool& pool);
-  void give_back(Pool& pool, std::unique_ptr<SmtpClient> client);
+  void give_back(Pool& pool, Pooled connection);
+  static asio::awaitable<void> close(std::unique_ptr<SmtpClient> client);
   asio::awaitable<std::unique_ptr<SmtpClient>> open(const Hop& hop, const std::string& domain,
                                                     Pool& pool, std::string& why);
   asio::awaitable<void> reap_idle();

@@ -86,7 +86,7 @@ def primary(shared_primary):
     p = shared_primary
     if p.users != tuple(p.address(u) for u in USERS):
         p.set_users(USERS)
-    if not p.running():
+    if not p.master_alive():
         p.start()
     offset = p.log_size()
     yield p
@@ -419,6 +419,43 @@ def test_callout_connections_are_reused(make_server, primary):
     assert [r[0] for r in rcpt_replies(server.port, valid[:4] + ghosts[:1])] == [250] * 4 + [550]
     assert primary.connections() - base_conn == used
     assert len(primary.rcpt_rejections()) - base_rej == len(ghosts)
+
+
+@needs_verify
+def test_primary_restart_kills_pooled_connection_and_callouts_recover(make_server, primary):
+    server = verify_server(make_server, primary, domain={"unverified": "defer"})
+    assert_reply(rcpt_one(server.port, "alice@example.test"), 250)  # a pooled connection now
+    primary.restart()  # the pooled connection dies with its smtpd
+    assert_reply(rcpt_one(server.port, "ghost10@example.test"), 550, "5.1.1", UNKNOWN_REPLY)
+    assert_reply(rcpt_one(server.port, "user14@example.test"), 250)
+
+
+@needs_verify
+def test_old_positive_entry_is_rechecked_in_the_background(make_server, primary):
+    server = verify_server(make_server, primary, domain={"unverified": "defer"},
+                           verify={"positive_ttl": "1h", "positive_refresh": "1s"})
+    base_rej = len(primary.rcpt_rejections())
+    assert_reply(rcpt_one(server.port, "user15@example.test"), 250)
+    primary.set_users([u for u in USERS if u != "user15"])
+    primary.restart()  # open smtpd processes keep the old map: end them
+    time.sleep(1.2)
+    # Older than positive_refresh: still answered from the cache at once, asked again behind.
+    t0 = time.monotonic()
+    assert_reply(rcpt_one(server.port, "user15@example.test"), 250)
+    assert time.monotonic() - t0 < 1
+    assert wait_until(lambda: "user15@example.test" in rejected_addresses(primary, base_rej), 5)
+    assert wait_until(lambda: rcpt_one(server.port, "user15@example.test")[0] == 550, 5)
+
+
+@needs_verify
+def test_negative_entry_expires_after_negative_ttl(make_server, primary):
+    server = verify_server(make_server, primary, verify={"negative_ttl": "1s"})
+    assert_reply(rcpt_one(server.port, "newcomer@example.test"), 550, "5.1.1")
+    primary.set_users(USERS + ("newcomer",))
+    primary.restart()
+    assert_reply(rcpt_one(server.port, "newcomer@example.test"), 550, "5.1.1")  # cached
+    time.sleep(1.2)
+    assert_reply(rcpt_one(server.port, "newcomer@example.test"), 250)
 
 
 # ---- static recipient lists -------------------------------------------------------------------

@@ -132,3 +132,117 @@ cleanup_workdir() {
   wait 2>/dev/null || true
   rm -rf "$work"
 }
+
+# Waits until a TCP socket listens on host:port (IPv4), read from /proc/net/tcp: no probe
+# connection, which a server under measurement would count and log.
+wait_listen() { # host port
+  for _ in $(seq 1 100); do
+    if /usr/bin/python3 - "$1" "$2" <<'PY'
+import sys
+a, b, c, d = (int(x) for x in sys.argv[1].split("."))
+local = f"{d:02X}{c:02X}{b:02X}{a:02X}:{int(sys.argv[2]):04X}"
+with open("/proc/net/tcp") as f:
+    sys.exit(0 if any(l.split()[1] == local and l.split()[3] == "0A"
+                      for l in f.readlines()[1:]) else 1)
+PY
+    then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "nothing listens on $1:$2" >&2
+  return 1
+}
+
+# A private Postfix instance as the PRIMARY MX of a domain (the recipient-verification
+# benchmark asks it about recipients): it knows the addresses listed in ADDRESSES (a file, one
+# address a line) through virtual_mailbox_maps = texthash and refuses any other address of
+# DOMAIN at RCPT with its own "550 5.1.1 ... User unknown in virtual mailbox table"; no DNS.
+# It listens on HOST:PORT only (a 127.0.0.x address; inet_interfaces = loopback-only because
+# Postfix refuses 127.0.0.2 there: lo carries only 127.0.0.1/8). Further arguments are
+# "name = value" lines appended to main.cf. Stop it with stop_postfix DIR.
+start_postfix_primary() { # dir host port domain addresses_file [main.cf line...]
+  local dir=$1 host=$2 port=$3 domain=$4 addresses=$5
+  shift 5
+  mkdir -p "$dir/etc" "$dir/spool" "$dir/data" "$dir/mail"
+  chown postfix "$dir/data" "$dir/mail"
+  chmod 755 "$dir"
+  awk -v d="$domain" '{ n = split($1, p, "@"); print $1, d "/" p[1] "/" }' "$addresses" \
+    >"$dir/etc/users"
+  cat >"$dir/etc/main.cf" <<CFG
+compatibility_level = 3.6
+queue_directory = $dir/spool
+data_directory = $dir/data
+meta_directory = /etc/postfix
+shlib_directory = no
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+myhostname = primary.$domain
+mydestination =
+mynetworks = $host/32
+relay_domains =
+alias_maps =
+alias_database =
+virtual_mailbox_domains = $domain
+virtual_mailbox_maps = texthash:$dir/etc/users
+virtual_mailbox_base = $dir/mail
+virtual_uid_maps = static:$(id -u postfix)
+virtual_gid_maps = static:$(id -g postfix)
+virtual_minimum_uid = 1
+virtual_transport = virtual
+smtpd_reject_unlisted_recipient = yes
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+smtpd_peername_lookup = no
+disable_dns_lookups = yes
+smtp_dns_support_level = disabled
+maillog_file_prefixes = $dir
+maillog_file = $dir/maillog
+biff = no
+CFG
+  local line
+  for line in "$@"; do echo "$line" >>"$dir/etc/main.cf"; done
+  # The stock services, without chroot (the private spool has no chroot files).
+  cat >"$dir/etc/master.cf" <<CFG
+$host:$port inet n - n - - smtpd
+pickup    unix  n - n 60  1 pickup
+cleanup   unix  n - n -   0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+rewrite   unix  - - n -   - trivial-rewrite
+bounce    unix  - - n -   0 bounce
+defer     unix  - - n -   0 bounce
+trace     unix  - - n -   0 bounce
+verify    unix  - - n -   1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n -   - proxymap
+smtp      unix  - - n -   - smtp
+relay     unix  - - n -   - smtp
+showq     unix  n - n -   - showq
+error     unix  - - n -   - error
+retry     unix  - - n -   - error
+discard   unix  - - n -   - discard
+virtual   unix  - n n -   - virtual
+anvil     unix  - - n -   1 anvil
+scache    unix  - - n -   1 scache
+postlog   unix-dgram n - n - 1 postlogd
+CFG
+  # Every Postfix command sleeps in 300 ms steps while main.cf or a texthash map is younger
+  # than about 2 s ("file is being modified"): date them a minute back.
+  touch -d "1 minute ago" "$dir/etc/main.cf" "$dir/etc/master.cf" "$dir/etc/users"
+  script -qc "postfix -c $dir/etc start" /dev/null >"$dir/start.log" 2>&1 || true
+  wait_listen "$host" "$port" || { cat "$dir/start.log" "$dir/maillog" >&2 2>/dev/null; return 1; }
+}
+
+# Waits until every line a private Postfix logged so far is in its maillog (postlogd writes
+# asynchronously; a marker sent through the same postlog socket comes after them).
+postfix_log_sync() { # dir
+  local marker="bench-sync-$$-$RANDOM$RANDOM"
+  postlog -c "$1/etc" -t bench "$marker" >/dev/null 2>&1 || return 0
+  for _ in $(seq 1 200); do
+    grep -q "$marker" "$1/maillog" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "postlogd did not write $marker" >&2
+  return 1
+}

@@ -19,8 +19,10 @@ using nlohmann::json;
 namespace {
 
 json entry_json(const state::VerifyEntry& e) {
-  return json{{"address", e.address},       {"result", state::to_string(e.result)},
-              {"reply", e.reply},           {"checked_at", e.checked_at},
+  return json{{"address", e.address},
+              {"result", state::to_string(e.result)},
+              {"reply", e.reply},
+              {"checked_at", e.checked_at},
               {"expires_at", e.expires_at}};
 }
 
@@ -38,6 +40,11 @@ const char* result_name(policy::ProbeResult r) {
     break;
   }
   return "unknown";
+}
+
+asio::awaitable<void> probe_into(delivery::CalloutClient& callout, mail::Address who,
+                                 policy::ProbeAnswer& answer) {
+  answer = co_await callout.probe(std::move(who));
 }
 
 // One callout on a private event loop, as the server would make it.
@@ -59,12 +66,10 @@ mail::Result<policy::ProbeAnswer> live_callout(const Config& config, const mail:
   options.client.tls_context = tls.get();
   delivery::CalloutClient callout(loop, *router, std::move(options), log);
   policy::ProbeAnswer answer;
-  asio::co_spawn(
-      loop, [&]() -> asio::awaitable<void> { answer = co_await callout.probe(who); },
-      [&](std::exception_ptr) {
-        callout.stop();
-        loop.stop();
-      });
+  asio::co_spawn(loop, probe_into(callout, who, answer), [&](std::exception_ptr) {
+    callout.stop();
+    loop.stop();
+  });
   loop.run();
   return answer;
 }
@@ -101,9 +106,8 @@ int run_verify_command(const Config& config, const VerifyCommand& command) {
       std::cerr << "backstop verify: " << answer.error().message << "\n";
       return 1;
     }
-    out["callout"] = json{{"result", result_name(answer->result)},
-                          {"code", answer->code},
-                          {"reply", answer->reply}};
+    out["callout"] = json{
+        {"result", result_name(answer->result)}, {"code", answer->code}, {"reply", answer->reply}};
   }
   if (command.json) {
     std::cout << admin::dump_json(out, 2) << "\n";

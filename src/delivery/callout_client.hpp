@@ -34,7 +34,7 @@ struct CalloutOptions {
   // A connection is closed after this many refused RCPTs, before the primary starts to slow
   // it down or drops it (Postfix: smtpd_soft_error_limit 10, smtpd_hard_error_limit 20).
   std::size_t max_refusals_per_connection = 8;
-  std::size_t max_probes_per_connection = 100;
+  std::size_t max_probes_per_connection = 50; // each ends in RSET: smtpd_junk_command_limit 100
   std::map<std::string, TlsPolicy> domain_tls;
 };
 

@@ -4,67 +4,24 @@ its own 550 5.1.1. backstop asks it about each recipient (callouts), caches the 
 memory and in the SQLite state store, honours static recipient lists, slows down and cuts
 off dictionary attacks, and checks that the sender's domain exists (dnsmasq, peers.Dns).
 
-The first tests check the Postfix fixture itself and need nothing from backstop. The others
-need a binary that knows the [verify] section; with an older binary they are skipped
-(set BACKSTOP_VERIFY_TESTS=1 to run them anyway).
+The first tests check the Postfix fixture itself and need nothing from backstop.
 """
 import concurrent.futures
 import json
 import os
-import re
 import signal
 import socket
-import subprocess
-import tempfile
 import time
 
 import pytest
 
-from conftest import BIN, Smtp, free_port, queue_id_of, send_message
+from conftest import Smtp, free_port, queue_id_of, send_message
 from peers import Dns, Sink
 from postfix_primary import PostfixPrimary
 
 DOMAIN = "example.test"
 USERS = ("alice", "bob") + tuple(f"user{i:02d}" for i in range(40))
 UNKNOWN_REPLY = "User unknown in virtual mailbox table"  # Postfix's own words
-
-
-# ---- does the binary know the feature? --------------------------------------------------------
-
-def _verify_support():
-    """(supported, reason). Only a clear "unknown key" for [verify] means "not built yet";
-    anything else runs the tests, so that they fail loudly rather than skip silently."""
-    if os.environ.get("BACKSTOP_VERIFY_TESTS") == "1" or not os.path.exists(BIN):
-        return True, ""
-    with tempfile.TemporaryDirectory() as d:
-        cfg = os.path.join(d, "probe.toml")
-        with open(cfg, "w") as f:
-            f.write(f'hostname = "mx2.example.test"\n[queue]\ndir = "{d}/q"\n'
-                    f'[verify]\ncallout = true\n[[domain]]\nname = "{DOMAIN}"\n'
-                    f'primary = ["127.0.0.1:1"]\nverify = true\n')
-        r = subprocess.run([BIN, "check-config", "--config", cfg], capture_output=True,
-                           timeout=30)
-    out = (r.stdout + r.stderr).decode(errors="replace")
-    if r.returncode != 0 and re.search(r"verify[^\n]*unknown key", out):
-        return False, "this backstop binary has no [verify] yet (issue 5)"
-    return True, ""
-
-
-def _cli_support():
-    if os.environ.get("BACKSTOP_VERIFY_TESTS") == "1" or not os.path.exists(BIN):
-        return True, ""
-    r = subprocess.run([BIN, "--help"], capture_output=True, timeout=30)
-    out = (r.stdout + r.stderr).decode(errors="replace")
-    if "Subcommands:" in out and not (re.search(r"^\s+verify\b", out, re.M)
-                                      and re.search(r"^\s+cache\b", out, re.M)):
-        return False, "this backstop binary has no `verify`/`cache` commands yet (issue 5)"
-    return True, ""
-
-
-_SUPPORTED, _WHY = _verify_support()
-needs_verify = pytest.mark.skipif(not _SUPPORTED, reason=_WHY)
-_CLI, _CLI_WHY = _cli_support()
-needs_verify_cli = pytest.mark.skipif(not (_SUPPORTED and _CLI), reason=_WHY or _CLI_WHY)
 
 
 # ---- fixtures ---------------------------------------------------------------------------------
@@ -245,7 +202,6 @@ def test_postfix_primary_private_instances_are_independent_and_removed(tmp_path,
 
 # ---- callouts ---------------------------------------------------------------------------------
 
-@needs_verify
 def test_valid_recipient_accepted_and_delivered_to_primary(make_server, primary):
     server = verify_server(make_server, primary)
     marker = f"valid-{time.time_ns()}".encode()
@@ -262,7 +218,6 @@ def test_valid_recipient_accepted_and_delivered_to_primary(make_server, primary)
     assert wait_until(lambda: server.queued() == [])
 
 
-@needs_verify
 def test_unknown_recipient_refused_at_rcpt_with_primarys_reason(make_server, primary):
     base_rej = len(primary.rcpt_rejections())
     server = verify_server(make_server, primary)
@@ -280,7 +235,6 @@ def test_unknown_recipient_refused_at_rcpt_with_primarys_reason(make_server, pri
     assert server.queued() == []  # nothing queued, so no bounce either
 
 
-@needs_verify
 def test_mixed_recipients_only_the_valid_one_is_delivered_and_nothing_bounces(make_server,
                                                                               primary):
     base_rej = len(primary.rcpt_rejections())
@@ -303,7 +257,6 @@ def test_mixed_recipients_only_the_valid_one_is_delivered_and_nothing_bounces(ma
     assert rejected_addresses(primary, base_rej) == ["ghost@example.test"]
 
 
-@needs_verify
 def test_callout_sender_is_configurable(make_server, primary):
     base_rej = len(primary.rcpt_rejections())
     server = verify_server(make_server, primary, verify={"sender": "verify@mx2.example.test"})
@@ -313,7 +266,6 @@ def test_callout_sender_is_configurable(make_server, primary):
         ("ghost1@example.test", "verify@mx2.example.test")]
 
 
-@needs_verify
 def test_domain_verify_overrides_global_callout_off(make_server, primary):
     server = verify_server(make_server, primary, verify={"callout": False},
                            domain={"verify": True})
@@ -321,7 +273,6 @@ def test_domain_verify_overrides_global_callout_off(make_server, primary):
     assert_reply(rcpt_one(server.port, "alice@example.test"), 250)
 
 
-@needs_verify
 def test_primary_down_known_answers_stay_and_unknown_addresses_defer(make_server, primary):
     server = verify_server(make_server, primary, domain={"unverified": "defer"})
     assert_reply(rcpt_one(server.port, "alice@example.test"), 250)
@@ -334,7 +285,6 @@ def test_primary_down_known_answers_stay_and_unknown_addresses_defer(make_server
     assert_reply(rcpt_one(server.port, "alice@example.test"), 250)
 
 
-@needs_verify
 @pytest.mark.parametrize("global_policy, domain_policy, expected", [
     ("accept", None, 250),
     ("defer", None, 450),
@@ -357,7 +307,6 @@ def test_primary_down_unverified_policy(make_server, primary, global_policy, dom
     assert time.monotonic() - t0 < 1
 
 
-@needs_verify
 def test_primary_that_never_answers_is_a_timeout_not_a_hang(make_server, primary):
     # A socket that listens but never accepts: the TCP handshake completes, no banner comes.
     silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -378,7 +327,6 @@ def test_primary_that_never_answers_is_a_timeout_not_a_hang(make_server, primary
         silent.close()
 
 
-@needs_verify
 def test_cache_survives_backstop_restart(make_server, primary):
     server = verify_server(make_server, primary, domain={"unverified": "defer"})
     assert_reply(rcpt_one(server.port, "bob@example.test"), 250)
@@ -392,7 +340,6 @@ def test_cache_survives_backstop_restart(make_server, primary):
     assert_reply(rcpt_one(server.port, "bob@example.test"), 250)
 
 
-@needs_verify
 def test_callout_connections_are_reused(make_server, primary):
     """30 distinct addresses over 6 sessions, then 6 sessions at once: never more than
     max_connections_per_primary connections at the primary, and each address asked once."""
@@ -421,7 +368,6 @@ def test_callout_connections_are_reused(make_server, primary):
     assert len(primary.rcpt_rejections()) - base_rej == len(ghosts)
 
 
-@needs_verify
 def test_primary_restart_kills_pooled_connection_and_callouts_recover(make_server, primary):
     server = verify_server(make_server, primary, domain={"unverified": "defer"})
     assert_reply(rcpt_one(server.port, "alice@example.test"), 250)  # a pooled connection now
@@ -430,7 +376,6 @@ def test_primary_restart_kills_pooled_connection_and_callouts_recover(make_serve
     assert_reply(rcpt_one(server.port, "user14@example.test"), 250)
 
 
-@needs_verify
 def test_old_positive_entry_is_rechecked_in_the_background(make_server, primary):
     server = verify_server(make_server, primary, domain={"unverified": "defer"},
                            verify={"positive_ttl": "1h", "positive_refresh": "1s"})
@@ -447,7 +392,6 @@ def test_old_positive_entry_is_rechecked_in_the_background(make_server, primary)
     assert wait_until(lambda: rcpt_one(server.port, "user15@example.test")[0] == 550, 5)
 
 
-@needs_verify
 def test_negative_entry_expires_after_negative_ttl(make_server, primary):
     # Times are whole seconds: a 3 s TTL lasts at least 2 s, the restart below takes < 1 s.
     server = verify_server(make_server, primary, verify={"negative_ttl": "3s"})
@@ -463,7 +407,6 @@ def test_negative_entry_expires_after_negative_ttl(make_server, primary):
 
 # ---- static recipient lists -------------------------------------------------------------------
 
-@needs_verify
 def test_recipient_list_without_verify(tmp_path, make_server, primary):
     listed = tmp_path / "example.list"
     listed.write_text("# staff\nalice@example.test\n\ncarol@example.test\n")
@@ -481,7 +424,6 @@ def test_recipient_list_without_verify(tmp_path, make_server, primary):
     assert_reply(rcpt_one(server.port, "other@wild.test"), 250)
 
 
-@needs_verify
 def test_listed_recipients_are_accepted_without_asking_the_primary(tmp_path, make_server,
                                                                    primary):
     listed = tmp_path / "example.list"
@@ -500,7 +442,6 @@ def test_listed_recipients_are_accepted_without_asking_the_primary(tmp_path, mak
     assert_reply(rcpt_one(server.port, "user09@example.test"), 450, "4.1.1")
 
 
-@needs_verify
 def test_recipient_list_reloaded_on_sighup_without_dropping_sessions(tmp_path, make_server,
                                                                      primary):
     listed = tmp_path / "example.list"
@@ -536,7 +477,6 @@ def test_recipient_list_reloaded_on_sighup_without_dropping_sessions(tmp_path, m
 
 # ---- dictionary attacks -----------------------------------------------------------------------
 
-@needs_verify
 def test_dictionary_attack_is_slowed_down_and_cut_off(make_server, primary):
     server = verify_server(make_server, primary,
                            verify={"max_unknown_recipients": 4, "unknown_recipient_delay": "1s"})
@@ -581,7 +521,6 @@ def wildcard_list(tmp_path):
     return str(path)
 
 
-@needs_verify
 @pytest.mark.parametrize("sender, code, enhanced", [
     ("bob@sender.test", 250, None),       # MX
     ("bob@aonly.test", 250, None),        # no MX, an A record
@@ -609,7 +548,6 @@ def test_sender_domain_must_exist(tmp_path, make_server, wildcard_list, sender, 
         dns.stop()
 
 
-@needs_verify
 def test_sender_domain_dns_failure_defers(tmp_path, make_server, wildcard_list):
     dns = Dns(tmp_path, SENDER_RECORDS)
     try:
@@ -632,7 +570,6 @@ def test_sender_domain_dns_failure_defers(tmp_path, make_server, wildcard_list):
         dns.stop()
 
 
-@needs_verify
 def test_sender_domain_check_off_needs_no_dns(make_server, wildcard_list):
     # The default [dns] of the test servers is a closed port: any lookup would fail.
     server = make_server(verify={"sender_domain": False},
@@ -652,7 +589,6 @@ def test_sender_domain_check_off_needs_no_dns(make_server, wildcard_list):
 
 # ---- bounces of mail that was accepted unverified ----------------------------------------------
 
-@needs_verify
 @pytest.mark.parametrize("bounce", ["never", "always"])
 def test_unverified_message_refused_later_bounces_only_if_allowed(tmp_path, make_server, primary,
                                                                   bounce):
@@ -702,7 +638,6 @@ def cli_json(server, *args):
         raise AssertionError(f"{args} printed no JSON: {r.stdout!r} {r.stderr!r}")
 
 
-@needs_verify_cli
 def test_cli_verify(make_server, primary):
     server = verify_server(make_server, primary)
     j = cli_json(server, "verify", "user10@example.test")
@@ -729,7 +664,6 @@ def test_cli_verify(make_server, primary):
     assert j["cached"]["result"] == "valid" and j["callout"]["result"] == "unknown", j
 
 
-@needs_verify_cli
 def test_cli_cache_list_and_flush_while_running(make_server, primary):
     server = verify_server(make_server, primary, domain={"unverified": "defer"},
                            verify={"positive_ttl": "2d", "positive_refresh": "1d",

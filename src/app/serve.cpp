@@ -19,6 +19,7 @@
 #include "state/store.hpp"
 
 #include <asio.hpp>
+#include <future>
 #include <set>
 #include <sys/resource.h>
 #include <thread>
@@ -252,9 +253,16 @@ mail::Status Runtime::start_verification() {
   return mail::Ok{};
 }
 
-nlohmann::json Runtime::flush_cache(const std::string& pattern) {
-  verify_cache_->forget(pattern);
-  auto erased = store_->erase_verify(pattern);
+nlohmann::json Runtime::flush_cache(const std::string& typed) {
+  const std::string pattern = policy::normalize_cache_pattern(typed);
+  // On the store's thread, after the cache writes already queued there, so none of them
+  // brings a flushed answer back.
+  std::promise<mail::Result<std::size_t>> done;
+  auto result = done.get_future();
+  asio::post(state_loop_,
+             [this, &done, &pattern] { done.set_value(store_->erase_verify(pattern)); });
+  auto erased = result.get();
+  verify_cache_->forget(pattern); // after the store: a miss now cannot find the old answer
   if (!erased) {
     return nlohmann::json{{"ok", false}, {"error", erased.error().message}};
   }

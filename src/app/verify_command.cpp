@@ -128,14 +128,15 @@ int run_verify_command(const Config& config, const VerifyCommand& command) {
 
 int run_cache_command(const Config& config, const CacheCommand& command) {
   if (command.command == "flush") {
-    const json request{{"command", "cache_flush"}, {"pattern", command.pattern}};
+    const std::string pattern = policy::normalize_cache_pattern(command.pattern);
+    const json request{{"command", "cache_flush"}, {"pattern", pattern}};
     auto answer = admin::control_request(config.control_socket(), request);
     json result;
     if (answer) {
       result = *answer;
     } else if (auto store = open(config); !store) {
       result = json{{"ok", false}, {"error", store.error().message}};
-    } else if (auto erased = store.value()->erase_verify(command.pattern); !erased) {
+    } else if (auto erased = store.value()->erase_verify(pattern); !erased) {
       result = json{{"ok", false}, {"error", erased.error().message}};
     } else {
       result = json{{"ok", true}, {"flushed", erased.value()}};

@@ -5,6 +5,14 @@ namespace backstop::policy {
 
 std::string cache_key(const mail::Address& address) { return address.local + "@" + address.domain; }
 
+std::string normalize_cache_pattern(const std::string& pattern) {
+  const auto at = pattern.rfind('@');
+  if (at == std::string::npos) {
+    return pattern;
+  }
+  return pattern.substr(0, at + 1) + mail::normalize_domain(pattern.substr(at + 1));
+}
+
 VerifyCache::VerifyCache(state::Store* store, asio::any_io_executor store_executor,
                          const mail::Clock& clock, VerifyCacheOptions options,
                          std::shared_ptr<spdlog::logger> log)

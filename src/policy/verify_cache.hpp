@@ -29,6 +29,9 @@ struct VerifyCacheOptions {
 };
 
 std::string cache_key(const mail::Address& address);
+// A flush pattern as an administrator types it ("@Example.ORG.", "User@Example.org") in the
+// form keys are stored in: the domain normalised, the local part as it is.
+std::string normalize_cache_pattern(const std::string& pattern);
 
 class VerifyCache {
 public:

@@ -83,19 +83,17 @@ protected:
                                          nullptr);
   }
 
-  // Awaits cache.lookup on an event loop of its own, as a session would.
+  // Awaits cache.lookup on the session loop, as a session would.
   std::optional<state::VerifyEntry> lookup(VerifyCache& cache, const std::string& key) {
-    asio::io_context loop;
-    auto work = asio::make_work_guard(loop);
     std::optional<std::optional<state::VerifyEntry>> answer;
-    asio::co_spawn(loop, cache.lookup(key),
+    asio::co_spawn(loop_, cache.lookup(key),
                    [&](std::exception_ptr e, std::optional<state::VerifyEntry> found) {
                      if (e) {
                        std::rethrow_exception(e);
                      }
                      answer = std::move(found);
                    });
-    while (!answer && loop.run_one_for(5s) > 0) {
+    while (!answer && loop_.run_one_for(5s) > 0) {
     }
     EXPECT_TRUE(answer.has_value()) << "lookup of " << key << " never finished";
     return answer ? *answer : std::nullopt;
@@ -111,6 +109,10 @@ protected:
   fs::path dir_;
   mail::ManualClock clock_{std::chrono::system_clock::time_point{} + 1700000000s};
   VerifyCacheOptions options_;
+  // The session loop outlives the store thread: a store-side coroutine still holds work on
+  // the loop for a moment after it has handed the answer over.
+  asio::io_context loop_;
+  asio::executor_work_guard<asio::io_context::executor_type> loop_work_{loop_.get_executor()};
   StoreThread store_thread_;
   std::unique_ptr<state::Store> store_;
 };

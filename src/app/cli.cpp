@@ -1,9 +1,11 @@
-// cli: the `backstop` command line. Subcommands: serve, check-config, queue, verify, cache.
+// cli: the `backstop` command line. Subcommands: serve, check-config, queue, verify, cache,
+// stats.
 #include "app/cli.hpp"
 
 #include "app/config_loader.hpp"
 #include "app/queue_command.hpp"
 #include "app/serve.hpp"
+#include "app/stats_command.hpp"
 #include "app/verification.hpp"
 #include "app/verify_command.hpp"
 
@@ -81,6 +83,9 @@ int run_cli(int argc, char** argv) {
   auto* verify_cmd = app.add_subcommand(
       "verify", "what backstop knows about a recipient: the cache, then a live callout");
   auto* cache_cmd = app.add_subcommand("cache", "the recipient verification cache");
+  auto* stats_cmd = app.add_subcommand("stats", "counters of the running server since it started");
+  bool stats_json = false;
+  stats_cmd->add_flag("--json", stats_json, "print JSON instead of text");
   app.add_option("-c,--config", config_path, "configuration file")->capture_default_str();
   VerifyCommand verify_command;
   verify_cmd->add_option("ADDRESS", verify_command.address, "user@domain")->required();
@@ -89,7 +94,7 @@ int run_cli(int argc, char** argv) {
   verify_cmd->add_flag("--cached-only", cached_only, "do not ask the primary");
   CacheCommand cache_command;
   add_cache_commands(*cache_cmd, cache_command);
-  for (auto* sub : {serve_cmd, check_cmd, queue_cmd, verify_cmd, cache_cmd}) {
+  for (auto* sub : {serve_cmd, check_cmd, queue_cmd, verify_cmd, cache_cmd, stats_cmd}) {
     sub->fallthrough(); // "--config" may come before or after the subcommand
   }
   QueueCommand queue_command;
@@ -120,6 +125,9 @@ int run_cli(int argc, char** argv) {
   }
   if (cache_cmd->parsed()) {
     return run_cache_command(*config, cache_command);
+  }
+  if (stats_cmd->parsed()) {
+    return run_stats_command(*config, stats_json);
   }
   return serve(*config);
 }

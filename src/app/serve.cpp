@@ -12,6 +12,7 @@
 #include "delivery/scheduler.hpp"
 #include "dns/resolver.hpp"
 #include "mail/cidr.hpp"
+#include "monitor/counters.hpp"
 #include "policy/pipeline_slot.hpp"
 #include "queue/spool.hpp"
 #include "smtp/server.hpp"
@@ -71,6 +72,10 @@ private:
   mail::Status start_delivery();
   mail::Status start_verification();
   nlohmann::json flush_cache(const std::string& pattern);
+  nlohmann::json stats() const;
+  PolicyServices policy_services() {
+    return {verify_cache_.get(), callout_.get(), sender_check_, log_, &counters_};
+  }
   nlohmann::json handle_control(const nlohmann::json& request);
   void on_signal(int signal);
   void reload();
@@ -79,6 +84,8 @@ private:
   Config config_;
   std::shared_ptr<spdlog::logger> log_;
   mail::SystemClock clock_;
+  monitor::Counters counters_;
+  std::int64_t started_unix_ = 0;
   policy::PipelineSlot pipeline_;
   std::unique_ptr<queue::Spool> spool_;
   std::unique_ptr<asio::ssl::context> tls_;
@@ -153,6 +160,7 @@ void Runtime::build_session_options() {
   o.tls = tls_.get();
   o.clock = &clock_;
   o.log = log_;
+  o.counters = &counters_;
 }
 
 void Runtime::start_loops(std::size_t count) {
@@ -209,6 +217,7 @@ mail::Status Runtime::start_delivery() {
   client_tls_ = smtp::make_client_tls_context();
   auto options = scheduler_options(config_);
   options.client.tls_context = client_tls_.get();
+  options.counters = &counters_;
   scheduler_ = std::make_unique<delivery::Scheduler>(delivery_loop_, *spool_, *router_,
                                                      std::move(options), clock_, log_);
   std::vector<mail::Cidr> etrn_clients;
@@ -240,6 +249,7 @@ mail::Status Runtime::start_verification() {
                                                         clock_, cache_options(config_), log_);
   auto options = callout_options(config_);
   options.client.tls_context = client_tls_.get();
+  options.counters = &counters_;
   callout_ =
       std::make_unique<delivery::CalloutClient>(delivery_loop_, *router_, std::move(options), log_);
   sender_check_ =
@@ -248,8 +258,7 @@ mail::Status Runtime::start_verification() {
   if (!lists) {
     return lists.error();
   }
-  pipeline_.set(make_pipeline(config_, lists.value(),
-                              {verify_cache_.get(), callout_.get(), sender_check_, log_}));
+  pipeline_.set(make_pipeline(config_, lists.value(), policy_services()));
   return mail::Ok{};
 }
 
@@ -271,9 +280,29 @@ nlohmann::json Runtime::flush_cache(const std::string& typed) {
   return nlohmann::json{{"ok", true}, {"flushed", erased.value()}};
 }
 
+nlohmann::json Runtime::stats() const {
+  nlohmann::json counters = nlohmann::json::object();
+  for (const auto& sample : counters_.samples()) {
+    counters[std::string(sample.name)] = sample.value;
+  }
+  nlohmann::json refusals = nlohmann::json::object();
+  for (const auto& [key, value] : counters_.refusals()) {
+    refusals[key] = value;
+  }
+  return {{"ok", true},
+          {"uptime_seconds", clock_.now_unix() - started_unix_},
+          {"queued_messages", spool_->stats().messages},
+          {"counters", std::move(counters)},
+          {"refusals", std::move(refusals)}};
+}
+
 nlohmann::json Runtime::handle_control(const nlohmann::json& request) {
-  if (request.value("command", "") == "cache_flush") {
+  const std::string command = request.value("command", "");
+  if (command == "cache_flush") {
     return flush_cache(request.value("pattern", ""));
+  }
+  if (command == "stats") {
+    return stats();
   }
   admin::QueueActions actions;
   actions.flush = [this](const std::string& domain) {
@@ -312,8 +341,7 @@ void Runtime::reload() {
   config_.verify.sender_domain = next.verify.sender_domain;
   config_.verify.max_unknown_recipients = next.verify.max_unknown_recipients;
   config_.verify.unknown_recipient_delay = next.verify.unknown_recipient_delay;
-  pipeline_.set(make_pipeline(config_, lists.value(),
-                              {verify_cache_.get(), callout_.get(), sender_check_, log_}));
+  pipeline_.set(make_pipeline(config_, lists.value(), policy_services()));
   std::size_t listed = 0;
   for (const auto& [domain, list] : lists.value()) {
     listed += list->size();
@@ -354,6 +382,7 @@ void Runtime::shutdown() {
 }
 
 int Runtime::run() {
+  started_unix_ = clock_.now_unix();
   const std::size_t descriptors = raise_descriptor_limit();
   if (config_.smtp.max_connections + reserved_descriptors > descriptors) {
     const std::size_t allowed =

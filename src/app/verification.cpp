@@ -102,7 +102,7 @@ make_pipeline(const Config& config, const RecipientLists& lists, const PolicySer
   policy::PipelineParts parts{policy::RelayDomains(names), nullptr, nullptr, {}};
   if (any_verification && services.cache != nullptr && services.prober != nullptr) {
     parts.verifier = std::make_shared<const policy::RecipientVerifier>(
-        std::move(domains), *services.cache, *services.prober, services.log);
+        std::move(domains), *services.cache, *services.prober, services.log, services.counters);
   }
   if (config.verify.sender_domain) {
     parts.sender_domain = services.sender_domain;

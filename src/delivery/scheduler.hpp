@@ -16,6 +16,7 @@
 #include "delivery/router.hpp"
 #include "delivery/smtp_client.hpp"
 #include "mail/clock.hpp"
+#include "monitor/counters.hpp"
 #include "queue/spool.hpp"
 
 #include <asio.hpp>
@@ -40,6 +41,7 @@ struct SchedulerOptions {
   std::chrono::milliseconds tick{1000};       // how often due times are checked
   ClientOptions client;
   std::map<std::string, TlsPolicy> domain_tls; // per-domain tls = "required"
+  monitor::Counters* counters = nullptr;
 };
 
 class Scheduler {

@@ -7,6 +7,7 @@
 
 #include "mail/address.hpp"
 #include "mail/verdict.hpp"
+#include "monitor/counters.hpp"
 #include "policy/recipient_list.hpp"
 #include "policy/recipient_prober.hpp"
 #include "policy/verify_cache.hpp"
@@ -29,8 +30,9 @@ class RecipientVerifier {
 public:
   RecipientVerifier(std::map<std::string, DomainVerification, std::less<>> domains,
                     VerifyCache& cache, RecipientProber& prober,
-                    std::shared_ptr<spdlog::logger> log)
-      : domains_(std::move(domains)), cache_(cache), prober_(prober), log_(std::move(log)) {}
+                    std::shared_ptr<spdlog::logger> log, monitor::Counters* counters = nullptr)
+      : domains_(std::move(domains)), cache_(cache), prober_(prober), log_(std::move(log)),
+        counters_(counters) {}
 
   asio::awaitable<mail::Verdict> check(const mail::Address& recipient) const;
   // Check names of the verdicts that mean "no such user" (the dictionary-attack count).
@@ -45,6 +47,7 @@ private:
   VerifyCache& cache_;
   RecipientProber& prober_;
   std::shared_ptr<spdlog::logger> log_;
+  monitor::Counters* counters_;
 };
 
 } // namespace backstop::policy

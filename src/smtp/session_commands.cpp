@@ -176,16 +176,16 @@ asio::awaitable<Session::Outcome> Session::on_rcpt(std::string_view argument) {
       co_return Outcome::Continue;
     }
   }
-  const auto verdict =
-      co_await pipeline_->check_rcpt({facts_, tx_.mail.sender, args.recipient});
+  const auto verdict = co_await pipeline_->check_rcpt({facts_, tx_.mail.sender, args.recipient});
   if (!verdict.accepted()) {
     co_return co_await answer_verdict(verdict, "RCPT", args.recipient.to_string());
   }
   if (options_.log && !verdict.reason.empty()) {
-    options_.log->debug("RCPT <{}> from [{}]: {}: {}", args.recipient.to_string(),
-                        facts_.client_ip, verdict.check, verdict.reason);
+    options_.log->debug("RCPT <{}> from [{}]: {}: {}", args.recipient.to_string(), facts_.client_ip,
+                        verdict.check, verdict.reason);
   }
   tx_.recipients.push_back({std::move(args.recipient), args.notify, std::move(args.orcpt)});
+  monitor::count(options_.counters, monitor::Counter::RecipientsAccepted);
   reply(mr::recipient_ok);
   co_return Outcome::Continue;
 }
@@ -194,10 +194,13 @@ asio::awaitable<Session::Outcome> Session::on_rcpt(std::string_view argument) {
 asio::awaitable<Session::Outcome> Session::answer_verdict(const mail::Verdict& verdict,
                                                           const char* stage,
                                                           const std::string& address) {
+  const char* decision = verdict.decision == mail::Decision::Reject ? "reject" : "defer";
+  if (options_.counters != nullptr) {
+    options_.counters->refused(stage, decision, verdict.check);
+  }
   if (options_.log) {
-    options_.log->info("{} {} from [{}]: {} <{}>: {}",
-                       verdict.decision == mail::Decision::Reject ? "reject" : "defer", stage,
-                       facts_.client_ip, verdict.check, address, verdict.reason);
+    options_.log->info("{} {} from [{}]: {} <{}>: {}", decision, stage, facts_.client_ip,
+                       verdict.check, address, verdict.reason);
   }
   if (verdict.delay.count() > 0) {
     asio::steady_timer pause(transport_.socket().get_executor(), verdict.delay);

@@ -5,6 +5,7 @@
 #include "mail/address.hpp"
 #include "mail/clock.hpp"
 #include "mail/reply.hpp"
+#include "monitor/counters.hpp"
 
 #include <asio/ssl/context.hpp>
 #include <chrono>
@@ -53,6 +54,7 @@ struct SessionOptions {
   EtrnHandler* etrn = nullptr;
   const mail::Clock* clock = nullptr;
   std::shared_ptr<spdlog::logger> log;
+  monitor::Counters* counters = nullptr;
 };
 
 } // namespace backstop::smtp

@@ -225,6 +225,13 @@ class Backstop:
         assert answer["ok"] is (r.returncode == 0), (r.returncode, answer)
         return r.returncode, answer
 
+    def stats(self):
+        """`backstop stats --json` of the running server."""
+        r = self.cli("stats", "--json")
+        answer = json.loads(r.stdout)
+        assert answer["ok"] is True, answer
+        return answer
+
     def queued(self):
         code, answer = self.queue_json("list")
         assert code == 0, answer

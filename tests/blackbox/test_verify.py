@@ -255,6 +255,14 @@ def test_mixed_recipients_only_the_valid_one_is_delivered_and_nothing_bounces(ma
     assert server.queued() == []  # no bounce was made
     # ghost was refused once, by the callout; the delivery never named it.
     assert rejected_addresses(primary, base_rej) == ["ghost@example.test"]
+    stats = server.stats()
+    counters = stats["counters"]
+    assert (counters["callouts_valid"], counters["callouts_invalid"]) == (1, 1), counters
+    assert counters["callout_connections"] == 1, counters  # both asked on one connection
+    assert (counters["recipients_accepted"], counters["messages_accepted"]) == (1, 1), counters
+    assert counters["recipients_delivered"] == 1, counters
+    assert counters["bounces_sent"] + counters["bounces_suppressed"] == 0, counters
+    assert stats["refusals"] == {"RCPT reject recipient_verify": 1}
 
 
 def test_callout_sender_is_configurable(make_server, primary):
@@ -613,13 +621,20 @@ def test_unverified_message_refused_later_bounces_only_if_allowed(tmp_path, make
         assert wait_until(lambda: ("ghost6@example.test", "bob@sender.test") in [
             (r["address"], r["sender"]) for r in primary.rcpt_rejections()[base_rej:]])
         assert wait_until(lambda: qid not in [m["id"] for m in server.queued()])
+        counters = server.stats()["counters"]
+        assert counters["callouts_unknown"] == 1 and counters["unverified_accepted"] == 1
+        assert counters["recipients_failed"] == 1, counters
         if bounce == "always":
+            assert wait_until(lambda: server.stats()["counters"]["bounces_sent"] == 1)
+            assert server.stats()["counters"]["bounces_suppressed"] == 0
             got = sink.wait_messages(1)
             assert len(got) == 1, "no bounce arrived"
             fields, notice = got[0]
             assert fields["X-Rcpt-Args"][0].startswith("<bob@sender.test>")
             assert b"ghost6@example.test" in notice and b"5.1.1" in notice
         else:
+            assert wait_until(lambda: server.stats()["counters"]["bounces_suppressed"] == 1)
+            assert server.stats()["counters"]["bounces_sent"] == 0
             time.sleep(1)
             assert sink.messages() == []
         assert wait_until(lambda: server.queued() == [])

@@ -2,9 +2,8 @@
 // whose calls are counted: what is known is decided without a callout, what the primary says
 // is remembered, "cannot tell" follows the domain's policy, and old positive answers are
 // re-checked in the background while they keep answering.
-#include "verify_fixture.hpp"
-
 #include "policy/recipient_verifier.hpp"
+#include "verify_fixture.hpp"
 
 namespace backstop::policy {
 namespace {
@@ -24,7 +23,9 @@ protected:
     };
   }
 
-  RecipientVerifier verifier() { return RecipientVerifier(domains(), *cache_, prober_, nullptr); }
+  RecipientVerifier verifier() {
+    return RecipientVerifier(domains(), *cache_, prober_, nullptr, &counters_);
+  }
 
   mail::Verdict check(const mail::Address& recipient) {
     const auto v = verifier();
@@ -38,6 +39,8 @@ protected:
     EXPECT_EQ(v.reply.enhanced, "5.1.1");
     EXPECT_TRUE(RecipientVerifier::is_unknown_user(v));
   }
+
+  monitor::Counters counters_;
 };
 
 TEST_F(RecipientVerifierTest, ListedAddressIsAcceptedWithoutACallout) {
@@ -75,6 +78,28 @@ TEST_F(RecipientVerifierTest, CachedInvalidIsRefusedWithoutACallout) {
   expect_unknown_user(v);
   EXPECT_NE(v.reply.text.find("mailbox unavailable"), std::string::npos) << v.reply.text;
   EXPECT_EQ(prober_.calls(), 0u);
+}
+
+TEST_F(RecipientVerifierTest, EachSourceOfAnAnswerIsCounted) {
+  using monitor::Counter;
+  EXPECT_TRUE(check({"bob", "mixed.test"}).accepted()); // listed
+  prober_.will_answer(ProbeResult::Valid, "250 ok");
+  EXPECT_TRUE(check({"carol", "callout.test"}).accepted()); // asked
+  EXPECT_TRUE(check({"carol", "callout.test"}).accepted()); // cached now
+  prober_.will_answer(ProbeResult::Invalid, "550 no");
+  expect_unknown_user(check({"eve", "callout.test"}));
+  expect_unknown_user(check({"eve", "callout.test"}));
+  prober_.will_answer(ProbeResult::Unknown, "connection refused");
+  EXPECT_TRUE(check({"frank", "callout.test"}).accepted());
+  EXPECT_EQ(check({"frank", "defer.test"}).decision, mail::Decision::Defer);
+  EXPECT_EQ(counters_.value(Counter::VerifyListed), 1U);
+  EXPECT_EQ(counters_.value(Counter::CalloutsValid), 1U);
+  EXPECT_EQ(counters_.value(Counter::VerifyCachedValid), 1U);
+  EXPECT_EQ(counters_.value(Counter::CalloutsInvalid), 1U);
+  EXPECT_EQ(counters_.value(Counter::VerifyCachedInvalid), 1U);
+  EXPECT_EQ(counters_.value(Counter::CalloutsUnknown), 2U);
+  EXPECT_EQ(counters_.value(Counter::UnverifiedAccepted), 1U);
+  EXPECT_EQ(counters_.value(Counter::UnverifiedDeferred), 1U);
 }
 
 TEST_F(RecipientVerifierTest, ValidAnswerIsRememberedSoTheSecondCheckDoesNotAsk) {
@@ -149,8 +174,7 @@ TEST_F(RecipientVerifierTest, ProbesTheRecipientAsGiven) {
 }
 
 TEST_F(RecipientVerifierTest, PrimaryWordsAreRepeatedOnOneSafeLine) {
-  prober_.will_answer(ProbeResult::Invalid,
-                      "550 no\r\n250 injected\x01" + std::string(1000, 'x'));
+  prober_.will_answer(ProbeResult::Invalid, "550 no\r\n250 injected\x01" + std::string(1000, 'x'));
   const auto v = check({"kim", "callout.test"});
   expect_unknown_user(v);
   EXPECT_NE(v.reply.text.find("550 no"), std::string::npos) << v.reply.text;

@@ -1,0 +1,69 @@
+// counters: names and help texts of every counter, and the refusal table.
+#include "monitor/counters.hpp"
+
+namespace backstop::monitor {
+
+namespace {
+
+struct CounterName {
+  Counter counter;
+  std::string_view name;
+  std::string_view help;
+};
+
+constexpr std::array<CounterName, counter_count> names{{
+    {Counter::ConnectionsAccepted, "connections_accepted", "SMTP connections let in"},
+    {Counter::ConnectionsRefused, "connections_refused",
+     "SMTP connections turned away by max_connections or max_connections_per_ip"},
+    {Counter::MessagesAccepted, "messages_accepted", "messages acknowledged with 250 (on disk)"},
+    {Counter::RecipientsAccepted, "recipients_accepted", "RCPT answered 250"},
+    {Counter::VerifyListed, "verify_listed", "recipients found in a recipient list"},
+    {Counter::VerifyCachedValid, "verify_cached_valid",
+     "recipients the verification cache knew to exist"},
+    {Counter::VerifyCachedInvalid, "verify_cached_invalid",
+     "recipients the verification cache knew not to exist"},
+    {Counter::CalloutsValid, "callouts_valid", "callouts the primary answered 2xx"},
+    {Counter::CalloutsInvalid, "callouts_invalid", "callouts the primary answered 5xx"},
+    {Counter::CalloutsUnknown, "callouts_unknown",
+     "callouts without an answer (4xx, primary down or unreachable)"},
+    {Counter::UnverifiedAccepted, "unverified_accepted",
+     "recipients accepted although nothing could tell (unverified = accept)"},
+    {Counter::UnverifiedDeferred, "unverified_deferred",
+     "recipients deferred because nothing could tell (unverified = defer)"},
+    {Counter::CalloutConnections, "callout_connections", "connections opened to ask a primary"},
+    {Counter::RecipientsDelivered, "recipients_delivered", "recipients the primary accepted"},
+    {Counter::RecipientsDeferred, "recipients_deferred",
+     "delivery attempts of a recipient that must be retried"},
+    {Counter::RecipientsFailed, "recipients_failed",
+     "recipients given up: refused for good or expired"},
+    {Counter::BouncesSent, "bounces_sent", "failed recipients reported in a bounce"},
+    {Counter::BouncesSuppressed, "bounces_suppressed",
+     "failed recipients not reported: null sender, NOTIFY or the bounce policy"},
+    {Counter::DelayNotices, "delay_notices", "delay notices queued"},
+}};
+
+} // namespace
+
+std::vector<CounterSample> Counters::samples() const {
+  std::vector<CounterSample> out;
+  out.reserve(names.size());
+  for (const auto& n : names) {
+    out.push_back({n.name, n.help, value(n.counter)});
+  }
+  return out;
+}
+
+void Counters::refused(std::string_view stage, std::string_view decision, std::string_view check) {
+  std::string key;
+  key.reserve(stage.size() + decision.size() + check.size() + 2);
+  key.append(stage).append(" ").append(decision).append(" ").append(check);
+  const std::lock_guard lock(mutex_);
+  ++refusals_[key];
+}
+
+std::map<std::string, std::uint64_t> Counters::refusals() const {
+  const std::lock_guard lock(mutex_);
+  return {refusals_.begin(), refusals_.end()};
+}
+
+} // namespace backstop::monitor

@@ -39,8 +39,35 @@ void CalloutClient::stop() {
 }
 
 asio::awaitable<ProbeAnswer> CalloutClient::probe(mail::Address recipient) {
-  co_return co_await asio::co_spawn(loop_.get_executor(), probe_here(std::move(recipient)),
+  co_return co_await asio::co_spawn(loop_.get_executor(), probe_once(std::move(recipient)),
                                     asio::use_awaitable);
+}
+
+// Sessions that ask about the same address at once (a message to one user sent by many
+// clients, or a dictionary attack over parallel connections) cost the primary one question.
+asio::awaitable<ProbeAnswer> CalloutClient::probe_once(mail::Address recipient) {
+  const std::string key = recipient.to_string();
+  if (auto running = in_flight_.find(key); running != in_flight_.end()) {
+    const auto flight = running->second;
+    asio::steady_timer done(loop_.get_executor(), std::chrono::steady_clock::time_point::max());
+    flight->waiters.push_back(&done);
+    std::error_code ec;
+    co_await done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_return flight->answer;
+  }
+  const auto flight = std::make_shared<InFlight>();
+  in_flight_.emplace(key, flight);
+  try {
+    flight->answer = co_await probe_here(std::move(recipient));
+  } catch (const std::exception& e) { // waiters must never be left waiting
+    flight->answer =
+        ProbeAnswer{ProbeResult::Unknown, 0, std::string("callout failed: ") + e.what()};
+  }
+  in_flight_.erase(key);
+  for (auto* waiter : flight->waiters) {
+    waiter->cancel();
+  }
+  co_return flight->answer;
 }
 
 asio::awaitable<ProbeAnswer> CalloutClient::probe_here(mail::Address recipient) {

@@ -65,6 +65,13 @@ private:
     std::chrono::steady_clock::time_point down_until{};
   };
 
+  // One callout per address at a time: who asks while it runs gets the same answer.
+  struct InFlight {
+    std::vector<asio::steady_timer*> waiters; // cancelled when the answer is there
+    policy::ProbeAnswer answer;
+  };
+
+  asio::awaitable<policy::ProbeAnswer> probe_once(mail::Address recipient);
   asio::awaitable<policy::ProbeAnswer> probe_here(mail::Address recipient);
   asio::awaitable<std::optional<policy::ProbeAnswer>>
   probe_hop(const Hop& hop, const mail::Address& recipient, std::string& why);
@@ -79,7 +86,8 @@ private:
   Router& router_;
   CalloutOptions options_;
   std::shared_ptr<spdlog::logger> log_;
-  std::map<std::string, Pool> pools_; // by endpoint
+  std::map<std::string, Pool> pools_;                          // by endpoint
+  std::map<std::string, std::shared_ptr<InFlight>> in_flight_; // by address
   std::atomic<std::size_t> opened_{0};
   asio::steady_timer reaper_;
   bool stopped_ = false;

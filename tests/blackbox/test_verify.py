@@ -9,8 +9,10 @@ The first tests check the Postfix fixture itself and need nothing from backstop.
 import concurrent.futures
 import json
 import os
+import re
 import signal
 import socket
+import threading
 import time
 
 import pytest
@@ -374,6 +376,40 @@ def test_callout_connections_are_reused(make_server, primary):
     assert [r[0] for r in rcpt_replies(server.port, valid[:4] + ghosts[:1])] == [250] * 4 + [550]
     assert primary.connections() - base_conn == used
     assert len(primary.rcpt_rejections()) - base_rej == len(ghosts)
+
+
+def test_sessions_asking_about_one_address_at_once_cost_one_callout(tmp_path, make_server):
+    """Eight sessions send their RCPT at the same moment, four for an unknown address and
+    four for a user, to a primary that takes a second per RCPT: each address is asked once,
+    and every session gets that answer."""
+    slow = PostfixPrimary(tmp_path, host="127.0.0.3", users=("alice",), settings={
+        "smtpd_recipient_restrictions": "sleep 1, permit_mynetworks, reject_unauth_destination"})
+    try:
+        slow.start()
+        server = verify_server(make_server, slow)
+        addresses = ["ghost-once@example.test"] * 4 + ["alice@example.test"] * 4
+        barrier = threading.Barrier(len(addresses))
+
+        def session(address):
+            c = Smtp(server.port, timeout=20)
+            c.greet()
+            assert c.code("MAIL FROM:<carol@client.example>") == 250
+            barrier.wait()
+            code = c.code(f"RCPT TO:<{address}>")
+            c.close()
+            return code
+
+        with concurrent.futures.ThreadPoolExecutor(len(addresses)) as pool:
+            codes = list(pool.map(session, addresses))
+        assert codes == [550] * 4 + [250] * 4
+        assert rejected_addresses(slow, 0) == ["ghost-once@example.test"]
+        # Postfix opens one queue file per transaction whose RCPT it accepts: one probe.
+        accepted = slow._lines(re.compile(r"postfix/smtpd\[\d+\]: [0-9A-F]+: client="))
+        assert len(accepted) == 1, [m.group(0) for m in accepted]
+        counters = server.stats()["counters"]
+        assert (counters["callouts_valid"], counters["callouts_invalid"]) == (4, 4), counters
+    finally:
+        slow.remove()
 
 
 def test_primary_restart_kills_pooled_connection_and_callouts_recover(make_server, primary):

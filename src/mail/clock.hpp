@@ -2,6 +2,7 @@
 // stored on disk) asks a Clock, so tests move time instead of waiting.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 
@@ -23,16 +24,22 @@ public:
   }
 };
 
-// A clock that only moves when told to; for tests.
+// A clock that only moves when told to; for tests. A test thread may move it while an
+// event loop reads it.
 class ManualClock final : public Clock {
 public:
-  explicit ManualClock(std::chrono::system_clock::time_point start = {}) : now_(start) {}
-  std::chrono::system_clock::time_point now() const override { return now_; }
-  void advance(std::chrono::system_clock::duration d) { now_ += d; }
-  void set(std::chrono::system_clock::time_point t) { now_ = t; }
+  using time_point = std::chrono::system_clock::time_point;
+  explicit ManualClock(time_point start = {}) : ticks_(start.time_since_epoch().count()) {}
+  time_point now() const override {
+    return time_point(time_point::duration(ticks_.load(std::memory_order_acquire)));
+  }
+  void advance(std::chrono::system_clock::duration d) {
+    ticks_.fetch_add(d.count(), std::memory_order_acq_rel);
+  }
+  void set(time_point t) { ticks_.store(t.time_since_epoch().count(), std::memory_order_release); }
 
 private:
-  std::chrono::system_clock::time_point now_;
+  std::atomic<time_point::duration::rep> ticks_;
 };
 
 } // namespace backstop::mail

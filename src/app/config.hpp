@@ -54,10 +54,10 @@ struct DnsConfig {
 };
 
 struct DomainConfig {
-  std::string name;              // normalised
-  std::vector<Endpoint> primary; // empty = the domain's more-preferred MX hosts
-  bool tls_required = false;     // tls = "required": verified STARTTLS or no delivery
-  std::optional<bool> verify;    // callouts for this domain; unset = [verify] callout
+  std::string name;                     // normalised
+  std::vector<Endpoint> primary;        // empty = the domain's more-preferred MX hosts
+  bool tls_required = false;            // tls = "required": verified STARTTLS or no delivery
+  std::optional<bool> verify;           // callouts for this domain; unset = [verify] callout
   std::optional<bool> defer_unverified; // unverified = "defer"; unset = [verify] unverified
   std::filesystem::path recipients;     // static recipient list; empty = none
 };
@@ -74,7 +74,7 @@ struct VerifyConfig {
   std::chrono::seconds idle_timeout{30};
   std::chrono::seconds primary_down_backoff{60};
   std::size_t cache_size = 100000;
-  bool defer_unverified = false; // unverified = "accept" | "defer"
+  bool defer_unverified = false;          // unverified = "accept" | "defer"
   std::size_t max_unknown_recipients = 5; // per session; 0 = no limit
   std::chrono::seconds unknown_recipient_delay{1};
   bool sender_domain = true;

@@ -12,7 +12,7 @@
 #include "delivery/scheduler.hpp"
 #include "dns/resolver.hpp"
 #include "mail/cidr.hpp"
-#include "monitor/counters.hpp"
+#include "metrics/counters.hpp"
 #include "policy/pipeline_slot.hpp"
 #include "queue/spool.hpp"
 #include "smtp/server.hpp"
@@ -84,7 +84,7 @@ private:
   Config config_;
   std::shared_ptr<spdlog::logger> log_;
   mail::SystemClock clock_;
-  monitor::Counters counters_;
+  metrics::Counters counters_;
   std::int64_t started_unix_ = 0;
   policy::PipelineSlot pipeline_;
   std::unique_ptr<queue::Spool> spool_;

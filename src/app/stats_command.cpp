@@ -2,7 +2,7 @@
 #include "app/stats_command.hpp"
 
 #include "admin/control_socket.hpp"
-#include "monitor/counters.hpp"
+#include "metrics/counters.hpp"
 
 #include <fmt/format.h>
 #include <iostream>
@@ -17,7 +17,7 @@ void print_text(const nlohmann::json& stats) {
                            stats.value("queued_messages", std::uint64_t{0}));
   const auto& values = stats.at("counters");
   // The help texts come from this binary: the server sends only names and values.
-  for (const auto& sample : monitor::Counters().samples()) {
+  for (const auto& sample : metrics::Counters().samples()) {
     const std::string name(sample.name);
     const std::uint64_t value = values.value(name, std::uint64_t{0});
     std::cout << fmt::format("{:<24} {:>12}  {}\n", name, value, sample.help);

@@ -36,7 +36,7 @@ struct PolicyServices {
   policy::RecipientProber* prober = nullptr;
   std::shared_ptr<const policy::SenderDomainCheck> sender_domain;
   std::shared_ptr<spdlog::logger> log;
-  monitor::Counters* counters = nullptr;
+  metrics::Counters* counters = nullptr;
 };
 
 std::shared_ptr<const policy::Pipeline>

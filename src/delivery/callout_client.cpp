@@ -183,7 +183,7 @@ CalloutClient::open(const Hop& hop, const std::string& domain, Pool& pool, std::
       co_await SmtpClient::connect(loop_.get_executor(), hop.endpoint, hop.host, client_options);
   if (auto* client = std::get_if<std::unique_ptr<SmtpClient>>(&connected)) {
     ++opened_;
-    monitor::count(options_.counters, monitor::Counter::CalloutConnections);
+    metrics::count(options_.counters, metrics::Counter::CalloutConnections);
     if (log_) {
       log_->debug("callout connection to {} opened", hop.host);
     }

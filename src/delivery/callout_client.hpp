@@ -9,7 +9,7 @@
 
 #include "delivery/router.hpp"
 #include "delivery/smtp_client.hpp"
-#include "monitor/counters.hpp"
+#include "metrics/counters.hpp"
 #include "policy/recipient_prober.hpp"
 
 #include <asio.hpp>
@@ -37,7 +37,7 @@ struct CalloutOptions {
   std::size_t max_refusals_per_connection = 8;
   std::size_t max_probes_per_connection = 50; // each ends in RSET: smtpd_junk_command_limit 100
   std::map<std::string, TlsPolicy> domain_tls;
-  monitor::Counters* counters = nullptr;
+  metrics::Counters* counters = nullptr;
 };
 
 class CalloutClient final : public policy::RecipientProber {

@@ -6,7 +6,7 @@
 
 namespace backstop::delivery {
 
-using monitor::Counter;
+using metrics::Counter;
 
 std::vector<std::size_t> Scheduler::pending_for(const Tracked& t, const std::string& domain) const {
   std::vector<std::size_t> out;
@@ -32,18 +32,18 @@ void Scheduler::apply(Tracked& t, const std::vector<std::size_t>& indices,
     if (outcome.delivered()) {
       s.status = queue::RecipientStatus::Delivered;
       s.last_error.clear();
-      monitor::count(options_.counters, Counter::RecipientsDelivered);
+      metrics::count(options_.counters, Counter::RecipientsDelivered);
       log_->info("{}: to=<{}> relay={} status=sent ({})", id, to, host, outcome.reply);
     } else if (outcome.permanent()) {
       s.status = queue::RecipientStatus::Failed;
       s.last_error = outcome.reply;
-      monitor::count(options_.counters, Counter::RecipientsFailed);
+      metrics::count(options_.counters, Counter::RecipientsFailed);
       log_->info("{}: to=<{}> relay={} status=bounced ({})", id, to, host, outcome.reply);
     } else {
       s.attempts++;
       s.next_attempt_unix = schedule_.next_attempt(now, s.attempts);
       s.last_error = outcome.reply;
-      monitor::count(options_.counters, Counter::RecipientsDeferred);
+      metrics::count(options_.counters, Counter::RecipientsDeferred);
       log_->info("{}: to=<{}> relay={} status=deferred ({})", id, to, host, outcome.reply);
     }
   }
@@ -56,7 +56,7 @@ void Scheduler::defer(Tracked& t, const std::string& domain, const std::string& 
     s.attempts++;
     s.next_attempt_unix = retry_at;
     s.last_error = error;
-    monitor::count(options_.counters, Counter::RecipientsDeferred);
+    metrics::count(options_.counters, Counter::RecipientsDeferred);
   }
 }
 
@@ -65,7 +65,7 @@ void Scheduler::fail(Tracked& t, const std::string& domain, const std::string& e
     auto& s = t.message.state.recipients[i];
     s.status = queue::RecipientStatus::Failed;
     s.last_error = error;
-    monitor::count(options_.counters, Counter::RecipientsFailed);
+    metrics::count(options_.counters, Counter::RecipientsFailed);
     log_->info("{}: to=<{}> status=bounced ({})", t.message.id.to_string(),
                t.message.envelope.recipients[i].address.to_string(), error);
   }
@@ -117,7 +117,7 @@ void Scheduler::settle(Tracked& t) {
     if (s.status == queue::RecipientStatus::Pending && schedule_.expired(env.arrival_unix, now)) {
       s.status = queue::RecipientStatus::Failed;
       s.last_error = "message expired in the queue; last error: " + s.last_error;
-      monitor::count(options_.counters, Counter::RecipientsFailed);
+      metrics::count(options_.counters, Counter::RecipientsFailed);
     }
     if (s.status == queue::RecipientStatus::Pending) {
       pending.push_back(i);
@@ -126,7 +126,7 @@ void Scheduler::settle(Tracked& t) {
       failed.push_back(i);
     } else if (s.status == queue::RecipientStatus::Failed) {
       ++bounces_suppressed_;
-      monitor::count(options_.counters, Counter::BouncesSuppressed);
+      metrics::count(options_.counters, Counter::BouncesSuppressed);
       log_->info("{}: to=<{}> no bounce ({}); {} suppressed since start", t.message.id.to_string(),
                  env.recipients[i].address.to_string(),
                  notices_.why_no_notice(env, env.recipients[i]), bounces_suppressed_);
@@ -148,7 +148,7 @@ void Scheduler::settle(Tracked& t) {
       }
       state.delay_notice_unix = now;
       if (!delayed.empty()) {
-        monitor::count(options_.counters, Counter::DelayNotices);
+        metrics::count(options_.counters, Counter::DelayNotices);
         queue_notice(t, DsnAction::Delayed, delayed);
       }
     }
@@ -157,7 +157,7 @@ void Scheduler::settle(Tracked& t) {
   }
   if (!failed.empty()) {
     bounces_sent_ += failed.size();
-    monitor::count(options_.counters, Counter::BouncesSent, failed.size());
+    metrics::count(options_.counters, Counter::BouncesSent, failed.size());
     log_->info("{}: bounce for {} recipient(s); {} bounced since start", id.to_string(),
                failed.size(), bounces_sent_);
     queue_notice(t, DsnAction::Failed, failed); // queued before the removal below

@@ -16,7 +16,7 @@
 #include "delivery/router.hpp"
 #include "delivery/smtp_client.hpp"
 #include "mail/clock.hpp"
-#include "monitor/counters.hpp"
+#include "metrics/counters.hpp"
 #include "queue/spool.hpp"
 
 #include <asio.hpp>
@@ -41,7 +41,7 @@ struct SchedulerOptions {
   std::chrono::milliseconds tick{1000};       // how often due times are checked
   ClientOptions client;
   std::map<std::string, TlsPolicy> domain_tls; // per-domain tls = "required"
-  monitor::Counters* counters = nullptr;
+  metrics::Counters* counters = nullptr;
 };
 
 class Scheduler {

@@ -72,7 +72,7 @@ asio::awaitable<mail::Verdict> RecipientVerifier::check(const mail::Address& rec
   }
   const auto& domain = found->second;
   if (domain.list && domain.list->contains(recipient)) {
-    monitor::count(counters_, monitor::Counter::VerifyListed);
+    metrics::count(counters_, metrics::Counter::VerifyListed);
     co_return accept("listed");
   }
   if (!domain.callout) {
@@ -83,13 +83,13 @@ asio::awaitable<mail::Verdict> RecipientVerifier::check(const mail::Address& rec
   auto cached = co_await cache_.lookup(key);
   if (cached) {
     if (cached->result == state::VerifyResult::Invalid) {
-      monitor::count(counters_, monitor::Counter::VerifyCachedInvalid);
+      metrics::count(counters_, metrics::Counter::VerifyCachedInvalid);
       co_return unknown_user(recipient, cached->reply, "cached: " + cached->reply);
     }
     if (cache_.due_for_refresh(*cached)) {
       refresh_in_background(recipient, co_await asio::this_coro::executor);
     }
-    monitor::count(counters_, monitor::Counter::VerifyCachedValid);
+    metrics::count(counters_, metrics::Counter::VerifyCachedValid);
     co_return accept("cached valid");
   }
   co_return co_await ask_primary(recipient, domain);
@@ -102,23 +102,23 @@ RecipientVerifier::ask_primary(const mail::Address& recipient,
   const std::string key = cache_key(recipient);
   switch (answer.result) {
   case ProbeResult::Valid:
-    monitor::count(counters_, monitor::Counter::CalloutsValid);
+    metrics::count(counters_, metrics::Counter::CalloutsValid);
     cache_.remember(key, state::VerifyResult::Valid, answer.reply);
     co_return accept("primary: " + answer.reply);
   case ProbeResult::Invalid:
-    monitor::count(counters_, monitor::Counter::CalloutsInvalid);
+    metrics::count(counters_, metrics::Counter::CalloutsInvalid);
     cache_.remember(key, state::VerifyResult::Invalid, answer.reply);
     co_return unknown_user(recipient, answer.reply, "primary: " + answer.reply);
   case ProbeResult::Unknown:
-    monitor::count(counters_, monitor::Counter::CalloutsUnknown);
+    metrics::count(counters_, metrics::Counter::CalloutsUnknown);
     break;
   }
   if (domain.defer_unverified) {
-    monitor::count(counters_, monitor::Counter::UnverifiedDeferred);
+    metrics::count(counters_, metrics::Counter::UnverifiedDeferred);
     co_return mail::Verdict::decide(mail::Decision::Defer, mr::recipient_unverified, check_name,
                                     "cannot tell: " + answer.reply);
   }
-  monitor::count(counters_, monitor::Counter::UnverifiedAccepted);
+  metrics::count(counters_, metrics::Counter::UnverifiedAccepted);
   co_return accept("unverified, accepted: " + answer.reply);
 }
 

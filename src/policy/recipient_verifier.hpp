@@ -7,7 +7,7 @@
 
 #include "mail/address.hpp"
 #include "mail/verdict.hpp"
-#include "monitor/counters.hpp"
+#include "metrics/counters.hpp"
 #include "policy/recipient_list.hpp"
 #include "policy/recipient_prober.hpp"
 #include "policy/verify_cache.hpp"
@@ -30,7 +30,7 @@ class RecipientVerifier {
 public:
   RecipientVerifier(std::map<std::string, DomainVerification, std::less<>> domains,
                     VerifyCache& cache, RecipientProber& prober,
-                    std::shared_ptr<spdlog::logger> log, monitor::Counters* counters = nullptr)
+                    std::shared_ptr<spdlog::logger> log, metrics::Counters* counters = nullptr)
       : domains_(std::move(domains)), cache_(cache), prober_(prober), log_(std::move(log)),
         counters_(counters) {}
 
@@ -47,7 +47,7 @@ private:
   VerifyCache& cache_;
   RecipientProber& prober_;
   std::shared_ptr<spdlog::logger> log_;
-  monitor::Counters* counters_;
+  metrics::Counters* counters_;
 };
 
 } // namespace backstop::policy

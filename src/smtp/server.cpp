@@ -108,7 +108,7 @@ void Server::start_session(asio::ip::tcp::socket socket) {
   const auto admitted = limiter_.admit(ip, admission);
   auto executor = socket.get_executor();
   if (admitted != AdmitResult::Admitted) {
-    monitor::count(options_.counters, monitor::Counter::ConnectionsRefused);
+    metrics::count(options_.counters, metrics::Counter::ConnectionsRefused);
     if (options_.log) {
       options_.log->warn("refused connection from [{}]: {}", ip,
                          admitted == AdmitResult::TooManyTotal ? "max_connections reached"
@@ -121,7 +121,7 @@ void Server::start_session(asio::ip::tcp::socket socket) {
                    asio::detached);
     return;
   }
-  monitor::count(options_.counters, monitor::Counter::ConnectionsAccepted);
+  metrics::count(options_.counters, metrics::Counter::ConnectionsAccepted);
   std::error_code ignored;
   socket.set_option(asio::ip::tcp::no_delay(true), ignored);
   auto session = std::make_shared<Session>(options_, std::move(socket), std::move(admission));

@@ -185,7 +185,7 @@ asio::awaitable<Session::Outcome> Session::on_rcpt(std::string_view argument) {
                         verdict.check, verdict.reason);
   }
   tx_.recipients.push_back({std::move(args.recipient), args.notify, std::move(args.orcpt)});
-  monitor::count(options_.counters, monitor::Counter::RecipientsAccepted);
+  metrics::count(options_.counters, metrics::Counter::RecipientsAccepted);
   reply(mr::recipient_ok);
   co_return Outcome::Continue;
 }

@@ -240,7 +240,7 @@ asio::awaitable<void> Session::finish_message(const DataReader& reader) {
                        tx_.mail.sender.to_string(), size, nrcpt, facts_.client_ip,
                        facts_.tls ? " tls" : "");
   }
-  monitor::count(options_.counters, monitor::Counter::MessagesAccepted);
+  metrics::count(options_.counters, metrics::Counter::MessagesAccepted);
   reset_transaction();
   reply({250, "2.0.0", "Ok: queued as " + id});
 }

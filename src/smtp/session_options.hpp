@@ -5,7 +5,7 @@
 #include "mail/address.hpp"
 #include "mail/clock.hpp"
 #include "mail/reply.hpp"
-#include "monitor/counters.hpp"
+#include "metrics/counters.hpp"
 
 #include <asio/ssl/context.hpp>
 #include <chrono>
@@ -54,7 +54,7 @@ struct SessionOptions {
   EtrnHandler* etrn = nullptr;
   const mail::Clock* clock = nullptr;
   std::shared_ptr<spdlog::logger> log;
-  monitor::Counters* counters = nullptr;
+  metrics::Counters* counters = nullptr;
 };
 
 } // namespace backstop::smtp

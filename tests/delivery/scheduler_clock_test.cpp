@@ -3,7 +3,7 @@
 // spool is real (a temporary directory) and the destination a closed loopback port, so
 // every attempt is a real connection refused within milliseconds.
 #include "delivery/scheduler.hpp"
-#include "monitor/counters.hpp"
+#include "metrics/counters.hpp"
 #include "queue/spool.hpp"
 
 #include <filesystem>
@@ -125,7 +125,7 @@ protected:
   fs::path dir_;
   mail::ManualClock clock_{std::chrono::system_clock::time_point{} +
                            std::chrono::seconds(start_unix)};
-  monitor::Counters counters_;
+  metrics::Counters counters_;
   ClosedPortRouter router_;
   asio::io_context loop_{1};
   std::unique_ptr<queue::Spool> spool_;
@@ -149,7 +149,7 @@ TEST_F(SchedulerClockTest, RetriesWaitForTheScheduleNotForTheWallClock) {
   ASSERT_TRUE(eventually([&] { return recipient(id).attempts == 2; }));
   // Backed off: twice the first interval, from the time of the second attempt.
   EXPECT_EQ(recipient(id).next_attempt_unix, start_unix + initial_retry + 2 * initial_retry);
-  EXPECT_EQ(counters_.value(monitor::Counter::RecipientsDeferred), 2U);
+  EXPECT_EQ(counters_.value(metrics::Counter::RecipientsDeferred), 2U);
 }
 
 TEST_F(SchedulerClockTest, DelayNoticeAfterFourHoursThenBounceAfterFiveDays) {
@@ -161,12 +161,12 @@ TEST_F(SchedulerClockTest, DelayNoticeAfterFourHoursThenBounceAfterFiveDays) {
   ASSERT_TRUE(eventually([&] { return notices().size() == 1; }));
   EXPECT_NE(notices()[0].find("Action: delayed"), std::string::npos) << notices()[0];
   EXPECT_TRUE(spool_->find(id).has_value()); // still waiting for the primary
-  EXPECT_EQ(counters_.value(monitor::Counter::DelayNotices), 1U);
+  EXPECT_EQ(counters_.value(metrics::Counter::DelayNotices), 1U);
 
   clock_.advance(2h); // another attempt, no second delay notice
   const auto attempts = recipient(id).attempts;
   ASSERT_TRUE(eventually([&] { return recipient(id).attempts > attempts; }));
-  EXPECT_EQ(counters_.value(monitor::Counter::DelayNotices), 1U);
+  EXPECT_EQ(counters_.value(metrics::Counter::DelayNotices), 1U);
 
   clock_.advance(5 * 24h);
   ASSERT_TRUE(eventually([&] { return !spool_->find(id).has_value(); }));
@@ -174,14 +174,14 @@ TEST_F(SchedulerClockTest, DelayNoticeAfterFourHoursThenBounceAfterFiveDays) {
   // without a notice of its own (it has the null sender).
   ASSERT_TRUE(eventually([&] {
     return notices().size() == 1 &&
-           counters_.value(monitor::Counter::RecipientsFailed) == 2; // message and notice
+           counters_.value(metrics::Counter::RecipientsFailed) == 2; // message and notice
   }));
   const auto queued = notices();
   ASSERT_EQ(queued.size(), 1U);
   EXPECT_NE(queued[0].find("Action: failed"), std::string::npos) << queued[0];
   EXPECT_NE(queued[0].find("expired"), std::string::npos) << queued[0];
-  EXPECT_EQ(counters_.value(monitor::Counter::BouncesSent), 1U);
-  EXPECT_EQ(counters_.value(monitor::Counter::BouncesSuppressed), 1U);
+  EXPECT_EQ(counters_.value(metrics::Counter::BouncesSent), 1U);
+  EXPECT_EQ(counters_.value(metrics::Counter::BouncesSuppressed), 1U);
 }
 
 TEST_F(SchedulerClockTest, NullSenderMailExpiresWithoutAnyNotice) {
@@ -193,8 +193,8 @@ TEST_F(SchedulerClockTest, NullSenderMailExpiresWithoutAnyNotice) {
   clock_.advance(5 * 24h);
   ASSERT_TRUE(eventually([&] { return !spool_->find(id).has_value(); }));
   EXPECT_TRUE(spool_->list().empty()); // no delay notice, no bounce
-  EXPECT_EQ(counters_.value(monitor::Counter::BouncesSuppressed), 1U);
-  EXPECT_EQ(counters_.value(monitor::Counter::DelayNotices), 0U);
+  EXPECT_EQ(counters_.value(metrics::Counter::BouncesSuppressed), 1U);
+  EXPECT_EQ(counters_.value(metrics::Counter::DelayNotices), 0U);
 }
 
 } // namespace

@@ -40,7 +40,7 @@ protected:
     EXPECT_TRUE(RecipientVerifier::is_unknown_user(v));
   }
 
-  monitor::Counters counters_;
+  metrics::Counters counters_;
 };
 
 TEST_F(RecipientVerifierTest, ListedAddressIsAcceptedWithoutACallout) {
@@ -81,7 +81,7 @@ TEST_F(RecipientVerifierTest, CachedInvalidIsRefusedWithoutACallout) {
 }
 
 TEST_F(RecipientVerifierTest, EachSourceOfAnAnswerIsCounted) {
-  using monitor::Counter;
+  using metrics::Counter;
   EXPECT_TRUE(check({"bob", "mixed.test"}).accepted()); // listed
   prober_.will_answer(ProbeResult::Valid, "250 ok");
   EXPECT_TRUE(check({"carol", "callout.test"}).accepted()); // asked

@@ -1,7 +1,7 @@
 // counters: names and help texts of every counter, and the refusal table.
-#include "monitor/counters.hpp"
+#include "metrics/counters.hpp"
 
-namespace backstop::monitor {
+namespace backstop::metrics {
 
 namespace {
 
@@ -69,4 +69,4 @@ std::map<std::string, std::uint64_t> Counters::refusals() const {
   return {refusals_.begin(), refusals_.end()};
 }
 
-} // namespace backstop::monitor
+} // namespace backstop::metrics

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-namespace backstop::monitor {
+namespace backstop::metrics {
 
 enum class Counter : std::size_t {
   ConnectionsAccepted,
@@ -72,4 +72,4 @@ inline void count(Counters* counters, Counter counter, std::uint64_t n = 1) noex
   }
 }
 
-} // namespace backstop::monitor
+} // namespace backstop::metrics

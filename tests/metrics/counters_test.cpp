@@ -1,10 +1,10 @@
-#include "monitor/counters.hpp"
+#include "metrics/counters.hpp"
 
 #include <gtest/gtest.h>
 #include <set>
 #include <thread>
 
-namespace backstop::monitor {
+namespace backstop::metrics {
 namespace {
 
 std::uint64_t sampled(const Counters& counters, std::string_view name) {
@@ -83,4 +83,4 @@ TEST(Counters, RefusalsAreKeyedByStageDecisionAndCheck) {
 }
 
 } // namespace
-} // namespace backstop::monitor
+} // namespace backstop::metrics

@@ -58,41 +58,39 @@ primary = ["127.0.0.1:1"]
 CFG
 }
 
-# A private Postfix instance configured as a backup MX for example.test that only queues
-# (the primary is "down": defer_transports), as backstop does in the same benchmark.
-start_postfix_backup_mx() { # dir port [primary_port]
-  local dir=$1 port=$2 primary=${3:-}
-  mkdir -p "$dir/etc" "$dir/spool" "$dir/data"
-  chown postfix "$dir/data"
-  chmod 755 "$dir"
-  cat >"$dir/etc/main.cf" <<CFG
+# main.cf lines every private Postfix instance shares: its own spool and data under DIR,
+# the stock binaries and user.
+postfix_private_main() { # dir
+  cat <<CFG
 compatibility_level = 3.6
-queue_directory = $dir/spool
-data_directory = $dir/data
+queue_directory = $1/spool
+data_directory = $1/data
 meta_directory = /etc/postfix
 shlib_directory = no
 mail_owner = postfix
 setgid_group = postdrop
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-myhostname = mx3.example.test
-mydestination =
-mynetworks = 127.0.0.0/8
-relay_domains = example.test
-smtpd_relay_restrictions = reject_unauth_destination
-smtpd_recipient_restrictions = reject_unauth_destination
-relay_transport = relay:[127.0.0.1]:${primary:-1}
-default_transport = smtp:[127.0.0.1]:${primary:-1}
-$([ -z "$primary" ] && echo "defer_transports = relay smtp")
+CFG
+}
+
+# main.cf lines that keep a private instance off DNS and log to DIR/maillog.
+postfix_private_log() { # dir
+  cat <<CFG
 disable_dns_lookups = yes
 smtp_dns_support_level = disabled
-maillog_file_prefixes = $dir
-maillog_file = $dir/maillog
+maillog_file_prefixes = $1
+maillog_file = $1/maillog
 biff = no
 CFG
-  # The stock services, without chroot (the private spool has no chroot files).
-  cat >"$dir/etc/master.cf" <<CFG
-127.0.0.1:$port inet n - n - - smtpd
+}
+
+# master.cf of a private instance: smtpd on LISTEN and the stock services, without chroot
+# (the private spool has no chroot files); further arguments are extra service lines.
+write_postfix_master() { # dir listen [service line...]
+  local dir=$1 listen=$2
+  shift 2
+  {
+    echo "$listen inet n - n - - smtpd"
+    cat <<'CFG'
 pickup    unix  n - n 60  1 pickup
 cleanup   unix  n - n -   0 cleanup
 qmgr      unix  n - n 300 1 qmgr
@@ -113,6 +111,34 @@ anvil     unix  - - n -   1 anvil
 scache    unix  - - n -   1 scache
 postlog   unix-dgram n - n - 1 postlogd
 CFG
+    local line
+    for line in "$@"; do echo "$line"; done
+  } >"$dir/etc/master.cf"
+}
+
+# A private Postfix instance configured as a backup MX for example.test that only queues
+# (the primary is "down": defer_transports), as backstop does in the same benchmark.
+start_postfix_backup_mx() { # dir port [primary_port]
+  local dir=$1 port=$2 primary=${3:-}
+  mkdir -p "$dir/etc" "$dir/spool" "$dir/data"
+  chown postfix "$dir/data"
+  chmod 755 "$dir"
+  cat >"$dir/etc/main.cf" <<CFG
+$(postfix_private_main "$dir")
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = mx3.example.test
+mydestination =
+mynetworks = 127.0.0.0/8
+relay_domains = example.test
+smtpd_relay_restrictions = reject_unauth_destination
+smtpd_recipient_restrictions = reject_unauth_destination
+relay_transport = relay:[127.0.0.1]:${primary:-1}
+default_transport = smtp:[127.0.0.1]:${primary:-1}
+$([ -z "$primary" ] && echo "defer_transports = relay smtp")
+$(postfix_private_log "$dir")
+CFG
+  write_postfix_master "$dir" "127.0.0.1:$port"
   # postfix prints its errors only to a terminal or syslog: give it a terminal.
   script -qc "postfix -c $dir/etc start" /dev/null >"$dir/start.log" 2>&1 || true
   wait_port 127.0.0.1 "$port" || { cat "$dir/start.log" "$dir/maillog" >&2 2>/dev/null; return 1; }
@@ -176,13 +202,7 @@ start_postfix_primary() { # dir host port domain addresses_file [main.cf line...
   awk -v d="$domain" '{ n = split($1, p, "@"); print $1, d "/" p[1] "/" }' "$addresses" \
     >"$dir/etc/users"
   cat >"$dir/etc/main.cf" <<CFG
-compatibility_level = 3.6
-queue_directory = $dir/spool
-data_directory = $dir/data
-meta_directory = /etc/postfix
-shlib_directory = no
-mail_owner = postfix
-setgid_group = postdrop
+$(postfix_private_main "$dir")
 inet_interfaces = loopback-only
 inet_protocols = ipv4
 myhostname = primary.$domain
@@ -201,38 +221,11 @@ virtual_transport = virtual
 smtpd_reject_unlisted_recipient = yes
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 smtpd_peername_lookup = no
-disable_dns_lookups = yes
-smtp_dns_support_level = disabled
-maillog_file_prefixes = $dir
-maillog_file = $dir/maillog
-biff = no
+$(postfix_private_log "$dir")
 CFG
   local line
   for line in "$@"; do echo "$line" >>"$dir/etc/main.cf"; done
-  # The stock services, without chroot (the private spool has no chroot files).
-  cat >"$dir/etc/master.cf" <<CFG
-$host:$port inet n - n - - smtpd
-pickup    unix  n - n 60  1 pickup
-cleanup   unix  n - n -   0 cleanup
-qmgr      unix  n - n 300 1 qmgr
-rewrite   unix  - - n -   - trivial-rewrite
-bounce    unix  - - n -   0 bounce
-defer     unix  - - n -   0 bounce
-trace     unix  - - n -   0 bounce
-verify    unix  - - n -   1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n -   - proxymap
-smtp      unix  - - n -   - smtp
-relay     unix  - - n -   - smtp
-showq     unix  n - n -   - showq
-error     unix  - - n -   - error
-retry     unix  - - n -   - error
-discard   unix  - - n -   - discard
-virtual   unix  - n n -   - virtual
-anvil     unix  - - n -   1 anvil
-scache    unix  - - n -   1 scache
-postlog   unix-dgram n - n - 1 postlogd
-CFG
+  write_postfix_master "$dir" "$host:$port" "virtual   unix  - n n -   - virtual"
   # Every Postfix command sleeps in 300 ms steps while main.cf or a texthash map is younger
   # than about 2 s ("file is being modified"): date them a minute back.
   touch -d "1 minute ago" "$dir/etc/main.cf" "$dir/etc/master.cf" "$dir/etc/users"

@@ -3,6 +3,8 @@
 // default. Nothing here reads files or sockets.
 #pragma once
 
+#include "delivery/notice_policy.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -80,7 +82,8 @@ struct VerifyConfig {
   bool sender_domain = true;
 };
 
-enum class BounceConfig { Always, VerifiedSender, Never };
+// bounce = "always" | "verified-sender" | "never": the scheduler's own switch.
+using BounceConfig = delivery::BounceMode;
 
 struct DeliveryConfig {
   std::chrono::seconds retry_initial{300};

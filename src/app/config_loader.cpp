@@ -124,12 +124,8 @@ void read_smtp(TomlReader& r, SmtpConfig& smtp) {
   v = smtp.max_line_length;
   r.integer("max_line_length", v, 1000, 1 << 20);
   smtp.max_line_length = v;
-  std::string bare = smtp.reject_bare_line_endings ? "reject" : "normalize";
-  r.string("bare_line_endings", bare);
-  if (bare != "reject" && bare != "normalize") {
-    r.error("bare_line_endings", "must be \"reject\" or \"normalize\"");
-  }
-  smtp.reject_bare_line_endings = bare == "reject";
+  smtp.reject_bare_line_endings = r.choice("bare_line_endings", {"reject", "normalize"},
+                                           smtp.reject_bare_line_endings ? 0 : 1) == 0;
   r.string("tls_certificate", smtp.tls_certificate);
   r.string("tls_key", smtp.tls_key);
   if (smtp.tls_certificate.empty() != smtp.tls_key.empty()) {
@@ -214,30 +210,17 @@ void read_delivery(TomlReader& r, DeliveryConfig& d) {
   r.duration("connect_timeout", d.connect_timeout);
   r.duration("command_timeout", d.command_timeout);
   r.duration("data_timeout", d.data_timeout);
-  std::string bounce = "always";
-  r.string("bounce", bounce);
-  if (bounce == "always") {
-    d.bounce = BounceConfig::Always;
-  } else if (bounce == "verified-sender") {
-    d.bounce = BounceConfig::VerifiedSender;
-  } else if (bounce == "never") {
-    d.bounce = BounceConfig::Never;
-  } else {
-    r.error("bounce", "must be \"always\", \"verified-sender\" or \"never\"");
-  }
+  constexpr BounceConfig modes[] = {BounceConfig::Always, BounceConfig::VerifiedSender,
+                                    BounceConfig::Never};
+  d.bounce = modes[r.choice("bounce", {"always", "verified-sender", "never"}, 0)];
   std::uint64_t port = d.mx_port;
   r.integer("mx_port", port, 1, 65535);
   d.mx_port = static_cast<std::uint16_t>(port);
   r.finish();
 }
 
-void read_unverified(TomlReader& r, bool& defer) {
-  std::string value = defer ? "defer" : "accept";
-  r.string("unverified", value);
-  if (value != "accept" && value != "defer") {
-    r.error("unverified", "must be \"accept\" or \"defer\"");
-  }
-  defer = value == "defer";
+bool read_unverified(TomlReader& r, bool defer) {
+  return r.choice("unverified", {"accept", "defer"}, defer ? 1 : 0) == 1;
 }
 
 void read_domain(TomlReader& r, DomainConfig& domain) {
@@ -247,21 +230,14 @@ void read_domain(TomlReader& r, DomainConfig& domain) {
     r.error("name", "must be a domain name such as \"example.org\"");
   }
   read_endpoints(r, "primary", 25, false, domain.primary);
-  std::string tls = "opportunistic";
-  r.string("tls", tls);
-  if (tls != "opportunistic" && tls != "required") {
-    r.error("tls", "must be \"opportunistic\" or \"required\"");
-  }
-  domain.tls_required = tls == "required";
+  domain.tls_required = r.choice("tls", {"opportunistic", "required"}, 0) == 1;
   if (r.has("verify")) {
     bool verify = true;
     r.boolean("verify", verify);
     domain.verify = verify;
   }
   if (r.has("unverified")) {
-    bool defer = false;
-    read_unverified(r, defer);
-    domain.defer_unverified = defer;
+    domain.defer_unverified = read_unverified(r, false);
   }
   std::string recipients;
   r.string("recipients", recipients);
@@ -295,7 +271,7 @@ void read_verify(TomlReader& r, VerifyConfig& v) {
   n = v.cache_size;
   r.integer("cache_size", n, 16, 100000000);
   v.cache_size = n;
-  read_unverified(r, v.defer_unverified);
+  v.defer_unverified = read_unverified(r, v.defer_unverified);
   n = v.max_unknown_recipients;
   r.integer("max_unknown_recipients", n, 0, 100000);
   v.max_unknown_recipients = n;

@@ -180,10 +180,7 @@ delivery::SchedulerOptions scheduler_options(const Config& config) {
   o.hostname = config.hostname;
   o.retry = {config.delivery.retry_initial, config.delivery.retry_max,
              config.delivery.delay_warning, config.delivery.max_queue_lifetime};
-  o.bounce = config.delivery.bounce == BounceConfig::Never ? delivery::BounceMode::Never
-             : config.delivery.bounce == BounceConfig::VerifiedSender
-                 ? delivery::BounceMode::VerifiedSender
-                 : delivery::BounceMode::Always;
+  o.bounce = config.delivery.bounce;
   o.max_connections = config.delivery.max_connections;
   o.max_connections_per_destination = config.delivery.max_connections_per_destination;
   o.client.helo_name = config.hostname;
@@ -191,20 +188,13 @@ delivery::SchedulerOptions scheduler_options(const Config& config) {
   o.client.command_timeout = config.delivery.command_timeout;
   o.client.greeting_timeout = config.delivery.command_timeout;
   o.client.data_timeout = config.delivery.data_timeout;
-  for (const auto& d : config.domains) {
-    if (d.tls_required) {
-      o.domain_tls[d.name] = delivery::TlsPolicy::Required;
-    }
-  }
+  o.domain_tls = domain_tls(config);
   return o;
 }
 
 mail::Status Runtime::start_delivery() {
-  dns::ResolverOptions dns_options;
-  dns_options.servers = config_.dns.servers;
-  dns_options.timeout = config_.dns.timeout;
-  dns_options.tries = config_.dns.tries;
-  auto resolver = dns::Resolver::create(delivery_loop_.get_executor(), dns_options, clock_);
+  auto resolver =
+      dns::Resolver::create(delivery_loop_.get_executor(), resolver_options(config_), clock_);
   if (!resolver) {
     return resolver.error();
   }

@@ -42,6 +42,24 @@ void TomlReader::string(const char* key, std::string& out) {
   }
 }
 
+std::size_t TomlReader::choice(const char* key, std::initializer_list<std::string_view> allowed,
+                               std::size_t current) {
+  std::string value(*(allowed.begin() + static_cast<std::ptrdiff_t>(current)));
+  string(key, value);
+  std::string words;
+  std::size_t index = 0;
+  for (const auto word : allowed) {
+    if (word == value) {
+      return index;
+    }
+    words += (index == 0 ? "" : index + 1 == allowed.size() ? " or " : ", ");
+    words += "\"" + std::string(word) + "\"";
+    ++index;
+  }
+  error(key, "must be " + words);
+  return current;
+}
+
 void TomlReader::boolean(const char* key, bool& out) {
   const toml::node* node = lookup(key);
   if (node == nullptr) {

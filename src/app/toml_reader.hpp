@@ -4,8 +4,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #define TOML_EXCEPTIONS 1
@@ -19,6 +21,10 @@ public:
       : table_(table), prefix_(std::move(prefix)), errors_(errors) {}
 
   void string(const char* key, std::string& out);
+  // One of a few words: the index of the value in allowed, or current when the key is
+  // absent or its value is not allowed (an error then names the allowed words).
+  std::size_t choice(const char* key, std::initializer_list<std::string_view> allowed,
+                     std::size_t current);
   void boolean(const char* key, bool& out);
   void integer(const char* key, std::uint64_t& out, std::uint64_t min, std::uint64_t max);
   // Accepts seconds as an integer or a string with unit: "90s", "5m", "4h", "5d".

@@ -46,6 +46,24 @@ delivery::LocalIdentity local_identity(const Config& config) {
 
 } // namespace
 
+dns::ResolverOptions resolver_options(const Config& config) {
+  dns::ResolverOptions o;
+  o.servers = config.dns.servers;
+  o.timeout = config.dns.timeout;
+  o.tries = config.dns.tries;
+  return o;
+}
+
+std::map<std::string, delivery::TlsPolicy> domain_tls(const Config& config) {
+  std::map<std::string, delivery::TlsPolicy> out;
+  for (const auto& d : config.domains) {
+    if (d.tls_required) {
+      out[d.name] = delivery::TlsPolicy::Required;
+    }
+  }
+  return out;
+}
+
 std::unique_ptr<delivery::DnsRouter> make_router(const Config& config, dns::Resolver& resolver,
                                                  std::shared_ptr<spdlog::logger> log) {
   std::map<std::string, std::vector<delivery::StaticHop>> primaries;
@@ -75,11 +93,7 @@ delivery::CalloutOptions callout_options(const Config& config) {
   o.down_backoff = v.primary_down_backoff;
   o.timeout = v.timeout;
   o.client.helo_name = config.hostname;
-  for (const auto& d : config.domains) {
-    if (d.tls_required) {
-      o.domain_tls[d.name] = delivery::TlsPolicy::Required;
-    }
-  }
+  o.domain_tls = domain_tls(config);
   return o;
 }
 

@@ -1,6 +1,8 @@
-// verification: turns the [verify] and [[domain]] options into the recipient-verification
-// parts (lists, per-domain rules, cache and callout options) and builds the policy
-// pipeline from them. Shared by `serve` (start and SIGHUP) and `check-config`.
+// verification: turns the [verify], [dns] and [[domain]] options into the parts that
+// deliveries and recipient verification share (resolver options, routes, TLS rules), the
+// verification parts (lists, per-domain rules, cache and callout options), and builds the
+// policy pipeline from them. Shared by `serve` (start and SIGHUP), `verify` and
+// `check-config`.
 #pragma once
 
 #include "app/config.hpp"
@@ -22,6 +24,10 @@ using RecipientLists = std::map<std::string, std::shared_ptr<const policy::Recip
 mail::Result<RecipientLists> load_recipient_lists(const Config& config);
 
 mail::Address parse_mailbox(const std::string& text); // "user@domain" as configured
+
+dns::ResolverOptions resolver_options(const Config& config);
+// Domains with tls = "required": deliveries and callouts alike.
+std::map<std::string, delivery::TlsPolicy> domain_tls(const Config& config);
 
 // Where mail and callouts for a domain go: its configured primary, or its better MX hosts.
 std::unique_ptr<delivery::DnsRouter> make_router(const Config& config, dns::Resolver& resolver,

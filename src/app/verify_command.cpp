@@ -51,11 +51,7 @@ asio::awaitable<void> probe_into(delivery::CalloutClient& callout, mail::Address
 mail::Result<policy::ProbeAnswer> live_callout(const Config& config, const mail::Address& who) {
   asio::io_context loop;
   mail::SystemClock clock;
-  dns::ResolverOptions dns_options;
-  dns_options.servers = config.dns.servers;
-  dns_options.timeout = config.dns.timeout;
-  dns_options.tries = config.dns.tries;
-  auto resolver = dns::Resolver::create(loop.get_executor(), dns_options, clock);
+  auto resolver = dns::Resolver::create(loop.get_executor(), resolver_options(config), clock);
   if (!resolver) {
     return resolver.error();
   }

@@ -199,7 +199,7 @@ SmtpClient::connect(asio::any_io_executor executor, asio::ip::tcp::endpoint endp
 
 std::string SmtpClient::mail_command(const mail::Envelope& e, std::size_t body_size) const {
   std::string cmd = "MAIL FROM:<" + e.sender.to_string() + ">";
-  if (esmtp_ && extensions_.size != 0) {
+  if (esmtp_ && extensions_.size != 0 && body_size != 0) {
     cmd += " SIZE=" + std::to_string(body_size);
   }
   if (esmtp_ && e.body == mail::BodyType::EightBitMime && extensions_.eightbitmime) {

@@ -82,6 +82,7 @@ private:
         std::chrono::seconds timeout); // owns data: no dangling temporaries across the await
   asio::awaitable<std::optional<std::string>> handshake();
   asio::awaitable<std::optional<smtp::ParsedReply>> ehlo();
+  // body_size 0: no SIZE parameter (a callout sends no message).
   std::string mail_command(const mail::Envelope& envelope, std::size_t body_size) const;
   asio::awaitable<void> abort_transaction();
   std::string rcpt_command(const mail::Recipient& recipient) const;

@@ -18,9 +18,11 @@ asio::awaitable<SmtpClient::ProbeOutcome> SmtpClient::probe(const mail::Address&
     out.rcpt = {0, host_ + " does not support SMTPUTF8"};
     co_return out;
   }
-  const std::string mail =
-      "MAIL FROM:<" + sender.to_string() + ">" + (utf8 && esmtp_ ? " SMTPUTF8" : "") + "\r\n";
-  const std::string rcpt = "RCPT TO:<" + recipient.to_string() + ">\r\n";
+  mail::Envelope envelope; // no message: no SIZE, BODY or DSN parameters
+  envelope.sender = sender;
+  envelope.smtputf8 = utf8;
+  const std::string mail = mail_command(envelope, 0);
+  const std::string rcpt = rcpt_command({recipient, mail::NotifyNone, ""});
   const auto timeout = options_.command_timeout;
   std::optional<smtp::ParsedReply> mail_reply;
   std::optional<smtp::ParsedReply> rcpt_reply;

@@ -3,6 +3,7 @@
 // timer follows ares_timeout(). All of it runs on the resolver's event loop. c-ares parses
 // the DNS wire format; we only map its results and cache them.
 #include "dns/resolver.hpp"
+#include "mail/address.hpp"
 
 #include <ares.h>
 #include <arpa/nameser.h>
@@ -33,16 +34,6 @@ Status status_of(int ares_status) {
   default:
     return Status::TempFail;
   }
-}
-
-std::string lower_no_dot(std::string name) {
-  if (!name.empty() && name.back() == '.') {
-    name.pop_back();
-  }
-  for (char& c : name) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return name;
 }
 
 struct RawAnswer {
@@ -229,7 +220,7 @@ asio::awaitable<RawAnswer> CaresResolver::query(const std::string& name, int typ
 }
 
 asio::awaitable<MxAnswer> CaresResolver::mx(std::string domain) {
-  domain = lower_no_dot(domain);
+  domain = mail::normalize_domain(domain);
   auto cached = mx_cache_.find(domain);
   if (cached != mx_cache_.end() && cached->second.expires > clock_.now()) {
     co_return cached->second.answer;
@@ -243,7 +234,7 @@ asio::awaitable<MxAnswer> CaresResolver::mx(std::string domain) {
     int rc = ares_parse_mx_reply(raw.bytes.data(), static_cast<int>(raw.bytes.size()), &reply);
     if (rc == ARES_SUCCESS) {
       for (auto* r = reply; r != nullptr; r = r->next) {
-        answer.records.push_back({r->priority, lower_no_dot(r->host)});
+        answer.records.push_back({r->priority, mail::normalize_domain(r->host)});
       }
       ares_free_data(reply);
       ttl = std::chrono::seconds(300);
@@ -300,7 +291,7 @@ AddressAnswer CaresResolver::parse_addresses(const RawAnswer& raw, int type,
 }
 
 asio::awaitable<AddressAnswer> CaresResolver::addresses(std::string host) {
-  host = lower_no_dot(host);
+  host = mail::normalize_domain(host);
   auto cached = address_cache_.find(host);
   if (cached != address_cache_.end() && cached->second.expires > clock_.now()) {
     co_return cached->second.answer;

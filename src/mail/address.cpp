@@ -1,19 +1,33 @@
 // address: normalisation and wire form of mailboxes.
 #include "mail/address.hpp"
 
+#include <algorithm>
+
 namespace backstop::mail {
 
 std::string normalize_domain(std::string_view domain) {
   if (!domain.empty() && domain.back() == '.') {
     domain.remove_suffix(1);
   }
-  std::string out(domain);
+  return ascii_lower(domain);
+}
+
+namespace {
+char lower_char(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+} // namespace
+
+std::string ascii_lower(std::string_view text) {
+  std::string out(text);
   for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
+    c = lower_char(c);
   }
   return out;
+}
+
+bool ascii_iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return lower_char(x) == lower_char(y);
+         });
 }
 
 bool is_atext(unsigned char c) {

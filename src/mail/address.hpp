@@ -11,6 +11,11 @@ namespace backstop::mail {
 // Non-ASCII (SMTPUTF8 U-labels) bytes are kept as they are.
 std::string normalize_domain(std::string_view domain);
 
+// ASCII letters lower-cased, every other byte (UTF-8 included) kept: the case rules of
+// domains, SMTP verbs and "postmaster", independent of the C locale.
+std::string ascii_lower(std::string_view text);
+bool ascii_iequals(std::string_view a, std::string_view b);
+
 struct Address {
   std::string local;  // as received, quoting removed only where the grammar says it is equal
   std::string domain; // normalised with normalize_domain; for address literals "[1.2.3.4]"

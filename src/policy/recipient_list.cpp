@@ -1,20 +1,12 @@
 // recipient_list: parsing and lookup of the static recipient list.
 #include "policy/recipient_list.hpp"
 
-#include <algorithm>
 #include <fstream>
 #include <sstream>
 
 namespace backstop::policy {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(c < 0x80 ? std::tolower(c) : c); });
-  return out;
-}
 
 std::string_view trim(std::string_view s) {
   const auto first = s.find_first_not_of(" \t\r");
@@ -44,7 +36,7 @@ mail::Result<RecipientList> RecipientList::parse(std::string_view text, const st
       return mail::make_error(source + " line " + std::to_string(line_number) + ": \"" +
                               std::string(line) + "\" is not an address or @domain");
     }
-    list.entries_.insert(lower(line.substr(0, at)) + "@" +
+    list.entries_.insert(mail::ascii_lower(line.substr(0, at)) + "@" +
                          mail::normalize_domain(line.substr(at + 1)));
   }
   return list;
@@ -62,7 +54,8 @@ mail::Result<RecipientList> RecipientList::load(const std::filesystem::path& fil
 
 bool RecipientList::contains(const mail::Address& recipient) const {
   const std::string domain = "@" + recipient.domain;
-  return entries_.count(domain) != 0 || entries_.count(lower(recipient.local) + domain) != 0;
+  return entries_.count(domain) != 0 ||
+         entries_.count(mail::ascii_lower(recipient.local) + domain) != 0;
 }
 
 } // namespace backstop::policy

@@ -12,17 +12,7 @@ namespace {
 constexpr const char* check_name = "recipient_verify";
 constexpr std::size_t max_quoted_reply = 200;
 
-bool is_postmaster(const mail::Address& a) {
-  if (a.local.size() != 10) {
-    return false;
-  }
-  for (std::size_t i = 0; i < 10; ++i) {
-    if (std::tolower(static_cast<unsigned char>(a.local[i])) != "postmaster"[i]) {
-      return false;
-    }
-  }
-  return true;
-}
+bool is_postmaster(const mail::Address& a) { return mail::ascii_iequals(a.local, "postmaster"); }
 
 // The primary's words, safe to repeat in our reply: printable ASCII, one line, bounded.
 std::string quotable(const std::string& reply) {
@@ -87,19 +77,18 @@ asio::awaitable<mail::Verdict> RecipientVerifier::check(const mail::Address& rec
       co_return unknown_user(recipient, cached->reply, "cached: " + cached->reply);
     }
     if (cache_.due_for_refresh(*cached)) {
-      refresh_in_background(recipient, co_await asio::this_coro::executor);
+      refresh_in_background(recipient, key, co_await asio::this_coro::executor);
     }
     metrics::count(counters_, metrics::Counter::VerifyCachedValid);
     co_return accept("cached valid");
   }
-  co_return co_await ask_primary(recipient, domain);
+  co_return co_await ask_primary(recipient, key, domain);
 }
 
 asio::awaitable<mail::Verdict>
-RecipientVerifier::ask_primary(const mail::Address& recipient,
+RecipientVerifier::ask_primary(const mail::Address& recipient, const std::string& key,
                                const DomainVerification& domain) const {
   const auto answer = co_await prober_.probe(recipient);
-  const std::string key = cache_key(recipient);
   switch (answer.result) {
   case ProbeResult::Valid:
     metrics::count(counters_, metrics::Counter::CalloutsValid);
@@ -123,8 +112,8 @@ RecipientVerifier::ask_primary(const mail::Address& recipient,
 }
 
 void RecipientVerifier::refresh_in_background(const mail::Address& recipient,
+                                              const std::string& key,
                                               asio::any_io_executor executor) const {
-  const std::string key = cache_key(recipient);
   if (!cache_.begin_refresh(key)) {
     return;
   }

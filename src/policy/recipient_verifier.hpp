@@ -39,9 +39,10 @@ public:
   static bool is_unknown_user(const mail::Verdict& verdict);
 
 private:
-  asio::awaitable<mail::Verdict> ask_primary(const mail::Address& recipient,
+  asio::awaitable<mail::Verdict> ask_primary(const mail::Address& recipient, const std::string& key,
                                              const DomainVerification& domain) const;
-  void refresh_in_background(const mail::Address& recipient, asio::any_io_executor executor) const;
+  void refresh_in_background(const mail::Address& recipient, const std::string& key,
+                             asio::any_io_executor executor) const;
 
   std::map<std::string, DomainVerification, std::less<>> domains_;
   VerifyCache& cache_;

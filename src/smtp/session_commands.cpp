@@ -10,19 +10,6 @@ namespace mr = mail::replies;
 namespace {
 constexpr std::size_t rfc5321_command_line = 512;
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 mail::Reply reply_for(ParseError error, bool sender) {
   switch (error) {
   case ParseError::Syntax:
@@ -163,7 +150,7 @@ asio::awaitable<Session::Outcome> Session::on_rcpt(std::string_view argument) {
   }
   auto& args = std::get<RcptToArgs>(parsed);
   // RFC 5321 4.5.1: <postmaster> with no domain must be accepted; it goes to our postmaster.
-  if (args.recipient.domain.empty() && iequals(args.recipient.local, "postmaster")) {
+  if (args.recipient.domain.empty() && mail::ascii_iequals(args.recipient.local, "postmaster")) {
     args.recipient = options_.postmaster;
   }
   if (tx_.recipients.size() >= options_.limits.max_recipients) {
@@ -180,7 +167,7 @@ asio::awaitable<Session::Outcome> Session::on_rcpt(std::string_view argument) {
   if (!verdict.accepted()) {
     co_return co_await answer_verdict(verdict, "RCPT", args.recipient.to_string());
   }
-  if (options_.log && !verdict.reason.empty()) {
+  if (options_.log && !verdict.reason.empty() && options_.log->should_log(spdlog::level::debug)) {
     options_.log->debug("RCPT <{}> from [{}]: {}: {}", args.recipient.to_string(), facts_.client_ip,
                         verdict.check, verdict.reason);
   }

@@ -88,18 +88,11 @@ public:
   }
 
   mail::Status put_verify(const VerifyEntry& e) override {
-    std::lock_guard lock(mutex_);
-    Statement s(db_, "INSERT OR REPLACE INTO verify VALUES (?1, ?2, ?3, ?4, ?5)");
-    if (!s.ok()) {
-      return failure("write");
-    }
-    s.bind(1, e.address)
-        .bind(2, std::int64_t{e.result == VerifyResult::Valid ? 0 : 1})
-        .bind(3, e.reply)
-        .bind(4, e.checked_at)
-        .bind(5, e.expires_at);
-    if (s.step() != SQLITE_DONE) {
-      return failure("write");
+    auto written = write("INSERT OR REPLACE INTO verify VALUES (?1, ?2, ?3, ?4, ?5)", e.address,
+                         std::int64_t{e.result == VerifyResult::Valid ? 0 : 1}, e.reply,
+                         e.checked_at, e.expires_at);
+    if (!written) {
+      return written.error();
     }
     return mail::Ok{};
   }
@@ -125,38 +118,31 @@ public:
 
   mail::Result<std::size_t> erase_verify(const std::string& pattern) override {
     if (pattern.empty()) {
-      return run_delete("DELETE FROM verify", nullptr);
+      return write("DELETE FROM verify");
     }
     if (pattern.front() == '@') {
       // The domain is the part after the last '@'; LIKE would treat '_' and '%' as wildcards.
-      return run_delete("DELETE FROM verify WHERE substr(address, -length(?1)) = ?1", &pattern);
+      return write("DELETE FROM verify WHERE substr(address, -length(?1)) = ?1", pattern);
     }
-    return run_delete("DELETE FROM verify WHERE address = ?1", &pattern);
+    return write("DELETE FROM verify WHERE address = ?1", pattern);
   }
 
   mail::Result<std::size_t> erase_expired(std::int64_t now) override {
-    std::lock_guard lock(mutex_);
-    Statement s(db_, "DELETE FROM verify WHERE expires_at <= ?1");
-    if (!s.ok()) {
-      return failure("write");
-    }
-    s.bind(1, now);
-    if (s.step() != SQLITE_DONE) {
-      return failure("write");
-    }
-    return static_cast<std::size_t>(sqlite3_changes(db_));
+    return write("DELETE FROM verify WHERE expires_at <= ?1", now);
   }
 
 private:
-  mail::Result<std::size_t> run_delete(const char* sql, const std::string* arg) {
+  // Runs one statement that changes rows, its parameters bound as ?1, ?2, ... in order;
+  // returns how many rows it changed.
+  template <typename... Args>
+  mail::Result<std::size_t> write(const char* sql, const Args&... args) {
     std::lock_guard lock(mutex_);
     Statement s(db_, sql);
     if (!s.ok()) {
       return failure("write");
     }
-    if (arg != nullptr) {
-      s.bind(1, *arg);
-    }
+    [[maybe_unused]] int index = 0;
+    (s.bind(++index, args), ...);
     if (s.step() != SQLITE_DONE) {
       return failure("write");
     }

@@ -36,7 +36,8 @@ inline const Reply recipient_unverified{450, "4.1.1",
                                         "Recipient cannot be verified now, try again later"};
 inline const Reply sender_domain_unchecked{451, "4.4.3",
                                            "Sender domain cannot be checked now, try again later"};
-inline const Reply too_many_unknown{421, "4.7.0", "Too many unknown recipients, closing connection"};
+inline const Reply too_many_unknown{421, "4.7.0",
+                                    "Too many unknown recipients, closing connection"};
 
 // 5xx
 inline const Reply syntax_error{500, "5.5.2", "Syntax error, command unrecognized"};

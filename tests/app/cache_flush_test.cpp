@@ -6,8 +6,8 @@
 #include "state/store.hpp"
 
 #include <filesystem>
-#include <limits>
 #include <gtest/gtest.h>
+#include <limits>
 #include <unistd.h>
 
 namespace backstop::app {
@@ -24,9 +24,12 @@ protected:
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     auto parsed = parse_config("hostname = \"mx2.example.test\"\n"
-                               "[state]\npath = \"" + (dir_ / "state.db").string() + "\"\n"
-                               "[admin]\ncontrol_socket = \"" + (dir_ / "no-server.sock").string() +
-                               "\"\n[[domain]]\nname = \"example.test\"\n",
+                               "[state]\npath = \"" +
+                                   (dir_ / "state.db").string() +
+                                   "\"\n"
+                                   "[admin]\ncontrol_socket = \"" +
+                                   (dir_ / "no-server.sock").string() +
+                                   "\"\n[[domain]]\nname = \"example.test\"\n",
                                "flush.toml");
     ASSERT_TRUE(std::holds_alternative<Config>(parsed))
         << std::get<ConfigErrors>(parsed).messages.front();
@@ -34,8 +37,9 @@ protected:
     auto store = state::open_store({"sqlite", config_.state.path, false});
     ASSERT_TRUE(store.ok()) << store.error().message;
     for (const char* key : {"User@example.test", "other@example.test", "user@elsewhere.test"}) {
-      ASSERT_TRUE(store.value()->put_verify({key, state::VerifyResult::Valid, "250 ok", 1,
-                                             std::numeric_limits<std::int64_t>::max()})
+      ASSERT_TRUE(store.value()
+                      ->put_verify({key, state::VerifyResult::Valid, "250 ok", 1,
+                                    std::numeric_limits<std::int64_t>::max()})
                       .ok());
     }
   }

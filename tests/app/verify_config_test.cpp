@@ -143,8 +143,8 @@ TEST_P(VerifyConfigErrors, NameKeyAndLine) {
   for (const auto& m : errors->messages) {
     found = found || m.find(GetParam().expected) != std::string::npos;
   }
-  EXPECT_TRUE(found) << "want \"" << GetParam().expected << "\", got \""
-                     << errors->messages.front() << "\"";
+  EXPECT_TRUE(found) << "want \"" << GetParam().expected << "\", got \"" << errors->messages.front()
+                     << "\"";
 }
 
 INSTANTIATE_TEST_SUITE_P(

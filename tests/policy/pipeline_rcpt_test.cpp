@@ -1,9 +1,8 @@
 // pipeline_rcpt_test: the RCPT stage of the policy pipeline: relaying is decided before any
 // callout, and the dictionary guard slows, then drops, a session that tries many unknown
 // recipients, counting in the session's ConnectionFacts.
-#include "verify_fixture.hpp"
-
 #include "policy/pipeline.hpp"
+#include "verify_fixture.hpp"
 
 #include <algorithm>
 
@@ -28,8 +27,8 @@ protected:
     };
     auto verifier =
         std::make_shared<const RecipientVerifier>(std::move(domains), *cache_, prober_, nullptr);
-    return Pipeline(PipelineParts{RelayDomains({"listed.test", "callout.test"}), verifier,
-                                  nullptr, guard_});
+    return Pipeline(
+        PipelineParts{RelayDomains({"listed.test", "callout.test"}), verifier, nullptr, guard_});
   }
 
   mail::Verdict rcpt(ConnectionFacts& connection, const mail::Address& recipient) {

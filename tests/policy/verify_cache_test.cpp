@@ -226,8 +226,8 @@ TEST_F(VerifyCacheTest, ForgetAddressDropsOnlyThatAddress) {
 
 TEST_F(VerifyCacheTest, ForgetDomainDropsOnlyThatDomain) {
   auto cache = make_cache(nullptr);
-  for (const char* key : {"a@example.test", "b@example.test", "a@xexample.test",
-                          "a@sub.example.test"}) {
+  for (const char* key :
+       {"a@example.test", "b@example.test", "a@xexample.test", "a@sub.example.test"}) {
     cache->remember(key, VerifyResult::Valid, "");
   }
   cache->forget("@example.test");
@@ -258,8 +258,7 @@ TEST_F(VerifyCacheTest, PositiveEntryIsDueForRefreshAfterPositiveRefresh) {
 
 TEST_F(VerifyCacheTest, NegativeEntryIsNeverRefreshed) {
   auto cache = make_cache(nullptr);
-  state::VerifyEntry ancient{"u@example.test", VerifyResult::Invalid, "", 0,
-                             clock_.now_unix() + 1};
+  state::VerifyEntry ancient{"u@example.test", VerifyResult::Invalid, "", 0, clock_.now_unix() + 1};
   EXPECT_FALSE(cache->due_for_refresh(ancient));
 }
 

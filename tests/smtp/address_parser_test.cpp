@@ -2,11 +2,9 @@
 // quoted "@", source routes), address literals, SMTPUTF8, and every ESMTP parameter of MAIL
 // and RCPT.
 #include "smtp/address_parser.hpp"
-
 #include "test_names.hpp"
 
 #include <gtest/gtest.h>
-
 #include <optional>
 #include <string>
 
@@ -98,45 +96,60 @@ INSTANTIATE_TEST_SUITE_P(
         PathCase{"null path allowed", "<>", null_ok, {}, "", ""},
         PathCase{"postmaster", "<postmaster>", plain, {}, "postmaster", ""},
         PathCase{"postmaster any case", "<PoStMaStEr>", plain, {}, "postmaster", ""},
-        PathCase{"postmaster with domain is a mailbox", "<Postmaster@Example.TEST>", plain,
-                 {}, "Postmaster", "example.test"},
-        PathCase{"postmasterx is unqualified", "<postmasterx>", plain, AddressSyntax, "", ""},
-        PathCase{"source route dropped", "<@a.example,@b.example:u@example.test>", plain, {},
-                 "u", "example.test"},
-        PathCase{"one-hop source route", "<@a.example:u@example.test>", plain, {}, "u",
+        PathCase{"postmaster with domain is a mailbox",
+                 "<Postmaster@Example.TEST>",
+                 plain,
+                 {},
+                 "Postmaster",
                  "example.test"},
-        PathCase{"source route without colon", "<@a.example,u@example.test>", plain,
-                 AddressSyntax, "", ""},
-        PathCase{"source route with bad hop", "<@-a.example:u@example.test>", plain,
-                 AddressSyntax, "", ""},
+        PathCase{"postmasterx is unqualified", "<postmasterx>", plain, AddressSyntax, "", ""},
+        PathCase{"source route dropped",
+                 "<@a.example,@b.example:u@example.test>",
+                 plain,
+                 {},
+                 "u",
+                 "example.test"},
+        PathCase{
+            "one-hop source route", "<@a.example:u@example.test>", plain, {}, "u", "example.test"},
+        PathCase{"source route without colon", "<@a.example,u@example.test>", plain, AddressSyntax,
+                 "", ""},
+        PathCase{"source route with bad hop", "<@-a.example:u@example.test>", plain, AddressSyntax,
+                 "", ""},
         PathCase{"source route hop without at", "<@a.example,b.example:u@example.test>", plain,
                  AddressSyntax, "", ""},
         PathCase{"source route to nothing", "<@a.example:>", plain, AddressSyntax, "", ""},
         PathCase{"ipv4 literal", "<u@[127.0.0.1]>", plain, {}, "u", "[127.0.0.1]"},
         PathCase{"ipv6 literal loopback", "<u@[IPv6:::1]>", plain, {}, "u", "[ipv6:::1]"},
-        PathCase{"ipv6 literal full", "<u@[IPv6:2001:db8::1]>", plain, {}, "u",
-                 "[ipv6:2001:db8::1]"},
+        PathCase{
+            "ipv6 literal full", "<u@[IPv6:2001:db8::1]>", plain, {}, "u", "[ipv6:2001:db8::1]"},
         PathCase{"ipv6 literal without tag", "<u@[::1]>", plain, AddressSyntax, "", ""},
         PathCase{"ipv4 literal out of range", "<u@[300.1.1.1]>", plain, AddressSyntax, "", ""},
         PathCase{"ipv4 literal short", "<u@[1.2.3]>", plain, AddressSyntax, "", ""},
         PathCase{"empty literal", "<u@[]>", plain, AddressSyntax, "", ""},
         PathCase{"literal with trailing dot", "<u@[127.0.0.1].>", plain, AddressSyntax, "", ""},
-        PathCase{"literal without closing bracket", "<u@[127.0.0.1>", plain, AddressSyntax, "",
-                 ""},
-        PathCase{"path exactly 256 octets", path_of_length(256), plain, {}, std::string(64, 'l'),
+        PathCase{"literal without closing bracket", "<u@[127.0.0.1>", plain, AddressSyntax, "", ""},
+        PathCase{"path exactly 256 octets",
+                 path_of_length(256),
+                 plain,
+                 {},
+                 std::string(64, 'l'),
                  path_of_length(256).substr(66, 256 - 67)},
         // RFC 5321 4.5.3.1.3: 256 octets for the whole path, punctuation included.
         PathCase{"path of 257 octets", path_of_length(257), plain, AddressSyntax, "", ""},
         PathCase{"path of 259 octets", path_of_length(259), plain, AddressSyntax, "", ""},
-        PathCase{"utf8 allowed", "<j\xc3\xbcrgen@b\xc3\xbc\x63her.example>", utf8, {},
-                 "j\xc3\xbcrgen", "b\xc3\xbc\x63her.example"},
+        PathCase{"utf8 allowed",
+                 "<j\xc3\xbcrgen@b\xc3\xbc\x63her.example>",
+                 utf8,
+                 {},
+                 "j\xc3\xbcrgen",
+                 "b\xc3\xbc\x63her.example"},
         PathCase{"utf8 domain without smtputf8", "<u@b\xc3\xbc\x63her.example>", plain,
                  NeedsSmtputf8, "", ""},
         PathCase{"overlong utf8", "<\xc0\xafu@example.test>", utf8, AddressSyntax, "", ""},
         PathCase{"utf8 surrogate", "<\xed\xa0\x80u@example.test>", utf8, AddressSyntax, "", ""},
         PathCase{"truncated utf8", "<u\xe2\x82@example.test>", utf8, AddressSyntax, "", ""},
-        PathCase{"latin1 byte with smtputf8", "<j\xfcrgen@example.test>", utf8, AddressSyntax,
-                 "", ""}),
+        PathCase{"latin1 byte with smtputf8", "<j\xfcrgen@example.test>", utf8, AddressSyntax, "",
+                 ""}),
     LabelName{});
 
 // ---------------------------------------------------------------------------------------
@@ -185,8 +198,8 @@ constexpr std::uint8_t N = mail::NotifyNever;
 
 RcptCase ok(std::string label, std::string argument, std::string local, std::string domain,
             std::uint8_t notify = 0, std::string orcpt = "", bool utf8 = false) {
-  return {std::move(label), std::move(argument), utf8,      std::nullopt, std::move(local),
-          std::move(domain), notify,             std::move(orcpt)};
+  return {std::move(label), std::move(argument), utf8,   std::nullopt,
+          std::move(local), std::move(domain),   notify, std::move(orcpt)};
 }
 RcptCase bad(std::string label, std::string argument, ParseError e, bool utf8 = false) {
   return {std::move(label), std::move(argument), utf8, e, "", "", 0, ""};
@@ -246,8 +259,8 @@ INSTANTIATE_TEST_SUITE_P(
         ok("local part of 64", "TO:<" + std::string(64, 'a') + "@example.test>",
            std::string(64, 'a'), "example.test"),
         bad("local part of 65", "TO:<" + std::string(65, 'a') + "@example.test>", AddressSyntax),
-        ok("utf8 with SMTPUTF8", "TO:<j\xc3\xbcrgen@example.test>", "j\xc3\xbcrgen",
-           "example.test", 0, "", true),
+        ok("utf8 with SMTPUTF8", "TO:<j\xc3\xbcrgen@example.test>", "j\xc3\xbcrgen", "example.test",
+           0, "", true),
         bad("utf8 without SMTPUTF8", "TO:<j\xc3\xbcrgen@example.test>", NeedsSmtputf8),
         bad("utf8 quoted without SMTPUTF8", "TO:<\"j\xc3\xbcrgen\"@example.test>", NeedsSmtputf8),
         bad("invalid utf8", "TO:<j\xc3(rgen@example.test>", AddressSyntax, true)),
@@ -262,8 +275,8 @@ INSTANTIATE_TEST_SUITE_P(
         ok("notify delay", "TO:<u@example.test> NOTIFY=DELAY", "u", "example.test", D),
         ok("notify success,failure", "TO:<u@example.test> NOTIFY=SUCCESS,FAILURE", "u",
            "example.test", S | F),
-        ok("notify all three, lower case", "TO:<u@example.test> notify=delay,failure,success",
-           "u", "example.test", S | F | D),
+        ok("notify all three, lower case", "TO:<u@example.test> notify=delay,failure,success", "u",
+           "example.test", S | F | D),
         bad("notify never and delay", "TO:<u@example.test> NOTIFY=NEVER,DELAY", BadValue),
         bad("notify success and never", "TO:<u@example.test> NOTIFY=SUCCESS,NEVER", BadValue),
         bad("notify twice the same", "TO:<u@example.test> NOTIFY=DELAY,DELAY", BadValue),
@@ -274,10 +287,10 @@ INSTANTIATE_TEST_SUITE_P(
         bad("notify unknown", "TO:<u@example.test> NOTIFY=ALWAYS", BadValue),
         ok("orcpt xtext decoded", "TO:<u@example.test> ORCPT=rfc822;u+40example.test", "u",
            "example.test", 0, "rfc822;u@example.test"),
-        ok("orcpt plain", "TO:<u@example.test> ORCPT=rfc822;u@example.test", "u", "example.test",
-           0, "rfc822;u@example.test"),
-        ok("orcpt and notify", "TO:<u@example.test> NOTIFY=FAILURE ORCPT=rfc822;a+2Bb@x.test",
-           "u", "example.test", F, "rfc822;a+b@x.test"),
+        ok("orcpt plain", "TO:<u@example.test> ORCPT=rfc822;u@example.test", "u", "example.test", 0,
+           "rfc822;u@example.test"),
+        ok("orcpt and notify", "TO:<u@example.test> NOTIFY=FAILURE ORCPT=rfc822;a+2Bb@x.test", "u",
+           "example.test", F, "rfc822;a+b@x.test"),
         bad("orcpt without type", "TO:<u@example.test> ORCPT=u@example.test", BadValue),
         bad("orcpt empty type", "TO:<u@example.test> ORCPT=;u@example.test", BadValue),
         bad("orcpt bad xtext", "TO:<u@example.test> ORCPT=rfc822;u+4", BadValue),
@@ -286,8 +299,7 @@ INSTANTIATE_TEST_SUITE_P(
             BadValue),
         // RFC 3461 4.2: the decoded ORCPT is an address; CR LF would end up raw in the DSN
         // (Original-Recipient: header) the queue writes.
-        bad("orcpt decodes to CRLF", "TO:<u@example.test> ORCPT=rfc822;a+0D+0ABcc:+20x",
-            BadValue),
+        bad("orcpt decodes to CRLF", "TO:<u@example.test> ORCPT=rfc822;a+0D+0ABcc:+20x", BadValue),
         bad("duplicate notify", "TO:<u@example.test> NOTIFY=DELAY NOTIFY=DELAY", BadValue),
         bad("duplicate orcpt, other case",
             "TO:<u@example.test> ORCPT=rfc822;a@x.test orcpt=rfc822;a@x.test", BadValue),
@@ -392,13 +404,12 @@ INSTANTIATE_TEST_SUITE_P(
         fails("unqualified", "FROM:<a>", AddressSyntax),
         fails("user at a at b", "FROM:<a@c.example@b.example>", AddressSyntax),
         fails("no colon", "FROM<a@b.example>", Syntax), fails("TO in MAIL", "TO:<a@b>", Syntax),
-        fails("empty argument", "", Syntax),
-        fails("no brackets", "FROM:a@b.example", Syntax),
+        fails("empty argument", "", Syntax), fails("no brackets", "FROM:a@b.example", Syntax),
         fails("junk after path", "FROM:<a@b.example>junk", Syntax),
         fails("utf8 without SMTPUTF8", "FROM:<\xc3\xb6@b.example>", NeedsSmtputf8),
         with_utf8(from("utf8 with SMTPUTF8", "FROM:<\xc3\xb6@b.example> SMTPUTF8", "\xc3\xb6")),
-        with_utf8(from("SMTPUTF8 before path check, lower case", "FROM:<\xc3\xb6@b.example> smtputf8",
-                       "\xc3\xb6")),
+        with_utf8(from("SMTPUTF8 before path check, lower case",
+                       "FROM:<\xc3\xb6@b.example> smtputf8", "\xc3\xb6")),
         fails("invalid utf8 with SMTPUTF8", "FROM:<\xc3@b.example> SMTPUTF8", AddressSyntax)),
     LabelName{});
 

@@ -1,10 +1,8 @@
 // command_parser_test: CRLF framing (bare CR/LF, limits, pipelined lines) and verb recognition.
 #include "smtp/command_parser.hpp"
-
 #include "test_names.hpp"
 
 #include <gtest/gtest.h>
-
 #include <string>
 
 namespace backstop::smtp {
@@ -72,7 +70,8 @@ INSTANTIATE_TEST_SUITE_P(
 
 // Pipelining: framing a buffer of several commands line by line finds every line.
 TEST(FrameTest, PipelinedBufferSplitsIntoLines) {
-  std::string_view buffer = "EHLO a\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n";
+  std::string_view buffer =
+      "EHLO a\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n";
   std::vector<std::string_view> lines;
   while (!buffer.empty()) {
     auto scan = find_command_line(buffer, 512);
@@ -131,8 +130,7 @@ INSTANTIATE_TEST_SUITE_P(
         VerbCase{"noop with argument", "NOOP hello", Verb::Noop, "hello"},
         VerbCase{"quit", "QUIT", Verb::Quit, ""},
         VerbCase{"vrfy", "VRFY postmaster", Verb::Vrfy, "postmaster"},
-        VerbCase{"expn", "EXPN list", Verb::Expn, "list"},
-        VerbCase{"help", "HELP", Verb::Help, ""},
+        VerbCase{"expn", "EXPN list", Verb::Expn, "list"}, VerbCase{"help", "HELP", Verb::Help, ""},
         VerbCase{"starttls mixed case", "StartTLS", Verb::StartTls, ""},
         VerbCase{"etrn", "ETRN example.test", Verb::Etrn, "example.test"},
         VerbCase{"etrn hash", "ETRN #example.test", Verb::Etrn, "#example.test"},

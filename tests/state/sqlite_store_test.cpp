@@ -44,9 +44,7 @@ protected:
     auto status = store_->put_verify(e);
     ASSERT_TRUE(status.ok()) << status.error().message;
   }
-  void put_live(const std::string& address) {
-    put(entry(address, VerifyResult::Valid, 100, 1000));
-  }
+  void put_live(const std::string& address) { put(entry(address, VerifyResult::Valid, 100, 1000)); }
 
   std::optional<VerifyEntry> get(const std::string& address, std::int64_t now = 500) {
     auto got = store_->get_verify(address, now);
@@ -129,8 +127,8 @@ TEST_F(SqliteStoreTest, EraseOneAddressLeavesTheOthers) {
 }
 
 TEST_F(SqliteStoreTest, EraseDomainTakesOnlyThatDomain) {
-  for (const char* a : {"a@example.test", "b@example.test", "a@xexample.test",
-                        "a@sub.example.test", "a@example.test.other"}) {
+  for (const char* a : {"a@example.test", "b@example.test", "a@xexample.test", "a@sub.example.test",
+                        "a@example.test.other"}) {
     put_live(a);
   }
   EXPECT_EQ(erase("@example.test"), 2u);
@@ -194,8 +192,7 @@ TEST_F(SqliteStoreTest, PathUnderARegularFileIsAnError) {
   const fs::path path = blocker / "state.db";
   auto store = open_store({"sqlite", path, false});
   ASSERT_FALSE(store.ok());
-  EXPECT_NE(store.error().message.find(path.string()), std::string::npos)
-      << store.error().message;
+  EXPECT_NE(store.error().message.find(path.string()), std::string::npos) << store.error().message;
 }
 
 TEST_F(SqliteStoreTest, PathThatIsADirectoryIsAnError) {

@@ -237,6 +237,7 @@ mail::Status Runtime::start_verification() {
   });
   verify_cache_ = std::make_unique<policy::VerifyCache>(store_.get(), state_loop_.get_executor(),
                                                         clock_, cache_options(config_), log_);
+  verify_cache_->start_purging(std::chrono::hours(1));
   auto options = callout_options(config_);
   options.client.tls_context = client_tls_.get();
   options.counters = &counters_;

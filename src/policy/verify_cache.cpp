@@ -113,6 +113,32 @@ void VerifyCache::forget(const std::string& pattern) {
   }
 }
 
+void VerifyCache::start_purging(std::chrono::seconds every) {
+  if (store_ != nullptr) {
+    asio::co_spawn(store_executor_, purge_loop(store_, clock_, every, log_), asio::detached);
+  }
+}
+
+asio::awaitable<void> VerifyCache::purge_loop(state::Store* store, const mail::Clock& clock,
+                                              std::chrono::seconds every,
+                                              std::shared_ptr<spdlog::logger> log) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    auto purged = store->erase_expired(clock.now_unix());
+    if (!purged && log) {
+      log->warn("verify cache: {}", purged.error().message);
+    } else if (purged && purged.value() != 0 && log) {
+      log->info("verify cache: {} expired answers purged", purged.value());
+    }
+    timer.expires_after(every);
+    std::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      co_return;
+    }
+  }
+}
+
 bool VerifyCache::due_for_refresh(const state::VerifyEntry& entry) const {
   return entry.result == state::VerifyResult::Valid &&
          clock_.now_unix() - entry.checked_at >= options_.positive_refresh.count();

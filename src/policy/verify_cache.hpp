@@ -45,6 +45,10 @@ public:
   // them from the store, where it can wait for the answer.
   void forget(const std::string& pattern);
 
+  // Removes expired answers from the store now and then every `every`, on the store's
+  // thread, so that a dictionary attack's negative answers do not pile up on disk.
+  void start_purging(std::chrono::seconds every);
+
   // A positive entry older than positive_refresh is re-checked while it still answers.
   bool due_for_refresh(const state::VerifyEntry& entry) const;
   // True for the one caller that should run the refresh of key; end_refresh when done.
@@ -55,6 +59,9 @@ private:
   static asio::awaitable<std::optional<state::VerifyEntry>>
   read_store(state::Store* store, std::string key, std::int64_t now,
              std::shared_ptr<spdlog::logger> log);
+  static asio::awaitable<void> purge_loop(state::Store* store, const mail::Clock& clock,
+                                          std::chrono::seconds every,
+                                          std::shared_ptr<spdlog::logger> log);
   std::optional<state::VerifyEntry> from_memory(const std::string& key, std::int64_t now);
   void keep(const state::VerifyEntry& entry);
 

@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import threading
 import time
 
@@ -348,6 +349,28 @@ def test_cache_survives_backstop_restart(make_server, primary):
     assert_reply(rcpt_one(server.port, "user08@example.test"), 450, "4.1.1")
     server.restart(hard=True)  # SIGKILL: what was answered before is on disk already
     assert_reply(rcpt_one(server.port, "bob@example.test"), 250)
+
+
+def test_expired_answers_are_purged_from_the_state_store_at_start(make_server, primary):
+    server = verify_server(make_server, primary)
+    assert_reply(rcpt_one(server.port, "bob@example.test"), 250)  # a live answer, kept
+    server.stop()
+    db = sqlite3.connect(server.dir / "state.db")
+    with db:
+        db.execute("INSERT INTO verify VALUES ('old@example.test', 1, '550 gone', 1, 2)")
+    db.close()
+
+    def stored():
+        db = sqlite3.connect(server.dir / "state.db")
+        try:
+            return sorted(row[0] for row in db.execute("SELECT address FROM verify"))
+        finally:
+            db.close()
+
+    assert stored() == ["bob@example.test", "old@example.test"]
+    server.start()
+    assert wait_until(lambda: stored() == ["bob@example.test"])
+    assert "verify cache: 1 expired answers purged" in server.log_text()
 
 
 def test_callout_connections_are_reused(make_server, primary):

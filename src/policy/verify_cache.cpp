@@ -98,18 +98,13 @@ void VerifyCache::remember(const std::string& key, state::VerifyResult result, s
 }
 
 void VerifyCache::forget(const std::string& pattern) {
-  {
-    std::lock_guard lock(mutex_);
-    if (pattern.empty()) {
-      memory_.clear();
-    } else if (pattern.front() == '@') {
-      std::erase_if(memory_, [&pattern](const auto& kv) {
-        return kv.first.size() >= pattern.size() &&
-               kv.first.compare(kv.first.size() - pattern.size(), pattern.size(), pattern) == 0;
-      });
-    } else {
-      memory_.erase(pattern);
-    }
+  std::lock_guard lock(mutex_);
+  if (pattern.empty()) {
+    memory_.clear();
+  } else if (pattern.front() == '@') {
+    std::erase_if(memory_, [&pattern](const auto& kv) { return kv.first.ends_with(pattern); });
+  } else {
+    memory_.erase(pattern);
   }
 }
 

@@ -57,59 +57,86 @@ SmtpClient::SmtpClient(asio::ip::tcp::socket socket, std::string host, const Cli
     : transport_(std::move(socket)), host_(std::move(host)), options_(options),
       timer_(transport_.socket().get_executor()) {}
 
+void SmtpClient::arm(std::chrono::seconds timeout) {
+  const auto now = std::chrono::steady_clock::now();
+  const auto step = timeout >= options_.deadline - now ? options_.deadline : now + timeout;
+  const std::uint64_t generation = ++armed_;
+  timer_.expires_at(step);
+  timer_.async_wait([this, generation](std::error_code ec) {
+    if (!ec && generation == armed_) {
+      timed_out_ = true;
+      std::error_code ignored;
+      transport_.socket().cancel(ignored);
+    }
+  });
+}
+
+void SmtpClient::disarm() {
+  ++armed_;
+  timer_.cancel();
+}
+
+void SmtpClient::lost(std::string text) {
+  usable_ = false;
+  if (failure_.empty()) {
+    failure_ = std::move(text);
+  }
+}
+
 asio::awaitable<std::optional<smtp::ParsedReply>>
-SmtpClient::read_reply(std::chrono::seconds timeout) {
+SmtpClient::read_reply(std::chrono::seconds timeout, std::string_view what) {
+  if (!usable_) {
+    lost("connection to " + host_ + " no longer usable");
+    co_return std::nullopt; // a cancelled or broken stream is never read again
+  }
+  arm(timeout);
   for (;;) {
     auto scan = smtp::parse_reply(input_);
     if (scan.status == smtp::ReplyStatus::Complete) {
+      disarm();
       input_.erase(0, scan.consumed);
       co_return std::move(scan.reply);
     }
     if (scan.status == smtp::ReplyStatus::Malformed) {
-      usable_ = false;
+      disarm();
+      lost("malformed " + std::string(what) + " from " + host_);
       co_return std::nullopt;
     }
-    timer_.expires_after(timeout);
-    timer_.async_wait([this](std::error_code ec) {
-      if (!ec) {
-        std::error_code ignored;
-        transport_.socket().cancel(ignored);
-      }
-    });
     char buf[4096];
     std::error_code ec;
     const std::size_t n = co_await transport_.read_some(asio::buffer(buf), ec);
-    timer_.cancel();
     if (ec || n == 0) {
-      usable_ = false;
+      disarm();
+      lost((timed_out_ ? "timed out waiting for " : "connection lost waiting for ") +
+           std::string(what) + " from " + host_);
       co_return std::nullopt;
     }
     input_.append(buf, n);
   }
 }
 
-asio::awaitable<bool> SmtpClient::write(std::string data, std::chrono::seconds timeout) {
-  timer_.expires_after(timeout);
-  timer_.async_wait([this](std::error_code ec) {
-    if (!ec) {
-      std::error_code ignored;
-      transport_.socket().cancel(ignored);
-    }
-  });
+asio::awaitable<bool> SmtpClient::write(std::string data, std::chrono::seconds timeout,
+                                        std::string_view what) {
+  if (!usable_) {
+    lost("connection to " + host_ + " no longer usable");
+    co_return false;
+  }
+  arm(timeout);
   std::error_code ec;
   co_await transport_.write(asio::buffer(data), ec);
-  timer_.cancel();
+  disarm();
   if (ec) {
-    usable_ = false;
+    lost((timed_out_ ? "timed out sending " : "connection lost sending ") + std::string(what) +
+         " to " + host_);
   }
   co_return !ec;
 }
 
 asio::awaitable<std::optional<smtp::ParsedReply>> SmtpClient::ehlo() {
-  if (!co_await write("EHLO " + options_.helo_name + "\r\n", options_.command_timeout)) {
+  if (!co_await write("EHLO " + options_.helo_name + "\r\n", options_.command_timeout, "EHLO")) {
     co_return std::nullopt;
   }
-  auto reply = co_await read_reply(options_.command_timeout);
+  auto reply = co_await read_reply(options_.command_timeout, "the reply to EHLO");
   if (reply && reply->code == 250) {
     esmtp_ = true;
     extensions_ = smtp::parse_ehlo_extensions(*reply);
@@ -118,27 +145,45 @@ asio::awaitable<std::optional<smtp::ParsedReply>> SmtpClient::ehlo() {
   if (!reply) {
     co_return std::nullopt;
   }
-  const bool sent = co_await write("HELO " + options_.helo_name + "\r\n", options_.command_timeout);
+  const bool sent =
+      co_await write("HELO " + options_.helo_name + "\r\n", options_.command_timeout, "HELO");
   if (!sent) {
     co_return std::nullopt;
   }
   esmtp_ = false;
   extensions_ = {};
-  co_return co_await read_reply(options_.command_timeout);
+  co_return co_await read_reply(options_.command_timeout, "the reply to HELO");
+}
+
+// The TLS handshake is one more wait on the peer: bounded by command_timeout (and the
+// deadline) like a reply, so a peer that answers 220 and then never speaks TLS is let go.
+asio::awaitable<std::optional<std::string>> SmtpClient::start_tls() {
+  input_.clear();
+  arm(options_.command_timeout);
+  std::error_code ec;
+  co_await transport_.start_tls_client(*options_.tls_context, host_,
+                                       options_.tls == TlsPolicy::Required, ec);
+  disarm();
+  if (ec) {
+    lost(timed_out_ ? "TLS handshake with " + host_ + " timed out"
+                    : "TLS handshake with " + host_ + " failed: " + ec.message());
+    co_return failure_;
+  }
+  co_return std::nullopt;
 }
 
 // Returns an error text, or nullopt when the connection is ready for MAIL.
 asio::awaitable<std::optional<std::string>> SmtpClient::handshake() {
-  auto greeting = co_await read_reply(options_.greeting_timeout);
+  auto greeting = co_await read_reply(options_.greeting_timeout, "the greeting");
   if (!greeting) {
-    co_return "no greeting from " + host_;
+    co_return failure_;
   }
   if (greeting->code != 220) {
     co_return host_ + " said: " + format_reply(*greeting);
   }
   auto hello = co_await ehlo();
   if (!hello || hello->code != 250) {
-    co_return hello ? host_ + " said: " + format_reply(*hello) : "EHLO failed at " + host_;
+    co_return hello ? host_ + " said: " + format_reply(*hello) : failure_;
   }
   const bool required = options_.tls == TlsPolicy::Required;
   if (!extensions_.starttls || options_.tls_context == nullptr) {
@@ -146,23 +191,22 @@ asio::awaitable<std::optional<std::string>> SmtpClient::handshake() {
                                                             "\"required\")")
                        : std::nullopt;
   }
-  if (!co_await write("STARTTLS\r\n", options_.command_timeout)) {
-    co_return "connection lost at STARTTLS with " + host_;
+  if (!co_await write("STARTTLS\r\n", options_.command_timeout, "STARTTLS")) {
+    co_return failure_;
   }
-  auto ready = co_await read_reply(options_.command_timeout);
-  if (!ready || ready->code != 220) {
+  auto ready = co_await read_reply(options_.command_timeout, "the reply to STARTTLS");
+  if (!ready) {
+    co_return failure_;
+  }
+  if (ready->code != 220) {
     co_return required ? std::optional<std::string>("STARTTLS refused by " + host_) : std::nullopt;
   }
-  input_.clear();
-  std::error_code ec;
-  co_await transport_.start_tls_client(*options_.tls_context, host_, required, ec);
-  if (ec) {
-    usable_ = false;
-    co_return "TLS handshake with " + host_ + " failed: " + ec.message();
+  if (auto error = co_await start_tls()) {
+    co_return error;
   }
   hello = co_await ehlo();
   if (!hello || hello->code != 250) {
-    co_return "EHLO after STARTTLS failed at " + host_;
+    co_return hello ? host_ + " said after STARTTLS: " + format_reply(*hello) : failure_;
   }
   co_return std::nullopt;
 }
@@ -172,7 +216,10 @@ SmtpClient::connect(asio::any_io_executor executor, asio::ip::tcp::endpoint endp
                     std::string host, const ClientOptions& options) {
   asio::ip::tcp::socket socket(executor);
   asio::steady_timer timer(executor);
-  timer.expires_after(options.connect_timeout);
+  const auto now = std::chrono::steady_clock::now();
+  timer.expires_at(options.connect_timeout >= options.deadline - now
+                       ? options.deadline
+                       : now + options.connect_timeout);
   timer.async_wait([&socket](std::error_code ec) {
     if (!ec) {
       std::error_code ignored;

@@ -28,6 +28,8 @@ struct ClientOptions {
   std::chrono::seconds greeting_timeout{300}; // RFC 5321 4.5.3.2.1
   std::chrono::seconds command_timeout{300};  // MAIL, RCPT (4.5.3.2.2-3)
   std::chrono::seconds data_timeout{600};     // final reply after the dot (4.5.3.2.6)
+  // No wait of this connection lasts beyond this (a callout's overall deadline).
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   TlsPolicy tls = TlsPolicy::Opportunistic;
   asio::ssl::context* tls_context = nullptr;
 };
@@ -65,21 +67,38 @@ public:
   // reply; rcpt is the RCPT outcome (code 0 when the connection broke first).
   struct ProbeOutcome {
     int mail_code = 0;
+    std::string mail_reply; // the MAIL reply as one line, "" without one
     RecipientOutcome rcpt;
   };
   asio::awaitable<ProbeOutcome> probe(const mail::Address& sender, const mail::Address& recipient);
 
   bool usable() const { return usable_; }
+  // True once a wait on the peer ran into its timeout or the deadline (the peer stalls).
+  bool timed_out() const { return timed_out_; }
+  // Why the connection stopped: "timed out waiting for the reply to RCPT TO from host".
+  const std::string& failure() const { return failure_; }
+  // A pooled connection lent to a callout gets that callout's deadline; max() = none.
+  void set_deadline(std::chrono::steady_clock::time_point deadline) {
+    options_.deadline = deadline;
+  }
   const smtp::EhloExtensions& extensions() const { return extensions_; }
   const std::string& host() const { return host_; }
 
   SmtpClient(asio::ip::tcp::socket socket, std::string host, const ClientOptions& options);
 
 private:
-  asio::awaitable<std::optional<smtp::ParsedReply>> read_reply(std::chrono::seconds timeout);
-  asio::awaitable<bool>
-  write(std::string data,
-        std::chrono::seconds timeout); // owns data: no dangling temporaries across the await
+  // what names the awaited reply for failure(): "the reply to MAIL FROM". The timeout
+  // bounds the whole reply, however slowly its bytes trickle in.
+  asio::awaitable<std::optional<smtp::ParsedReply>> read_reply(std::chrono::seconds timeout,
+                                                               std::string_view what);
+  // Owns data: no dangling temporaries across the await. what: "MAIL FROM".
+  asio::awaitable<bool> write(std::string data, std::chrono::seconds timeout,
+                              std::string_view what);
+  // Starts the watchdog of one wait: at min(now + timeout, deadline) the socket is cancelled.
+  void arm(std::chrono::seconds timeout);
+  void disarm();
+  void lost(std::string text); // records the first failure; the connection is unusable
+  asio::awaitable<std::optional<std::string>> start_tls();
   asio::awaitable<std::optional<std::string>> handshake();
   asio::awaitable<std::optional<smtp::ParsedReply>> ehlo();
   // body_size 0: no SIZE parameter (a callout sends no message).
@@ -95,7 +114,10 @@ private:
   smtp::EhloExtensions extensions_;
   bool esmtp_ = false;
   bool usable_ = true;
+  bool timed_out_ = false;
+  std::string failure_;
   asio::steady_timer timer_;
+  std::uint64_t armed_ = 0; // generation of the current wait: a late expiry is ignored
 };
 
 std::string format_reply(const smtp::ParsedReply& reply);

@@ -27,23 +27,23 @@ asio::awaitable<SmtpClient::ProbeOutcome> SmtpClient::probe(const mail::Address&
   std::optional<smtp::ParsedReply> mail_reply;
   std::optional<smtp::ParsedReply> rcpt_reply;
   if (extensions_.pipelining) {
-    if (co_await write(mail + rcpt + "RSET\r\n", timeout)) {
-      mail_reply = co_await read_reply(timeout);
+    if (co_await write(mail + rcpt + "RSET\r\n", timeout, "MAIL FROM")) {
+      mail_reply = co_await read_reply(timeout, "the reply to MAIL FROM");
     }
     if (mail_reply) {
-      rcpt_reply = co_await read_reply(timeout);
+      rcpt_reply = co_await read_reply(timeout, "the reply to RCPT TO");
     }
     if (rcpt_reply) {
-      auto reset = co_await read_reply(timeout);
+      auto reset = co_await read_reply(timeout, "the reply to RSET");
       usable_ = usable_ && reset && reset->code == 250;
     }
   } else {
-    if (co_await write(mail, timeout)) {
-      mail_reply = co_await read_reply(timeout);
+    if (co_await write(mail, timeout, "MAIL FROM")) {
+      mail_reply = co_await read_reply(timeout, "the reply to MAIL FROM");
     }
     if (mail_reply && mail_reply->code / 100 == 2) {
-      if (co_await write(rcpt, timeout)) {
-        rcpt_reply = co_await read_reply(timeout);
+      if (co_await write(rcpt, timeout, "RCPT TO")) {
+        rcpt_reply = co_await read_reply(timeout, "the reply to RCPT TO");
       }
     }
     if (mail_reply) {
@@ -52,17 +52,18 @@ asio::awaitable<SmtpClient::ProbeOutcome> SmtpClient::probe(const mail::Address&
   }
   if (!mail_reply) {
     usable_ = false;
-    out.rcpt = {0, "connection lost with " + host_};
+    out.rcpt = {0, failure_};
     co_return out;
   }
   out.mail_code = mail_reply->code;
+  out.mail_reply = format_reply(*mail_reply);
   if (mail_reply->code / 100 != 2) {
     out.rcpt = {0, "MAIL refused by " + host_ + ": " + format_reply(*mail_reply)};
     co_return out;
   }
   if (!rcpt_reply) {
     usable_ = false;
-    out.rcpt = {0, "connection lost with " + host_};
+    out.rcpt = {0, failure_};
     co_return out;
   }
   out.rcpt = {rcpt_reply->code, format_reply(*rcpt_reply)};

@@ -17,18 +17,18 @@ asio::awaitable<void> SmtpClient::abort_transaction() {
   if (!usable_) {
     co_return;
   }
-  const bool sent = co_await write("RSET\r\n", options_.command_timeout);
+  const bool sent = co_await write("RSET\r\n", options_.command_timeout, "RSET");
   if (sent) {
-    auto reset = co_await read_reply(options_.command_timeout);
+    auto reset = co_await read_reply(options_.command_timeout, "the reply to RSET");
     usable_ = usable_ && reset && reset->code == 250;
   }
 }
 
 asio::awaitable<void> SmtpClient::quit() {
   if (usable_) {
-    const bool sent = co_await write("QUIT\r\n", std::chrono::seconds(10));
+    const bool sent = co_await write("QUIT\r\n", std::chrono::seconds(10), "QUIT");
     if (sent) {
-      co_await read_reply(std::chrono::seconds(10));
+      co_await read_reply(std::chrono::seconds(10), "the reply to QUIT");
     }
   }
   usable_ = false;
@@ -55,19 +55,19 @@ asio::awaitable<TransactionResult> SmtpClient::send(const mail::Envelope& envelo
   std::string batch = mail_command(envelope, body.size());
   bool mail_sent = true;
   if (!pipelining) {
-    mail_sent = co_await write(batch, options_.command_timeout);
+    mail_sent = co_await write(batch, options_.command_timeout, "MAIL FROM");
   }
   if (!mail_sent) {
-    fail_all(result, count, 0, "connection lost at MAIL with " + host_);
+    fail_all(result, count, 0, failure_);
     result.connection_broken = true;
     co_return result;
   }
   std::optional<smtp::ParsedReply> mail_reply;
   if (!pipelining) {
-    mail_reply = co_await read_reply(options_.command_timeout);
+    mail_reply = co_await read_reply(options_.command_timeout, "the reply to MAIL FROM");
     if (!positive(mail_reply)) {
       fail_all(result, count, mail_reply ? mail_reply->code : 0,
-               mail_reply ? format_reply(*mail_reply) : "connection lost at MAIL");
+               mail_reply ? format_reply(*mail_reply) : failure_);
       result.connection_broken = !mail_reply;
       co_await abort_transaction();
       co_return result;
@@ -81,14 +81,14 @@ asio::awaitable<TransactionResult> SmtpClient::send(const mail::Envelope& envelo
     batch += "DATA\r\n";
   }
   result.recipients.resize(count);
-  bool lost = !co_await write(batch, options_.command_timeout);
+  bool lost = !co_await write(batch, options_.command_timeout, "RCPT TO");
   if (pipelining && !lost) {
-    mail_reply = co_await read_reply(options_.command_timeout);
+    mail_reply = co_await read_reply(options_.command_timeout, "the reply to MAIL FROM");
     lost = !mail_reply;
   }
   std::vector<std::size_t> accepted;
   for (std::size_t i = 0; i < count && !lost; ++i) {
-    auto r = co_await read_reply(options_.command_timeout);
+    auto r = co_await read_reply(options_.command_timeout, "the reply to RCPT TO");
     if (!r) {
       lost = true;
       break;
@@ -102,16 +102,16 @@ asio::awaitable<TransactionResult> SmtpClient::send(const mail::Envelope& envelo
   }
   std::optional<smtp::ParsedReply> data_reply;
   if (!lost && !pipelining && !accepted.empty()) {
-    lost = !co_await write("DATA\r\n", options_.command_timeout);
+    lost = !co_await write("DATA\r\n", options_.command_timeout, "DATA");
   }
   if (!lost && (pipelining || !accepted.empty())) {
-    data_reply = co_await read_reply(options_.command_timeout);
+    data_reply = co_await read_reply(options_.command_timeout, "the reply to DATA");
     lost = !data_reply;
   }
   if (lost) {
     for (auto& r : result.recipients) {
       if (r.code == 0 || r.delivered()) {
-        r = {0, "connection lost with " + host_};
+        r = {0, failure_};
       }
     }
     result.connection_broken = true;
@@ -119,8 +119,8 @@ asio::awaitable<TransactionResult> SmtpClient::send(const mail::Envelope& envelo
   }
   if (accepted.empty()) {
     if (data_reply && data_reply->code == 354) {
-      co_await write(".\r\n", options_.command_timeout); // a 354 we never asked for
-      co_await read_reply(options_.data_timeout);
+      co_await write(".\r\n", options_.command_timeout, "an empty message"); // unasked 354
+      co_await read_reply(options_.data_timeout, "the reply to the final dot");
     }
     co_await abort_transaction();
     co_return result;
@@ -135,13 +135,13 @@ asio::awaitable<TransactionResult> SmtpClient::send(const mail::Envelope& envelo
   std::string wire;
   smtp::dot_stuff(body, wire);
   std::optional<smtp::ParsedReply> final_reply;
-  if (co_await write(wire, options_.data_timeout)) {
-    final_reply = co_await read_reply(options_.data_timeout);
+  if (co_await write(wire, options_.data_timeout, "the message")) {
+    final_reply = co_await read_reply(options_.data_timeout, "the reply to the final dot");
   }
   for (std::size_t i : accepted) {
     result.recipients[i] = final_reply
                                ? RecipientOutcome{final_reply->code, format_reply(*final_reply)}
-                               : RecipientOutcome{0, "connection lost after DATA with " + host_};
+                               : RecipientOutcome{0, failure_};
   }
   result.connection_broken = !final_reply;
   co_return result;

@@ -8,7 +8,9 @@ namespace backstop::smtp {
 asio::awaitable<std::size_t> Transport::read_some(asio::mutable_buffer buffer,
                                                   std::error_code& ec) {
   std::size_t n = 0;
-  if (tls_) {
+  if (broken_) {
+    ec = asio::error::not_connected;
+  } else if (tls_) {
     std::tie(ec, n) = co_await tls_->async_read_some(buffer, use_tuple);
   } else {
     std::tie(ec, n) = co_await socket_.async_read_some(buffer, use_tuple);
@@ -18,7 +20,9 @@ asio::awaitable<std::size_t> Transport::read_some(asio::mutable_buffer buffer,
 
 asio::awaitable<void> Transport::write(asio::const_buffer buffer, std::error_code& ec) {
   std::size_t n = 0;
-  if (tls_) {
+  if (broken_) {
+    ec = asio::error::not_connected;
+  } else if (tls_) {
     std::tie(ec, n) = co_await asio::async_write(*tls_, buffer, use_tuple);
   } else {
     std::tie(ec, n) = co_await asio::async_write(socket_, buffer, use_tuple);
@@ -28,6 +32,7 @@ asio::awaitable<void> Transport::write(asio::const_buffer buffer, std::error_cod
 asio::awaitable<void> Transport::start_tls(asio::ssl::context& context, std::error_code& ec) {
   tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, context);
   std::tie(ec) = co_await tls_->async_handshake(asio::ssl::stream_base::server, use_tuple);
+  broken_ = static_cast<bool>(ec);
 }
 
 asio::awaitable<void> Transport::start_tls_client(asio::ssl::context& context,
@@ -42,6 +47,7 @@ asio::awaitable<void> Transport::start_tls_client(asio::ssl::context& context,
     tls_->set_verify_mode(asio::ssl::verify_none); // opportunistic: encryption, no identity
   }
   std::tie(ec) = co_await tls_->async_handshake(asio::ssl::stream_base::client, use_tuple);
+  broken_ = static_cast<bool>(ec);
 }
 
 std::unique_ptr<asio::ssl::context> make_client_tls_context() {

@@ -15,7 +15,9 @@ public:
 
   asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, std::error_code& ec);
   asio::awaitable<void> write(asio::const_buffer buffer, std::error_code& ec);
-  // Server side of STARTTLS; on failure the connection is unusable and must be closed.
+  // Server side of STARTTLS; on failure the connection is unusable and must be closed:
+  // later reads and writes fail at once (a half-done handshake is never written to). The
+  // caller bounds the handshake (the session's watchdog cancels the socket).
   asio::awaitable<void> start_tls(asio::ssl::context& context, std::error_code& ec);
 
   // Client side of STARTTLS (delivery). server_name goes into SNI; when verify is set the
@@ -31,6 +33,7 @@ public:
 private:
   asio::ip::tcp::socket socket_;
   std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
+  bool broken_ = false; // a TLS handshake failed
 };
 
 // Client context for delivery: system trust store, TLS 1.2 or newer.

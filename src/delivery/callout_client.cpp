@@ -2,6 +2,7 @@
 // primary's answers.
 #include "delivery/callout_client.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 namespace backstop::delivery {
@@ -45,39 +46,69 @@ asio::awaitable<ProbeAnswer> CalloutClient::probe(mail::Address recipient) {
 
 // Sessions that ask about the same address at once (a message to one user sent by many
 // clients, or a dictionary attack over parallel connections) cost the primary one question.
+// The question runs on its own; every asker, the first included, waits for its answer at
+// most until the callout's deadline, so a stalled primary never holds a session longer.
 asio::awaitable<ProbeAnswer> CalloutClient::probe_once(mail::Address recipient) {
   const std::string key = recipient.to_string();
-  if (auto running = in_flight_.find(key); running != in_flight_.end()) {
-    const auto flight = running->second;
-    asio::steady_timer done(loop_.get_executor(), std::chrono::steady_clock::time_point::max());
+  auto running = in_flight_.find(key);
+  std::shared_ptr<InFlight> flight;
+  if (running != in_flight_.end()) {
+    flight = running->second;
+  } else {
+    flight = std::make_shared<InFlight>();
+    flight->key = key;
+    flight->deadline = Clock::now() + options_.timeout;
+    in_flight_.emplace(key, flight);
+    asio::co_spawn(loop_, fly(flight, std::move(recipient)), asio::detached);
+  }
+  if (!flight->done) {
+    // A little grace: the callout's own timeouts end at the deadline with a better reason.
+    asio::steady_timer done(loop_.get_executor(),
+                            flight->deadline + std::chrono::milliseconds(500));
     flight->waiters.push_back(&done);
+    const auto position = std::prev(flight->waiters.end());
     std::error_code ec;
     co_await done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    co_return flight->answer;
-  }
-  const auto flight = std::make_shared<InFlight>();
-  in_flight_.emplace(key, flight);
-  try {
-    flight->answer = co_await probe_here(std::move(recipient));
-  } catch (const std::exception& e) { // waiters must never be left waiting
-    flight->answer =
-        ProbeAnswer{ProbeResult::Unknown, 0, std::string("callout failed: ") + e.what()};
-  }
-  in_flight_.erase(key);
-  for (auto* waiter : flight->waiters) {
-    waiter->cancel();
+    if (!flight->done) {
+      flight->waiters.erase(position); // timed out: the flight must not cancel a dead timer
+      co_return ProbeAnswer{ProbeResult::Unknown, 0,
+                            "callout for <" + key + "> took longer than " +
+                                std::to_string(options_.timeout.count()) + "s"};
+    }
   }
   co_return flight->answer;
 }
 
-asio::awaitable<ProbeAnswer> CalloutClient::probe_here(mail::Address recipient) {
+asio::awaitable<void> CalloutClient::fly(std::shared_ptr<InFlight> flight,
+                                         mail::Address recipient) {
+  try {
+    flight->answer = co_await probe_here(std::move(recipient), flight->deadline);
+  } catch (const std::exception& e) { // waiters must never be left waiting
+    flight->answer =
+        ProbeAnswer{ProbeResult::Unknown, 0, std::string("callout failed: ") + e.what()};
+  }
+  flight->done = true;
+  if (auto it = in_flight_.find(flight->key); it != in_flight_.end() && it->second == flight) {
+    in_flight_.erase(it);
+  }
+  for (auto* waiter : flight->waiters) {
+    waiter->cancel();
+  }
+  flight->waiters.clear();
+}
+
+asio::awaitable<ProbeAnswer> CalloutClient::probe_here(mail::Address recipient,
+                                                       Clock::time_point deadline) {
   const auto route = co_await router_.route(recipient.domain);
   if (route.hops.empty()) {
     co_return ProbeAnswer{ProbeResult::Unknown, 0, "no primary: " + route.error};
   }
   std::string why;
   for (const auto& hop : route.hops) {
-    auto answer = co_await probe_hop(hop, recipient, why);
+    if (Clock::now() >= deadline) {
+      break; // the asker has its answer already: "cannot tell"
+    }
+    auto answer = co_await probe_hop(hop, recipient, deadline, why);
     if (answer) {
       co_return *answer;
     }
@@ -85,16 +116,24 @@ asio::awaitable<ProbeAnswer> CalloutClient::probe_here(mail::Address recipient) 
   co_return ProbeAnswer{ProbeResult::Unknown, 0, why};
 }
 
-asio::awaitable<std::optional<ProbeAnswer>>
-CalloutClient::probe_hop(const Hop& hop, const mail::Address& recipient, std::string& why) {
+asio::awaitable<std::optional<ProbeAnswer>> CalloutClient::probe_hop(const Hop& hop,
+                                                                     const mail::Address& recipient,
+                                                                     Clock::time_point deadline,
+                                                                     std::string& why) {
   auto& pool = pools_[pool_key(hop)];
-  if (std::chrono::steady_clock::now() < pool.down_until) {
-    why = hop.host + " did not answer recently; not asked again yet";
+  const auto skipped = hop.host + " did not answer recently; not asked again yet";
+  if (Clock::now() < pool.down_until) {
+    why = skipped;
     co_return std::nullopt;
   }
-  const bool have_slot = co_await take_slot(pool);
+  const bool have_slot = co_await take_slot(pool, deadline);
   if (!have_slot) {
     why = "no callout connection to " + hop.host + " became free in time";
+    co_return std::nullopt;
+  }
+  if (Clock::now() < pool.down_until) { // it stalled for the callout we waited behind
+    give_back(pool, {});
+    why = skipped;
     co_return std::nullopt;
   }
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -105,20 +144,25 @@ CalloutClient::probe_hop(const Hop& hop, const mail::Address& recipient, std::st
     }
     const bool reused = connection.client != nullptr;
     if (!reused) {
-      connection.client = co_await open(hop, recipient.domain, pool, why);
+      connection.client = co_await open(hop, recipient.domain, pool, deadline, why);
     }
     if (!connection.client) {
       give_back(pool, {});
       co_return std::nullopt;
     }
-    const auto outcome = co_await connection.client->probe(options_.sender, recipient);
+    connection.client->set_deadline(deadline);
+    const auto outcome = co_await ask(pool, hop, *connection.client, recipient);
     const int code = outcome.rcpt.code;
-    if (code == 0 && !connection.client->usable() && reused) {
+    const bool stalled = connection.client->timed_out();
+    if (code == 0 && !connection.client->usable() && reused && !stalled) {
       continue; // the primary closed an idle connection: ask once more on a fresh one
     }
     ++connection.probes;
     connection.refusals += code >= 400 ? 1 : 0;
     give_back(pool, std::move(connection));
+    if (stalled) {
+      timed_out(pool, outcome.rcpt.reply);
+    }
     if (code >= 200 && code < 300) {
       co_return ProbeAnswer{ProbeResult::Valid, code, outcome.rcpt.reply};
     }
@@ -133,13 +177,52 @@ CalloutClient::probe_hop(const Hop& hop, const mail::Address& recipient, std::st
   co_return std::nullopt;
 }
 
-asio::awaitable<bool> CalloutClient::take_slot(Pool& pool) {
+// With the null sender (no [verify] sender configured), a primary that refuses MAIL
+// FROM:<> cannot verify anything: that is made loud, since every answer is "cannot tell".
+asio::awaitable<SmtpClient::ProbeOutcome>
+CalloutClient::ask(Pool& pool, const Hop& hop, SmtpClient& client, const mail::Address& recipient) {
+  auto outcome = co_await client.probe(options_.sender, recipient);
+  if (options_.sender.is_null() && outcome.mail_code >= 500) {
+    null_sender_refused(pool, hop, outcome.mail_reply);
+  }
+  co_return outcome;
+}
+
+void CalloutClient::null_sender_refused(Pool& pool, const Hop& hop, const std::string& reply) {
+  metrics::count(options_.counters, metrics::Counter::CalloutNullSenderRefused);
+  auto known = std::find_if(refusals_.begin(), refusals_.end(),
+                            [&](const SenderRefusal& r) { return r.host == hop.host; });
+  if (known == refusals_.end()) {
+    refusals_.push_back({hop.host, reply});
+  } else {
+    known->reply = reply;
+  }
+  // Once a minute per primary, not once per RCPT: verification is off for it meanwhile.
+  const auto now = Clock::now();
+  if (log_ && now - pool.warned >= std::chrono::minutes(1)) {
+    pool.warned = now;
+    log_->warn("callout: {} refuses MAIL FROM:<> ({}): its recipients cannot be verified and "
+               "count as \"cannot tell\"; set [verify] sender to an address it accepts",
+               hop.host, reply);
+  }
+}
+
+// A primary that did not answer in time is treated like one that refused the connection:
+// the callouts that follow answer "cannot tell" at once instead of waiting again.
+void CalloutClient::timed_out(Pool& pool, const std::string& why) {
+  pool.down_until = Clock::now() + options_.down_backoff;
+  if (log_) {
+    log_->info("callout: {}; not asked again for {}s", why, options_.down_backoff.count());
+  }
+}
+
+asio::awaitable<bool> CalloutClient::take_slot(Pool& pool, Clock::time_point deadline) {
   if (pool.busy < options_.max_connections_per_primary) {
     ++pool.busy;
     co_return true;
   }
   asio::steady_timer timer(loop_.get_executor());
-  timer.expires_after(options_.timeout);
+  timer.expires_at(deadline);
   pool.waiting.push_back(&timer);
   auto position = std::prev(pool.waiting.end());
   std::error_code ec;
@@ -158,9 +241,11 @@ void CalloutClient::give_back(Pool& pool, Pooled connection) {
                       connection.refusals < options_.max_refusals_per_connection &&
                       connection.probes < options_.max_probes_per_connection;
     if (keep) {
+      connection.client->set_deadline(Clock::time_point::max());
       connection.since = std::chrono::steady_clock::now();
       pool.idle.push_back(std::move(connection));
     } else {
+      connection.client->set_deadline(Clock::time_point::max()); // QUIT has its own timeout
       asio::co_spawn(loop_, close(std::move(connection.client)), asio::detached);
     }
   }
@@ -174,8 +259,10 @@ void CalloutClient::give_back(Pool& pool, Pooled connection) {
 }
 
 asio::awaitable<std::unique_ptr<SmtpClient>>
-CalloutClient::open(const Hop& hop, const std::string& domain, Pool& pool, std::string& why) {
+CalloutClient::open(const Hop& hop, const std::string& domain, Pool& pool,
+                    Clock::time_point deadline, std::string& why) {
   auto client_options = options_.client;
+  client_options.deadline = deadline;
   if (auto t = options_.domain_tls.find(domain); t != options_.domain_tls.end()) {
     client_options.tls = t->second;
   }

@@ -2,8 +2,11 @@
 // verification, the "callout"): EHLO, MAIL FROM:<sender>, RCPT TO, RSET, over connections
 // that are kept open and reused, at most a few per primary, so a flood of RCPTs never
 // becomes a flood of connections at the primary (no amplification). A primary that could
-// not be reached is skipped for primary_down_backoff, so while it is down callouts answer
-// "cannot tell" at once instead of making every client wait for a connect timeout.
+// not be reached, or did not answer in time, is skipped for primary_down_backoff, so while
+// it is down or stalls callouts answer "cannot tell" at once instead of making every client
+// wait for a timeout. A callout has one deadline (timeout) for all its steps, and sessions
+// asking about the same address meanwhile wait no longer than it. A primary that refuses
+// MAIL FROM:<> is counted and warned about: verification is off for it until a sender is set.
 // Runs on the delivery loop; probe() may be awaited from any loop.
 #pragma once
 
@@ -26,11 +29,11 @@
 namespace backstop::delivery {
 
 struct CalloutOptions {
-  mail::Address sender; // null sender by default
+  mail::Address sender; // MAIL FROM of every callout; the null sender by default
   std::size_t max_connections_per_primary = 2;
   std::chrono::seconds idle_timeout{30}; // an unused connection is closed after this
   std::chrono::seconds down_backoff{60};
-  std::chrono::seconds timeout{10}; // each step: connect, greeting, every reply, slot wait
+  std::chrono::seconds timeout{10}; // the whole callout: slot wait, connect, TLS, every reply
   ClientOptions client;             // helo name, TLS context
   // A connection is closed after this many refused RCPTs, before the primary starts to slow
   // it down or drops it (Postfix: smtpd_soft_error_limit 10, smtpd_hard_error_limit 20).
@@ -51,6 +54,13 @@ public:
   std::size_t connections_opened() const { return opened_.load(); }
   void stop();
 
+  // A primary that refused MAIL FROM:<> (for `backstop verify`; read on the delivery loop).
+  struct SenderRefusal {
+    std::string host;
+    std::string reply; // the primary's MAIL reply
+  };
+  const std::vector<SenderRefusal>& null_sender_refusals() const { return refusals_; }
+
 private:
   struct Pooled {
     std::unique_ptr<SmtpClient> client;
@@ -63,23 +73,37 @@ private:
     std::size_t busy = 0; // connections lent out or being opened
     std::list<asio::steady_timer*> waiting;
     std::chrono::steady_clock::time_point down_until{};
+    std::chrono::steady_clock::time_point warned{}; // the last null-sender warning
   };
 
   // One callout per address at a time: who asks while it runs gets the same answer.
+  using Clock = std::chrono::steady_clock;
   struct InFlight {
-    std::vector<asio::steady_timer*> waiters; // cancelled when the answer is there
+    std::string key;
+    Clock::time_point deadline;             // no asker waits beyond it
+    std::list<asio::steady_timer*> waiters; // cancelled when the answer is there
+    bool done = false;
     policy::ProbeAnswer answer;
   };
 
   asio::awaitable<policy::ProbeAnswer> probe_once(mail::Address recipient);
-  asio::awaitable<policy::ProbeAnswer> probe_here(mail::Address recipient);
-  asio::awaitable<std::optional<policy::ProbeAnswer>>
-  probe_hop(const Hop& hop, const mail::Address& recipient, std::string& why);
-  asio::awaitable<bool> take_slot(Pool& pool);
+  asio::awaitable<void> fly(std::shared_ptr<InFlight> flight, mail::Address recipient);
+  asio::awaitable<policy::ProbeAnswer> probe_here(mail::Address recipient,
+                                                  Clock::time_point deadline);
+  asio::awaitable<std::optional<policy::ProbeAnswer>> probe_hop(const Hop& hop,
+                                                                const mail::Address& recipient,
+                                                                Clock::time_point deadline,
+                                                                std::string& why);
+  asio::awaitable<SmtpClient::ProbeOutcome> ask(Pool& pool, const Hop& hop, SmtpClient& client,
+                                                const mail::Address& recipient);
+  void null_sender_refused(Pool& pool, const Hop& hop, const std::string& reply);
+  void timed_out(Pool& pool, const std::string& why);
+  asio::awaitable<bool> take_slot(Pool& pool, Clock::time_point deadline);
   void give_back(Pool& pool, Pooled connection);
   static asio::awaitable<void> close(std::unique_ptr<SmtpClient> client);
   asio::awaitable<std::unique_ptr<SmtpClient>> open(const Hop& hop, const std::string& domain,
-                                                    Pool& pool, std::string& why);
+                                                    Pool& pool, Clock::time_point deadline,
+                                                    std::string& why);
   asio::awaitable<void> reap_idle();
 
   asio::io_context& loop_;
@@ -89,6 +113,7 @@ private:
   std::map<std::string, Pool> pools_;                          // by endpoint
   std::map<std::string, std::shared_ptr<InFlight>> in_flight_; // by address
   std::atomic<std::size_t> opened_{0};
+  std::vector<SenderRefusal> refusals_; // one per primary
   asio::steady_timer reaper_;
   bool stopped_ = false;
 };

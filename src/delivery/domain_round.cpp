@@ -16,6 +16,7 @@ struct Scheduler::Round {
   std::deque<mail::QueueId> work; // not yet taken by a worker
   std::size_t workers = 0;
   std::string connect_error;
+  bool stalled = false;    // a connection timed out: the rest waits for the next round
   asio::steady_timer done; // cancelled when the last worker ends
 };
 
@@ -38,33 +39,74 @@ asio::awaitable<std::unique_ptr<SmtpClient>> Scheduler::open_connection(Round& r
   co_return nullptr;
 }
 
+// Every way out of a worker counts it off the round, so the round always ends: a message
+// whose delivery throws is deferred (its connection is dropped, since its state is unknown)
+// and the worker goes on with the next one.
 asio::awaitable<void> Scheduler::round_worker(std::shared_ptr<Round> round,
                                               std::unique_ptr<SmtpClient> client) {
-  if (!client) {
-    client = co_await open_connection(*round);
-  }
   std::size_t sent = 0;
-  while (client && !round->work.empty() && !stopped_) {
-    const mail::QueueId id = round->work.front();
-    round->work.pop_front();
-    co_await deliver_one(*round, *client, id);
-    if (!client->usable() || ++sent >= options_.messages_per_connection) {
-      co_await client->quit();
-      --connections_;
-      client.reset();
-      sent = 0;
-      if (!round->work.empty()) {
+  try {
+    if (!client) {
+      client = co_await open_connection(*round);
+    }
+    while (client && !round->work.empty() && !round->stalled && !stopped_) {
+      const mail::QueueId id = round->work.front();
+      round->work.pop_front();
+      std::string crash;
+      try {
+        co_await deliver_one(*round, *client, id);
+      } catch (const std::exception& e) {
+        crash = e.what();
+      }
+      if (crash.empty() && client->timed_out()) {
+        // A peer that stalls once would stall for every message: do not wait for each.
+        round->stalled = true;
+        round->connect_error = client->failure();
+      }
+      if (!crash.empty()) {
+        delivery_crashed(*round, id, crash);
+        client.reset(); // closes the socket: the conversation is in an unknown state
+        --connections_;
+      } else if (!client->usable() || ++sent >= options_.messages_per_connection) {
+        co_await client->quit();
+        --connections_;
+        client.reset();
+      }
+      if (!client && !round->work.empty() && !round->stalled && !stopped_) {
+        sent = 0;
         client = co_await open_connection(*round);
       }
     }
-  }
-  if (client) {
-    co_await client->quit();
-    --connections_;
+    if (client) {
+      co_await client->quit();
+      --connections_;
+      client.reset();
+    }
+  } catch (const std::exception& e) {
+    log_->error("{}: delivery worker ended by an exception: {}", round->domain, e.what());
+    if (client) {
+      --connections_;
+    }
   }
   if (--round->workers == 0) {
     round->done.cancel();
   }
+}
+
+void Scheduler::delivery_crashed(Round& round, mail::QueueId id, const std::string& what) {
+  log_->error("{}: delivery to {} failed by an exception: {}", id.to_string(), round.domain, what);
+  auto it = messages_.find(id);
+  if (it == messages_.end()) {
+    return;
+  }
+  auto& t = it->second;
+  std::uint32_t attempts = 0;
+  for (auto i : pending_for(t, round.domain)) {
+    attempts = std::max(attempts, t.message.state.recipients[i].attempts);
+  }
+  defer(t, round.domain, "internal error: " + what,
+        schedule_.next_attempt(clock_.now_unix(), attempts + 1));
+  settle(t);
 }
 
 asio::awaitable<void> Scheduler::deliver_one(Round& round, SmtpClient& client, mail::QueueId id) {
@@ -111,7 +153,33 @@ void Scheduler::destination_failed(const std::string& domain, const std::vector<
   }
 }
 
+// A round that throws must not leave the domain stuck: its messages are released for the
+// next round (in_flight cleared) and the destination is tried again after a back-off.
 asio::awaitable<void> Scheduler::run_domain(std::string domain) {
+  std::string crash;
+  try {
+    co_await run_rounds(domain);
+  } catch (const std::exception& e) {
+    crash = e.what();
+  }
+  if (crash.empty()) {
+    co_return;
+  }
+  auto& q = domains_[domain];
+  for (auto id : q.waiting) {
+    if (auto it = messages_.find(id); it != messages_.end()) {
+      it->second.in_flight.erase(domain);
+    }
+  }
+  const std::int64_t now = clock_.now_unix();
+  q.failures++;
+  q.down_until = schedule_.next_attempt(now, q.failures);
+  q.last_error = "internal error: " + crash;
+  log_->error("delivery round for {} ended by an exception: {}; next try in {}s", domain, crash,
+              q.down_until - now);
+}
+
+asio::awaitable<void> Scheduler::run_rounds(const std::string& domain) {
   auto& q = domains_[domain];
   while (!stopped_) {
     const std::int64_t now = clock_.now_unix();

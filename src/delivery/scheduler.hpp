@@ -92,6 +92,8 @@ private:
 
   // domain_round.cpp
   asio::awaitable<void> run_domain(std::string domain);
+  asio::awaitable<void> run_rounds(const std::string& domain);
+  void delivery_crashed(Round& round, mail::QueueId id, const std::string& what);
   asio::awaitable<void> round_worker(std::shared_ptr<Round> round,
                                      std::unique_ptr<SmtpClient> client);
   asio::awaitable<std::unique_ptr<SmtpClient>> open_connection(Round& round);

@@ -47,8 +47,13 @@ asio::awaitable<void> probe_into(delivery::CalloutClient& callout, mail::Address
   answer = co_await callout.probe(std::move(who));
 }
 
+struct LiveCallout {
+  policy::ProbeAnswer answer;
+  std::vector<delivery::CalloutClient::SenderRefusal> null_sender_refusals;
+};
+
 // One callout on a private event loop, as the server would make it.
-mail::Result<policy::ProbeAnswer> live_callout(const Config& config, const mail::Address& who) {
+mail::Result<LiveCallout> live_callout(const Config& config, const mail::Address& who) {
   asio::io_context loop;
   mail::SystemClock clock;
   auto resolver = dns::Resolver::create(loop.get_executor(), resolver_options(config), clock);
@@ -67,7 +72,14 @@ mail::Result<policy::ProbeAnswer> live_callout(const Config& config, const mail:
     loop.stop();
   });
   loop.run();
-  return answer;
+  return LiveCallout{answer, callout.null_sender_refusals()};
+}
+
+// What to tell the operator about a primary that refuses the null sender.
+std::string null_sender_warning(const delivery::CalloutClient::SenderRefusal& r) {
+  return r.host + " refuses MAIL FROM:<> (" + r.reply +
+         "): callouts cannot verify its recipients; set [verify] sender to an address it "
+         "accepts";
 }
 
 void print_entry(const char* label, const state::VerifyEntry& e) {
@@ -97,13 +109,20 @@ int run_verify_command(const Config& config, const VerifyCommand& command) {
     out["cached"] = entry_json(*cached.value());
   }
   if (command.callout) {
-    auto answer = live_callout(config, who);
-    if (!answer) {
-      std::cerr << "backstop verify: " << answer.error().message << "\n";
+    auto live = live_callout(config, who);
+    if (!live) {
+      std::cerr << "backstop verify: " << live.error().message << "\n";
       return 1;
     }
+    const auto& answer = live->answer;
     out["callout"] = json{
-        {"result", result_name(answer->result)}, {"code", answer->code}, {"reply", answer->reply}};
+        {"result", result_name(answer.result)}, {"code", answer.code}, {"reply", answer.reply}};
+    json refusals = json::array();
+    for (const auto& r : live->null_sender_refusals) {
+      refusals.push_back(
+          json{{"host", r.host}, {"reply", r.reply}, {"warning", null_sender_warning(r)}});
+    }
+    out["callout"]["null_sender_refused"] = refusals;
   }
   if (command.json) {
     std::cout << admin::dump_json(out, 2) << "\n";
@@ -118,6 +137,9 @@ int run_verify_command(const Config& config, const VerifyCommand& command) {
   if (command.callout) {
     std::cout << "  callout: " << out["callout"].value("result", "") << ": "
               << out["callout"].value("reply", "") << "\n";
+    for (const auto& r : out["callout"]["null_sender_refused"]) {
+      std::cout << "  warning: " << r.value("warning", "") << "\n";
+    }
   }
   return 0;
 }

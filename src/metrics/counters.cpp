@@ -33,6 +33,8 @@ constexpr std::array<CounterName, counter_count> names{{
     {Counter::UnverifiedDeferred, "unverified_deferred",
      "recipients deferred because nothing could tell (unverified = defer)"},
     {Counter::CalloutConnections, "callout_connections", "connections opened to ask a primary"},
+    {Counter::CalloutNullSenderRefused, "callout_null_sender_refused",
+     "callouts whose MAIL FROM:<> the primary refused: set [verify] sender"},
     {Counter::RecipientsDelivered, "recipients_delivered",
      "recipients delivered: to a primary, or a notice to its sender's MX"},
     {Counter::RecipientsDeferred, "recipients_deferred",

@@ -28,6 +28,7 @@ enum class Counter : std::size_t {
   UnverifiedAccepted,
   UnverifiedDeferred,
   CalloutConnections,
+  CalloutNullSenderRefused,
   RecipientsDelivered,
   RecipientsDeferred,
   RecipientsFailed,

@@ -1,0 +1,105 @@
+"""A primary that refuses MAIL FROM:<> (issue 11): with the null sender every callout ends in
+"cannot tell", so verification is silently off. backstop must say so: a warning in the log,
+the callout_null_sender_refused counter, and a warning in `backstop verify`; with [verify]
+sender set the same primary verifies normally. The primary is a real Postfix whose
+smtpd_sender_restrictions refuse <> at MAIL time (smtpd_delay_reject = no)."""
+import json
+import os
+import time
+
+import pytest
+
+from conftest import Smtp
+from postfix_primary import PostfixPrimary
+
+DOMAIN = "example.test"
+
+
+@pytest.fixture(scope="module")
+def strict_primary(tmp_path_factory):
+    p = PostfixPrimary(tmp_path_factory.mktemp("strict"), host="127.0.0.6",
+                       users=("alice", "bob"))
+    senders = os.path.join(p.etc, "senders")
+    with open(senders, "w") as f:
+        f.write("<> REJECT null sender refused here\n")
+    p._age(senders)
+    p.settings.update({"smtpd_sender_restrictions": f"check_sender_access texthash:{senders}",
+                       "smtpd_delay_reject": "no"})
+    p._write_config()
+    try:
+        p.start()
+        yield p
+    finally:
+        p.remove()
+
+
+def wait_until(predicate, timeout=10.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def server_for(make_server, primary, **verify):
+    v = {"callout": True, "sender_domain": False, "timeout": "5s", "unverified": "defer",
+         "primary_down_backoff": "1s", "unknown_recipient_delay": "0s"}
+    v.update(verify)
+    return make_server(verify=v, domains=[{"name": DOMAIN, "primary": [
+        f"{primary.host}:{primary.port}"], "verify": True}])
+
+
+def rcpt(port, address):
+    c = Smtp(port, timeout=15)
+    try:
+        c.greet()
+        assert c.code("MAIL FROM:<carol@client.example>") == 250
+        reply = c.cmd(f"RCPT TO:<{address}>")
+        c.cmd("QUIT")
+        return reply
+    finally:
+        c.close()
+
+
+def test_the_fixture_refuses_the_null_sender_at_mail(strict_primary):
+    c = Smtp(strict_primary.port, host=strict_primary.host)
+    c.greet("mx2.example.test")
+    code, lines = c.cmd("MAIL FROM:<>")
+    assert code == 554 and "5.7.1" in lines[0], lines
+    assert c.code("MAIL FROM:<verify@mx2.example.test>") == 250
+    assert c.code("RCPT TO:<alice@example.test>") == 250
+    c.cmd("QUIT")
+    c.close()
+
+
+def test_refused_null_sender_is_logged_counted_and_shown_by_verify(make_server, strict_primary):
+    server = server_for(make_server, strict_primary).start()
+    code, lines = rcpt(server.port, "alice@example.test")
+    assert code == 450, lines  # cannot tell, not "accepted unverified" in silence
+    assert wait_until(lambda: "warning: callout: " in server.log_text()
+                      and "refuses MAIL FROM:<>" in server.log_text()), server.log_text()[-3000:]
+    counters = server.stats()["counters"]
+    assert counters["callout_null_sender_refused"] >= 1, counters
+    text = server.cli("verify", "alice@example.test").stdout
+    assert "warning:" in text and "refuses MAIL FROM:<>" in text, text
+    assert "[verify] sender" in text, text
+    answer = json.loads(server.cli("verify", "alice@example.test", "--json").stdout)
+    refused = answer["callout"]["null_sender_refused"]
+    assert len(refused) == 1 and "5.7.1" in refused[0]["reply"], answer
+    assert answer["callout"]["result"] == "unknown", answer
+
+
+def test_with_verify_sender_set_the_same_primary_verifies(make_server, strict_primary):
+    server = server_for(make_server, strict_primary, sender="verify@mx2.example.test").start()
+    base = len(strict_primary.rcpt_rejections())
+    assert rcpt(server.port, "alice@example.test")[0] == 250
+    code, lines = rcpt(server.port, "ghost@example.test")
+    assert code == 550 and "5.1.1" in lines[0], lines
+    rejections = strict_primary.rcpt_rejections()[base:]
+    assert [(r["address"], r["sender"]) for r in rejections] == [
+        ("ghost@example.test", "verify@mx2.example.test")]
+    assert server.stats()["counters"]["callout_null_sender_refused"] == 0
+    answer = json.loads(server.cli("verify", "bob@example.test", "--json").stdout)
+    assert answer["callout"]["result"] == "valid", answer
+    assert answer["callout"]["null_sender_refused"] == [], answer

@@ -18,6 +18,21 @@ std::string pool_key(const Hop& hop) {
   return key.str();
 }
 
+// RFC 3463: X.1.7 and X.1.8 are about the sender's address; Postfix words a refused sender
+// "Sender address rejected" even at RCPT (smtpd_delay_reject, its default).
+bool sender_refused_at_rcpt(const SmtpClient::ProbeOutcome& o) {
+  return o.rcpt_enhanced == "5.1.7" || o.rcpt_enhanced == "5.1.8" ||
+         o.rcpt.reply.find("Sender address rejected") != std::string::npos;
+}
+
+// A 5xx says the recipient does not exist only when it is about the mailbox: no enhanced
+// code (plain 550), X.1.x (addressing) or X.2.x (mailbox). A policy refusal (X.7.x: relay
+// denied, sender refused) says nothing about the recipient: "cannot tell", not 550.
+bool refusal_is_about_recipient(const SmtpClient::ProbeOutcome& o) {
+  const auto& e = o.rcpt_enhanced;
+  return e.empty() || e.rfind("5.1.", 0) == 0 || e.rfind("5.2.", 0) == 0;
+}
+
 } // namespace
 
 CalloutClient::CalloutClient(asio::io_context& loop, Router& router, CalloutOptions options,
@@ -166,7 +181,7 @@ asio::awaitable<std::optional<ProbeAnswer>> CalloutClient::probe_hop(const Hop& 
     if (code >= 200 && code < 300) {
       co_return ProbeAnswer{ProbeResult::Valid, code, outcome.rcpt.reply};
     }
-    if (code >= 500) {
+    if (code >= 500 && !sender_refused_at_rcpt(outcome) && refusal_is_about_recipient(outcome)) {
       co_return ProbeAnswer{ProbeResult::Invalid, code, outcome.rcpt.reply};
     }
     why = outcome.rcpt.reply;
@@ -182,8 +197,13 @@ asio::awaitable<std::optional<ProbeAnswer>> CalloutClient::probe_hop(const Hop& 
 asio::awaitable<SmtpClient::ProbeOutcome>
 CalloutClient::ask(Pool& pool, const Hop& hop, SmtpClient& client, const mail::Address& recipient) {
   auto outcome = co_await client.probe(options_.sender, recipient);
-  if (options_.sender.is_null() && outcome.mail_code >= 500) {
+  if (!options_.sender.is_null()) {
+    co_return outcome;
+  }
+  if (outcome.mail_code >= 500) {
     null_sender_refused(pool, hop, outcome.mail_reply);
+  } else if (outcome.rcpt.code >= 500 && sender_refused_at_rcpt(outcome)) {
+    null_sender_refused(pool, hop, outcome.rcpt.reply); // refused at RCPT, delayed
   }
   co_return outcome;
 }

@@ -69,6 +69,7 @@ public:
     int mail_code = 0;
     std::string mail_reply; // the MAIL reply as one line, "" without one
     RecipientOutcome rcpt;
+    std::string rcpt_enhanced; // the RCPT reply's RFC 3463 code, "5.1.1"; "" without one
   };
   asio::awaitable<ProbeOutcome> probe(const mail::Address& sender, const mail::Address& recipient);
 

@@ -67,6 +67,7 @@ asio::awaitable<SmtpClient::ProbeOutcome> SmtpClient::probe(const mail::Address&
     co_return out;
   }
   out.rcpt = {rcpt_reply->code, format_reply(*rcpt_reply)};
+  out.rcpt_enhanced = rcpt_reply->enhanced;
   if (rcpt_reply->code == 421) {
     usable_ = false; // RFC 5321 3.8: the server is closing the channel
   }

@@ -2,7 +2,9 @@
 "cannot tell", so verification is silently off. backstop must say so: a warning in the log,
 the callout_null_sender_refused counter, and a warning in `backstop verify`; with [verify]
 sender set the same primary verifies normally. The primary is a real Postfix whose
-smtpd_sender_restrictions refuse <> at MAIL time (smtpd_delay_reject = no)."""
+smtpd_sender_restrictions refuse <>: at MAIL (smtpd_delay_reject = no), or, as Postfix does
+by default (smtpd_delay_reject = yes), at RCPT with "554 5.7.1 <>: Sender address rejected",
+which must not be taken for "this recipient does not exist"."""
 import json
 import os
 import time
@@ -15,16 +17,17 @@ from postfix_primary import PostfixPrimary
 DOMAIN = "example.test"
 
 
-@pytest.fixture(scope="module")
-def strict_primary(tmp_path_factory):
+@pytest.fixture(scope="module", params=["at-mail", "at-rcpt"])
+def strict_primary(request, tmp_path_factory):
     p = PostfixPrimary(tmp_path_factory.mktemp("strict"), host="127.0.0.6",
                        users=("alice", "bob"))
+    p.refuses_at = request.param
     senders = os.path.join(p.etc, "senders")
     with open(senders, "w") as f:
         f.write("<> REJECT null sender refused here\n")
     p._age(senders)
     p.settings.update({"smtpd_sender_restrictions": f"check_sender_access texthash:{senders}",
-                       "smtpd_delay_reject": "no"})
+                       "smtpd_delay_reject": "no" if p.refuses_at == "at-mail" else "yes"})
     p._write_config()
     try:
         p.start()
@@ -62,11 +65,15 @@ def rcpt(port, address):
         c.close()
 
 
-def test_the_fixture_refuses_the_null_sender_at_mail(strict_primary):
+def test_the_fixture_refuses_the_null_sender(strict_primary):
     c = Smtp(strict_primary.port, host=strict_primary.host)
     c.greet("mx2.example.test")
     code, lines = c.cmd("MAIL FROM:<>")
-    assert code == 554 and "5.7.1" in lines[0], lines
+    if strict_primary.refuses_at == "at-rcpt":
+        assert code == 250, lines
+        code, lines = c.cmd("RCPT TO:<alice@example.test>")
+        c.cmd("RSET")
+    assert code == 554 and "5.7.1" in lines[0] and "Sender address rejected" in lines[0], lines
     assert c.code("MAIL FROM:<verify@mx2.example.test>") == 250
     assert c.code("RCPT TO:<alice@example.test>") == 250
     c.cmd("QUIT")
@@ -76,7 +83,8 @@ def test_the_fixture_refuses_the_null_sender_at_mail(strict_primary):
 def test_refused_null_sender_is_logged_counted_and_shown_by_verify(make_server, strict_primary):
     server = server_for(make_server, strict_primary).start()
     code, lines = rcpt(server.port, "alice@example.test")
-    assert code == 450, lines  # cannot tell, not "accepted unverified" in silence
+    # Cannot tell: neither "accepted unverified" in silence nor "no such user".
+    assert code == 450, lines
     assert wait_until(lambda: "warning: callout: " in server.log_text()
                       and "refuses MAIL FROM:<>" in server.log_text()), server.log_text()[-3000:]
     counters = server.stats()["counters"]
@@ -87,6 +95,7 @@ def test_refused_null_sender_is_logged_counted_and_shown_by_verify(make_server, 
     answer = json.loads(server.cli("verify", "alice@example.test", "--json").stdout)
     refused = answer["callout"]["null_sender_refused"]
     assert len(refused) == 1 and "5.7.1" in refused[0]["reply"], answer
+    assert "Sender address rejected" in refused[0]["warning"], answer
     assert answer["callout"]["result"] == "unknown", answer
 
 

@@ -15,7 +15,8 @@ hostile MX does. Stages, named after the reply that never comes:
 slow_rcpt=N answers each RCPT after N seconds instead; slow_all=N waits N seconds before
 every reply, the banner included (each step just inside a per-step timeout);
 refuse_null_sender=True answers
-MAIL FROM:<> with 550 5.7.1. Recipients whose local part starts with "unknown" get
+MAIL FROM:<> with 550 5.7.1; pipelining=True offers PIPELINING (RFC 2920), so the client
+sends its commands in one batch and the stall is met inside it. Recipients whose local part starts with "unknown" get
 550 5.1.1, every other one 250. The peer counts connections and records every command line
 per connection, so a test can see a retry arrive. Loopback only; one thread per connection.
 """
@@ -28,10 +29,10 @@ STAGES = ("greeting", "ehlo", "tls", "mail", "rcpt", "data", "rset", "dot", "non
 
 class StallPeer:
     def __init__(self, stage, host="127.0.0.5", port=0, slow_rcpt=0.0, slow_all=0.0,
-                 refuse_null_sender=False):
+                 refuse_null_sender=False, pipelining=False):
         assert stage in STAGES, stage
         self.stage, self.host = stage, host
-        self.slow_all = slow_all
+        self.slow_all, self.pipelining = slow_all, pipelining
         self.slow_rcpt, self.refuse_null_sender = slow_rcpt, refuse_null_sender
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -180,6 +181,7 @@ class StallPeer:
             return None
         if verb == "EHLO":
             starttls = "250-STARTTLS\r\n" if self.stage == "tls" else ""
+            starttls += "250-PIPELINING\r\n" if self.pipelining else ""
             return (f"250-stall.example.test\r\n{starttls}250-8BITMIME\r\n"
                     f"250 ENHANCEDSTATUSCODES\r\n").encode()
         if verb == "HELO":

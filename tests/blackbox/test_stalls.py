@@ -73,9 +73,12 @@ def timed_rcpts(port, recipients, timeout=60):
 
 # The stages where nothing says whether the recipient exists: "cannot tell" (450 with
 # unverified = defer), within the callout deadline.
-@pytest.mark.parametrize("stage", ["greeting", "ehlo", "tls", "mail", "rcpt"])
-def test_callout_to_a_stalled_primary_ends_in_cannot_tell(make_server, peers, stage):
-    peer = peers(stage)
+@pytest.mark.parametrize("stage,pipelining", [
+    ("greeting", False), ("ehlo", False), ("tls", False), ("mail", False), ("rcpt", False),
+    ("mail", True), ("rcpt", True)])
+def test_callout_to_a_stalled_primary_ends_in_cannot_tell(make_server, peers, stage,
+                                                           pipelining):
+    peer = peers(stage, pipelining=pipelining)
     server = callout_server(make_server, peer)
     [(code, lines, took)] = timed_rcpts(server.port, ["alice@example.test"])
     assert code == 450, lines
@@ -168,9 +171,11 @@ def recipient_state(server):
     return queued[0]["recipients"][0] if queued else None
 
 
-@pytest.mark.parametrize("stage", list(STAGE_WORDS))
-def test_delivery_to_a_stalled_primary_is_deferred_and_retried(make_server, peers, stage):
-    peer = peers(stage)
+@pytest.mark.parametrize("stage,pipelining", [(s, False) for s in STAGE_WORDS] + [
+    ("mail", True), ("rcpt", True), ("data", True), ("dot", True)])
+def test_delivery_to_a_stalled_primary_is_deferred_and_retried(make_server, peers, stage,
+                                                               pipelining):
+    peer = peers(stage, pipelining=pipelining)
     server = delivery_server(make_server, peer)
     t0 = time.monotonic()
     queue_id_of(send_message(server.port, "sender@client.example", ["alice@example.test"],

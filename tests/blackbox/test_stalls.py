@@ -152,6 +152,19 @@ def test_slow_primary_is_backed_off_after_a_timed_out_callout(make_server, peers
     assert counters["callouts_unknown"] == 4, counters
 
 
+def test_backstop_verify_against_a_stalled_primary_ends_within_the_deadline(make_server, peers):
+    peer = peers("tls")
+    server = callout_server(make_server, peer)
+    t0 = time.monotonic()
+    r = server.run("verify", "alice@example.test", "--json", timeout=60)
+    took = time.monotonic() - t0
+    assert r.returncode == 0, r.stderr
+    answer = json.loads(r.stdout)["callout"]
+    assert answer["result"] == "unknown", answer
+    assert "TLS handshake" in answer["reply"] and "timed out" in answer["reply"], answer
+    assert took < BOUND, f"backstop verify took {took:.1f}s with timeout = 2s"
+
+
 # ---- deliveries -------------------------------------------------------------------------------
 
 STAGE_WORDS = {"greeting": "greeting", "ehlo": "EHLO", "tls": "TLS", "mail": "MAIL",

@@ -157,3 +157,12 @@ def test_hop_count_is_configurable_and_counts_folded_and_spaced_names(make_serve
             b"X-Received: not a hop\r\n\r\nbody\r\n")
     code, lines = send_message(s.port, "a@b.example", ["u@example.test"], body)
     assert code == 554 and "3 Received headers" in lines[-1], lines
+
+
+def test_check_config_names_options_that_do_nothing_yet(make_server):
+    s = make_server(smtp={"greeting_delay": "5s"}, delivery={"bounce": "verified-sender"})
+    r = subprocess.run([BIN, "check-config", "--config", str(s.config_path)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert "warning: smtp.greeting_delay has no effect yet" in r.stderr, r.stderr
+    assert "verified-sender" in r.stderr and "acts as \"never\"" in r.stderr, r.stderr

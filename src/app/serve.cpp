@@ -389,6 +389,10 @@ void Runtime::reload_delivery(const Config& next) {
     router->set_primaries(std::move(routes));
   });
   route_watch_->set_domains(by_mx);
+  scheduler_->set_domain_tls(domain_tls(next));
+  if (callout_) {
+    callout_->set_domain_tls(domain_tls(next));
+  }
 }
 
 void Runtime::on_signal(int signal) {

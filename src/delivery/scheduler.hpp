@@ -68,6 +68,8 @@ public:
   // Admin changes go through here so that the scheduler stays the only writer.
   nlohmann::json modify(const std::string& command, mail::QueueId id);
   std::size_t waiting(const std::string& domain) const;
+  // After a reload: per-domain TLS rules for the next connections.
+  void set_domain_tls(std::map<std::string, TlsPolicy> domain_tls);
 
 private:
   struct Tracked {

@@ -66,3 +66,24 @@ def test_options_that_need_a_restart_are_named_in_the_log(make_server):
     assert "reload: smtp.max_recipients changed; ignored until restart" in text, text
     assert "reload: queue.segment_size changed; ignored until restart" in text, text
     assert "reload: smtp.listen" not in text, text
+
+
+def test_tls_required_set_by_sighup_applies_to_the_next_delivery(make_server, tmp_path):
+    # smtp-sink offers no STARTTLS: with tls = "required" nothing may be handed to it.
+    sink = Sink(tmp_path, NEW_PRIMARY, free_port()).start()
+    try:
+        s = make_server(delivery={"retry_initial": "1h"},
+                        domains=[{"name": "example.test",
+                                  "primary": [f"{NEW_PRIMARY}:{sink.port}"]}]).start()
+        s.domains[0]["tls"] = "required"
+        reload(s, "reload: 1 domains")
+        qid = queue_id_of(send_message(s.port, "a@b.example", ["u@example.test"],
+                                       b"Subject: needs TLS\r\n\r\nsecret\r\n"))
+        deadline = time.time() + 10
+        while "does not offer STARTTLS" not in s.log_text() and time.time() < deadline:
+            time.sleep(0.05)
+        assert "does not offer STARTTLS" in s.log_text(), s.log_text()[-3000:]
+        assert [m["id"] for m in s.queued()] == [qid]
+        assert sink.messages() == []
+    finally:
+        sink.remove()

@@ -263,7 +263,7 @@ def ipv6_loopback():
         return False
 
 
-@pytest.mark.skipif(not ipv6_loopback(), reason="no ::1 here")
+@pytest.mark.skipif(not ipv6_loopback(), reason="machine cannot: bind ::1 (no IPv6 loopback address)")
 def test_ipv6_loopback_listener(make_server, free_port):
     port = free_port()
     six = free_port("::1")

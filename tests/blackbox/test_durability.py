@@ -139,7 +139,8 @@ def small_disk(tmp_path):
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
                        capture_output=True)
     if r.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here: " + r.stderr.decode(errors="replace"))
+        pytest.skip("machine cannot: mount a 1 MiB tmpfs (needs root or CAP_SYS_ADMIN): "
+                    + r.stderr.decode(errors="replace").strip())
     yield mount
     r = subprocess.run(["umount", str(mount)], capture_output=True)
     if r.returncode != 0:

@@ -51,7 +51,12 @@ def test_random_garbage_sessions(server):
 # at 20 MiB or more.
 FLOOD_SESSIONS = 20
 FLOOD_BYTES_EACH = 16 * 65536
-FLOOD_GROWTH_BOUND_KIB = 4 * 1024
+
+
+def flood_growth_bound_kib():
+    # ASan's quarantine and shadow memory add about 4 MiB here (measured); a buffering
+    # server still grows by more than the 20 MiB it was sent.
+    return (12 if os.environ.get("BACKSTOP_SANITIZED") == "1" else 4) * 1024
 
 
 def test_unterminated_line_flood_is_bounded(server):
@@ -75,7 +80,7 @@ def test_unterminated_line_flood_is_bounded(server):
         assert code == 500 and "too long" in lines[0].lower(), lines  # said once, at 1 KiB
         assert s.read_reply()[0] == 250  # the rest was discarded, the session is in sync
     grown = status_kib(server.proc.pid, "VmHWM") - peak_before
-    assert grown < FLOOD_GROWTH_BOUND_KIB, \
+    assert grown < flood_growth_bound_kib(), \
         f"peak RSS grew by {grown} KiB for {FLOOD_SESSIONS} x {FLOOD_BYTES_EACH} unterminated bytes"
     for s in socks:
         s.close()

@@ -73,16 +73,17 @@ SpoolImpl::SpoolImpl(SpoolOptions options, bool read_only)
 
 SpoolImpl::~SpoolImpl() {
   close();
-  for (auto& [n, s] : segments_) {
-    if (s.fd >= 0) {
-      ::close(s.fd);
-    }
-  }
   if (dir_fd_ >= 0) {
     ::close(dir_fd_);
   }
   if (lock_fd_ >= 0) {
     ::close(lock_fd_);
+  }
+}
+
+SegmentFile::~SegmentFile() {
+  if (fd_ >= 0) {
+    ::close(fd_);
   }
 }
 
@@ -117,7 +118,7 @@ mail::Status SpoolImpl::create_segment(std::uint64_t number) {
     return mail::make_error(why);
   }
   std::unique_lock lock(index_mutex_);
-  segments_[number] = Segment{fd, 0, 0, 0};
+  segments_[number] = Segment{std::make_shared<const SegmentFile>(fd), 0, 0, 0};
   active_ = number;
   return mail::Ok{};
 }
@@ -207,7 +208,7 @@ mail::Status SpoolImpl::replay_segment(std::uint64_t number, bool last) {
   if (fd < 0) {
     return mail::make_error(errno_text("cannot open " + path.string()));
   }
-  segments_[number].fd = fd;
+  segments_[number].file = std::make_shared<const SegmentFile>(fd);
   std::string data;
   if (!read_file(fd, data)) {
     return mail::make_error(errno_text("cannot read " + path.string()));

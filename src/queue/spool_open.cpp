@@ -139,6 +139,9 @@ mail::Status SpoolImpl::open() {
     }
   }
   const auto seg_dir = options_.dir / "segments";
+  if (read_only_ && !std::filesystem::exists(seg_dir, ec)) {
+    return mail::Ok{}; // never served from yet: an empty queue, and a look creates nothing
+  }
   dir_fd_ = ::open(seg_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd_ < 0) {
     return mail::make_error(errno_text("cannot open " + seg_dir.string()));

@@ -9,6 +9,73 @@ namespace backstop::delivery {
 
 namespace {
 
+constexpr std::string_view expired_text = "message expired in the queue";
+constexpr std::string_view last_error_label = "; last error: ";
+// Cut longer texts: a reply of many long lines, after an address of up to 320 octets, must
+// not make a line over 998 (RFC 5322 2.1.1).
+constexpr std::size_t max_report_text = 600;
+constexpr std::size_t fold_width = 78;
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// "NNN", "NNN text" or "NNN-text": how an SMTP reply (as the client keeps it) begins.
+bool is_smtp_reply(std::string_view text) {
+  return text.size() >= 3 && is_digit(text[0]) && is_digit(text[1]) && is_digit(text[2]) &&
+         (text.size() == 3 || text[3] == ' ' || text[3] == '-');
+}
+
+// A peer's text in a report field: a control character (a lone CR could end the field and
+// start a forged one) becomes a space.
+std::string report_text(std::string_view text) {
+  std::string out(text.substr(0, max_report_text));
+  for (char& c : out) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      c = ' ';
+    }
+  }
+  if (text.size() > max_report_text) {
+    out += "...";
+  }
+  return out;
+}
+
+// RFC 5322 2.2.3: a long field is folded before a space, so lines stay near 78 octets.
+std::string fold(std::string_view line) {
+  std::string out;
+  while (line.size() > fold_width) {
+    auto cut = line.rfind(' ', fold_width);
+    if (cut == std::string_view::npos || cut == 0) {
+      cut = line.find(' ', fold_width);
+    }
+    if (cut == std::string_view::npos) {
+      break;
+    }
+    out += line.substr(0, cut);
+    out += "\r\n";
+    line.remove_prefix(cut); // the space starts the continuation line
+  }
+  out += line;
+  return out;
+}
+
+bool is_expired(const std::string& error) { return error.starts_with(expired_text); }
+
+std::string error_before_expiry(const std::string& error) {
+  const auto label = error.find(last_error_label);
+  return label == std::string::npos ? std::string() : error.substr(label + last_error_label.size());
+}
+
+// The reply's own enhanced code when it has class cls ('4', '5'), RFC 3463 2.
+std::string enhanced_of_class(const std::string& reply, char cls) {
+  static const std::regex enhanced(R"(^\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})\b)");
+  std::smatch m;
+  if (std::regex_search(reply, m, enhanced) && m[1].str()[0] == cls) {
+    return m[1];
+  }
+  return {};
+}
+
 bool has_non_ascii(std::string_view text) {
   for (unsigned char c : text) {
     if (c >= 0x80) {
@@ -43,7 +110,8 @@ std::string human_part(const DsnInput& in) {
            smtp::rfc5322_date(in.retry_until_unix) + ".\r\n\r\n";
   }
   for (const auto& r : in.recipients) {
-    text += "<" + r.recipient.address.to_string() + ">: " + r.diagnostic + "\r\n";
+    const std::string& why = r.explanation.empty() ? r.diagnostic : r.explanation;
+    text += "<" + r.recipient.address.to_string() + ">: " + report_text(why) + "\r\n";
   }
   return text;
 }
@@ -65,10 +133,10 @@ std::string status_part(const DsnInput& in) {
     s += std::string("Action: ") + (in.action == DsnAction::Failed ? "failed" : "delayed") + "\r\n";
     s += "Status: " + r.status + "\r\n";
     if (!r.remote_mta.empty()) {
-      s += "Remote-MTA: dns; " + r.remote_mta + "\r\n";
+      s += "Remote-MTA: dns; " + report_text(r.remote_mta) + "\r\n";
     }
-    if (!r.diagnostic.empty() && r.diagnostic[0] >= '2' && r.diagnostic[0] <= '5') {
-      s += "Diagnostic-Code: smtp; " + r.diagnostic + "\r\n";
+    if (is_smtp_reply(r.diagnostic)) {
+      s += fold("Diagnostic-Code: smtp; " + report_text(r.diagnostic)) + "\r\n";
     }
     s += "Last-Attempt-Date: " + smtp::rfc5322_date(in.now_unix) + "\r\n";
     if (in.action == DsnAction::Delayed) {
@@ -81,20 +149,57 @@ std::string status_part(const DsnInput& in) {
 } // namespace
 
 std::string status_from_reply(int code, const std::string& reply) {
-  static const std::regex enhanced(R"(^\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})\b)");
-  std::smatch m;
-  if (std::regex_search(reply, m, enhanced)) {
-    return m[1];
+  const char cls = code >= 500 ? '5' : code >= 400 || code == 0 ? '4' : '2';
+  if (auto own = enhanced_of_class(reply, cls); !own.empty()) {
+    return own;
   }
-  if (code >= 500) {
-    return "5.0.0";
+  return std::string(1, cls) + ".0.0";
+}
+
+std::string expired_error(const std::string& last_error) {
+  std::string text(expired_text);
+  if (!last_error.empty()) {
+    text += last_error_label;
+    text += last_error;
   }
-  return code >= 400 || code == 0 ? "4.0.0" : "2.0.0";
+  return text;
+}
+
+std::string smtp_reply_in(const std::string& error) {
+  if (is_smtp_reply(error)) {
+    return error;
+  }
+  constexpr std::string_view said = " said: ";
+  const auto at = error.find(said);
+  if (at != std::string::npos && is_smtp_reply(std::string_view(error).substr(at + said.size()))) {
+    return error.substr(at + said.size());
+  }
+  return {};
+}
+
+DsnRecipient dsn_recipient(const mail::Recipient& recipient, const queue::RecipientState& state,
+                           DsnAction action) {
+  const bool expired = is_expired(state.last_error);
+  DsnRecipient r;
+  r.recipient = recipient;
+  r.diagnostic = smtp_reply_in(expired ? error_before_expiry(state.last_error) : state.last_error);
+  r.remote_mta = state.remote;
+  r.explanation = state.last_error;
+  if (action == DsnAction::Failed) {
+    r.status = expired ? "5.4.7" : status_from_reply(500, r.diagnostic);
+  } else {
+    const auto own = enhanced_of_class(r.diagnostic, '4');
+    r.status = own.empty() ? "4.4.7" : own;
+  }
+  return r;
 }
 
 std::string build_dsn(const DsnInput& in) {
-  const std::string boundary =
+  std::string boundary =
       in.id.to_string() + "/" + std::to_string(in.now_unix) + "/" + in.reporting_mta;
+  while (in.original_message.find(boundary) != std::string::npos) {
+    boundary += "="; // the returned message must not end its own part (RFC 2046 5.1.1)
+  }
   const bool utf8 = needs_smtputf8(in);
   const bool headers_only = in.envelope->ret == mail::DsnRet::Headers;
   std::string m;

@@ -25,13 +25,15 @@ bool is_smtp_reply(std::string_view text) {
 }
 
 // A peer's text in a report field: a control character (a lone CR could end the field and
-// start a forged one) becomes a space.
+// start a forged one) becomes a space, and a run of spaces one, so folding never leaves a
+// line of blanks.
 std::string report_text(std::string_view text) {
-  std::string out(text.substr(0, max_report_text));
-  for (char& c : out) {
+  std::string out;
+  for (char c : text.substr(0, max_report_text)) {
     const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      c = ' ';
+    const char kept = u < 0x20 || u == 0x7f ? ' ' : c;
+    if (kept != ' ' || out.empty() || out.back() != ' ') {
+      out += kept;
     }
   }
   if (text.size() > max_report_text) {

@@ -487,6 +487,26 @@ TEST(DsnBuilder, LongRepliesAreFoldedBelowTheLineLimit) {
   EXPECT_EQ(field(groups[1], "Status"), "5.7.1");
 }
 
+TEST(DsnBuilder, BlankRunsInARemoteReplyNeverMakeABlankLine) {
+  const auto e = envelope(mail::DsnRet::Full);
+  auto in = input(e, DsnAction::Failed);
+  in.recipients.push_back(dsn_recipient(
+      e.recipients[0], state("550 5.7.1" + std::string(300, ' ') + std::string(100, '\x01') + "x"),
+      DsnAction::Failed));
+  const auto text = build_dsn(in);
+  const auto status_start = text.find("Final-Recipient:");
+  const auto status_end = text.find("\r\n\r\n", status_start);
+  ASSERT_NE(status_end, std::string::npos);
+  for (std::size_t start = status_start, end; start < status_end; start = end + 2) {
+    end = text.find("\r\n", start);
+    const auto line = text.substr(start, end - start);
+    EXPECT_NE(line.find_first_not_of(" \t"), std::string::npos) << "a line of blanks";
+  }
+  const auto groups = status_groups(parse_report(text).parts.at(1).body);
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(field(groups[1], "Diagnostic-Code"), "smtp; 550 5.7.1 x");
+}
+
 TEST(DsnBuilder, NonAsciiSenderGetsTheGlobalTypes) {
   auto e = envelope(mail::DsnRet::Headers);
   e.sender = {"j\xc3\xbcrgen", "sender.example"};

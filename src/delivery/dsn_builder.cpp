@@ -87,6 +87,55 @@ bool has_non_ascii(std::string_view text) {
   return false;
 }
 
+// One code point from UTF-8 at text[i] (advancing i); a byte that starts no valid
+// sequence stands for itself.
+std::uint32_t next_code_point(std::string_view text, std::size_t& i) {
+  const auto lead = static_cast<unsigned char>(text[i]);
+  const std::size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+  std::uint32_t cp = length == 1 ? lead : lead & (0x3F >> (length - 1));
+  for (std::size_t k = 1; k < length; ++k) {
+    if (i + k >= text.size() || (static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) {
+      ++i;
+      return lead;
+    }
+    cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+  }
+  i += length;
+  return cp;
+}
+
+// RFC 6533 3, utf-8-addr-xtext: the ASCII form of a UTF-8 address for message/
+// delivery-status; every code point outside QCHAR (printable ASCII except plus, equals
+// and backslash) is written as backslash, "x{", its hex value, "}".
+std::string utf8_addr_xtext(std::string_view address) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (std::size_t i = 0; i < address.size();) {
+    const std::uint32_t cp = next_code_point(address, i);
+    if (cp > 0x20 && cp < 0x7F && cp != '+' && cp != '=' && cp != '\\') {
+      out += static_cast<char>(cp);
+      continue;
+    }
+    std::string digits;
+    for (std::uint32_t v = cp; v != 0 || digits.size() < 2; v >>= 4) {
+      digits.insert(digits.begin(), hex[v & 0xF]);
+    }
+    out += "\\x{" + digits + "}";
+  }
+  return out;
+}
+
+// message/delivery-status is ASCII (RFC 6533 6.2 adds the global type for UTF-8): other
+// text from peers or senders keeps its ASCII and shows "?" for the rest there.
+std::string status_text(std::string text, bool global) {
+  if (!global) {
+    for (char& c : text) {
+      c = static_cast<unsigned char>(c) >= 0x80 ? '?' : c;
+    }
+  }
+  return text;
+}
+
 // The notice needs SMTPUTF8 (and the RFC 6533 "global" types) only when the address it goes
 // to is non-ASCII; 8-bit content alone travels as 8BITMIME.
 bool needs_smtputf8(const DsnInput& in) { return has_non_ascii(in.envelope->sender.to_string()); }
@@ -118,27 +167,32 @@ std::string human_part(const DsnInput& in) {
   return text;
 }
 
-std::string status_part(const DsnInput& in) {
+// global: message/global-delivery-status, where UTF-8 stands as it is (RFC 6533 6.2).
+std::string status_part(const DsnInput& in, bool global) {
   std::string s = "Reporting-MTA: dns; " + in.reporting_mta + "\r\n";
   s += "X-Backstop-Queue-ID: " + in.id.to_string() + "\r\n";
   if (!in.envelope->envid.empty()) {
-    s += "Original-Envelope-Id: " + in.envelope->envid + "\r\n";
+    s += "Original-Envelope-Id: " + status_text(in.envelope->envid, global) + "\r\n";
   }
   s += "Arrival-Date: " + smtp::rfc5322_date(in.envelope->arrival_unix) + "\r\n";
   for (const auto& r : in.recipients) {
     const std::string address = r.recipient.address.to_string();
-    s += "\r\nFinal-Recipient: " + std::string(has_non_ascii(address) ? "utf-8; " : "rfc822; ") +
-         address + "\r\n";
+    if (!has_non_ascii(address)) {
+      s += "\r\nFinal-Recipient: rfc822; " + address + "\r\n";
+    } else {
+      s += "\r\nFinal-Recipient: utf-8; " + (global ? address : utf8_addr_xtext(address)) + "\r\n";
+    }
     if (!r.recipient.orcpt.empty()) {
-      s += "Original-Recipient: " + r.recipient.orcpt + "\r\n";
+      s += "Original-Recipient: " + status_text(r.recipient.orcpt, global) + "\r\n";
     }
     s += std::string("Action: ") + (in.action == DsnAction::Failed ? "failed" : "delayed") + "\r\n";
     s += "Status: " + r.status + "\r\n";
     if (!r.remote_mta.empty()) {
-      s += "Remote-MTA: dns; " + report_text(r.remote_mta) + "\r\n";
+      s += "Remote-MTA: dns; " + status_text(report_text(r.remote_mta), global) + "\r\n";
     }
     if (is_smtp_reply(r.diagnostic)) {
-      s += fold("Diagnostic-Code: smtp; " + report_text(r.diagnostic)) + "\r\n";
+      s +=
+          fold("Diagnostic-Code: smtp; " + status_text(report_text(r.diagnostic), global)) + "\r\n";
     }
     s += "Last-Attempt-Date: " + smtp::rfc5322_date(in.now_unix) + "\r\n";
     if (in.action == DsnAction::Delayed) {
@@ -220,7 +274,7 @@ std::string build_dsn(const DsnInput& in) {
   m += "--" + boundary + "\r\nContent-Description: Delivery report\r\n";
   m += std::string("Content-Type: ") +
        (utf8 ? "message/global-delivery-status" : "message/delivery-status") + "\r\n\r\n" +
-       status_part(in) + "\r\n";
+       status_part(in, utf8) + "\r\n";
   m += "--" + boundary + "\r\n";
   if (headers_only) {
     m += std::string("Content-Description: Undelivered Message Headers\r\nContent-Type: ") +

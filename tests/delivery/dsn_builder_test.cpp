@@ -523,6 +523,33 @@ TEST(DsnBuilder, NonAsciiSenderGetsTheGlobalTypes) {
   EXPECT_TRUE(dsn_envelope(in, "127.0.0.1").smtputf8);
 }
 
+// RFC 6533 3: message/delivery-status is ASCII; a UTF-8 address goes in it as
+// utf-8-addr-xtext ("\x{E4}" for each code point outside QCHAR).
+TEST(DsnBuilder, NonAsciiRecipientOfAnAsciiSenderIsXtextInTheDeliveryStatus) {
+  auto e = envelope(mail::DsnRet::Headers);
+  e.recipients[0].address = {"b\xc3\xa4r+tag=1\xf0\x9f\x98\x80", "example.test"};
+  e.recipients[0].orcpt = "rfc822;b\xc3\xa4r@old.example.test";
+  auto in = input(e, DsnAction::Failed);
+  in.recipients.push_back(dsn_recipient(
+      e.recipients[0], state("550 5.1.1 <b\xc3\xa4r@example.test> unknown", "mx.\xc3\xa4.test"),
+      DsnAction::Failed));
+  const auto report = parse_report(build_dsn(in));
+  ASSERT_EQ(report.parts.size(), 3u);
+  EXPECT_EQ(type_of(report.parts[1]), "message/delivery-status");
+  const auto& status = report.parts[1].body;
+  for (unsigned char c : status) {
+    ASSERT_LT(c, 0x80) << "8-bit octet in message/delivery-status:\n" << status;
+  }
+  const auto groups = status_groups(status);
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(field(groups[1], "Final-Recipient"),
+            "utf-8; b\\x{E4}r\\x{2B}tag\\x{3D}1\\x{1F600}@example.test");
+  EXPECT_EQ(field(groups[1], "Diagnostic-Code"), "smtp; 550 5.1.1 <b??r@example.test> unknown");
+  // People read the address as it is.
+  EXPECT_NE(report.parts[0].body.find("<b\xc3\xa4r+tag=1\xf0\x9f\x98\x80@example.test>"),
+            std::string::npos);
+}
+
 TEST(DsnBuilder, NoticeEnvelopeGoesFromNullSenderToTheSenderNeverNotified) {
   const auto e = envelope(mail::DsnRet::Full);
   auto in = input(e, DsnAction::Failed);

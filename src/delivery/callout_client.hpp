@@ -52,6 +52,8 @@ public:
   asio::awaitable<policy::ProbeAnswer> probe(mail::Address recipient) override;
   // Connections opened so far (for logs and tests).
   std::size_t connections_opened() const { return opened_.load(); }
+  // After a reload: per-domain TLS rules for the next connections.
+  void set_domain_tls(std::map<std::string, TlsPolicy> domain_tls);
   void stop();
 
   // A primary that refused MAIL FROM:<> (for `backstop verify`; read on the delivery loop).

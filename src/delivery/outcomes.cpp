@@ -8,6 +8,13 @@ namespace backstop::delivery {
 
 using metrics::Counter;
 
+namespace {
+// "550 5.1.1 <x>: user unknown": an RFC 3463 addressing status (X.1.Y), not a policy refusal.
+bool addressing_failure(const std::string& reply) {
+  return reply.size() > 8 && reply.compare(3, 5, " 5.1.") == 0;
+}
+} // namespace
+
 std::vector<std::size_t> Scheduler::pending_for(const Tracked& t, const std::string& domain) const {
   std::vector<std::size_t> out;
   const auto& env = t.message.envelope;
@@ -39,6 +46,10 @@ void Scheduler::apply(Tracked& t, const std::vector<std::size_t>& indices,
       s.last_error = outcome.reply;
       metrics::count(options_.counters, Counter::RecipientsFailed);
       log_->info("{}: to=<{}> relay={} status=bounced ({})", id, to, host, outcome.reply);
+      if (addressing_failure(outcome.reply) && options_.on_unknown_recipient) {
+        options_.on_unknown_recipient(t.message.envelope.recipients[indices[k]].address,
+                                      outcome.reply);
+      }
     } else {
       s.attempts++;
       s.next_attempt_unix = schedule_.next_attempt(now, s.attempts);
@@ -83,12 +94,8 @@ void Scheduler::queue_notice(const Tracked& t, DsnAction action,
   in.now_unix = clock_.now_unix();
   in.retry_until_unix = t.message.envelope.arrival_unix + options_.retry.max_lifetime.count();
   for (auto i : which) {
-    const auto& s = t.message.state.recipients[i];
-    const bool failed = action == DsnAction::Failed;
     in.recipients.push_back(
-        {t.message.envelope.recipients[i],
-         failed ? status_from_reply(500, s.last_error) : status_from_reply(400, s.last_error),
-         s.last_error, s.remote});
+        dsn_recipient(t.message.envelope.recipients[i], t.message.state.recipients[i], action));
   }
   auto body = spool_.new_body();
   if (!body.append(build_dsn(in))) {
@@ -116,7 +123,7 @@ void Scheduler::settle(Tracked& t) {
     auto& s = state.recipients[i];
     if (s.status == queue::RecipientStatus::Pending && schedule_.expired(env.arrival_unix, now)) {
       s.status = queue::RecipientStatus::Failed;
-      s.last_error = "message expired in the queue; last error: " + s.last_error;
+      s.last_error = expired_error(s.last_error);
       metrics::count(options_.counters, Counter::RecipientsFailed);
     }
     if (s.status == queue::RecipientStatus::Pending) {

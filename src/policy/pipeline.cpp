@@ -17,7 +17,13 @@ asio::awaitable<mail::Verdict> Pipeline::check_mail(const ConnectionFacts& conne
 
 asio::awaitable<mail::Verdict> Pipeline::check_rcpt(RcptQuery query) const {
   auto verdict = parts_.relay_domains.check(query.recipient);
-  if (!verdict.accepted() || !parts_.verifier) {
+  if (!verdict.accepted()) {
+    co_return verdict;
+  }
+  if (auto nowhere = nowhere_to_deliver(query.recipient)) {
+    co_return std::move(*nowhere);
+  }
+  if (!parts_.verifier) {
     co_return verdict;
   }
   verdict = co_await parts_.verifier->check(query.recipient);
@@ -25,6 +31,21 @@ asio::awaitable<mail::Verdict> Pipeline::check_rcpt(RcptQuery query) const {
     verdict = guard_unknown(query.connection, std::move(verdict));
   }
   co_return verdict;
+}
+
+// Mail that could only ever expire and bounce is not taken: 451, so the sender keeps it.
+std::optional<mail::Verdict> Pipeline::nowhere_to_deliver(const mail::Address& recipient) const {
+  if (parts_.destinations == nullptr) {
+    return std::nullopt;
+  }
+  auto why = parts_.destinations->nowhere(recipient.domain);
+  if (!why) {
+    return std::nullopt;
+  }
+  return mail::Verdict::decide(mail::Decision::Defer,
+                               mail::replies::no_destination.with_text(
+                                   "Cannot deliver mail for " + recipient.domain + " now: " + *why),
+                               "destination", *why);
 }
 
 mail::Verdict Pipeline::guard_unknown(ConnectionFacts& connection, mail::Verdict verdict) const {

@@ -6,6 +6,7 @@
 
 #include "mail/address.hpp"
 #include "mail/verdict.hpp"
+#include "policy/destinations.hpp"
 #include "policy/recipient_verifier.hpp"
 #include "policy/relay_domains.hpp"
 #include "policy/sender_domain.hpp"
@@ -42,11 +43,13 @@ struct PipelineParts {
   std::shared_ptr<const RecipientVerifier> verifier;      // null: no recipient verification
   std::shared_ptr<const SenderDomainCheck> sender_domain; // null: MAIL FROM not checked
   DictionaryGuard guard;
+  const Destinations* destinations = nullptr; // null: every backed-up domain is routable
 };
 
 class Pipeline {
 public:
-  explicit Pipeline(RelayDomains relay_domains) : parts_{std::move(relay_domains), {}, {}, {}} {}
+  explicit Pipeline(RelayDomains relay_domains)
+      : parts_{std::move(relay_domains), {}, {}, {}, nullptr} {}
   explicit Pipeline(PipelineParts parts) : parts_(std::move(parts)) {}
 
   asio::awaitable<mail::Verdict> check_mail(const ConnectionFacts& connection,
@@ -55,6 +58,7 @@ public:
   const RelayDomains& relay_domains() const { return parts_.relay_domains; }
 
 private:
+  std::optional<mail::Verdict> nowhere_to_deliver(const mail::Address& recipient) const;
   mail::Verdict guard_unknown(ConnectionFacts& connection, mail::Verdict verdict) const;
 
   PipelineParts parts_;

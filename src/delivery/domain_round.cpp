@@ -253,7 +253,9 @@ asio::awaitable<void> Scheduler::run_rounds(const std::string& domain) {
     }
     std::vector<mail::QueueId> leftover(round->work.begin(), round->work.end());
     clear_in_flight();
-    if (!leftover.empty()) {
+    // A stall is a destination failure: what waits (and what arrived meanwhile) backs off
+    // instead of meeting the same stall in the next round at once.
+    if (!leftover.empty() || round->stalled) {
       destination_failed(domain, leftover, round->connect_error);
       break;
     }

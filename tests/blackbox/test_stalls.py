@@ -209,6 +209,24 @@ def test_delivery_to_a_stalled_primary_is_deferred_and_retried(make_server, peer
     assert len(server.queued()) == 1
 
 
+def test_a_stall_backs_the_destination_off_for_the_mail_that_waits(make_server, peers):
+    peer = peers("rcpt")
+    server = delivery_server(make_server, peer)
+    queue_id_of(send_message(server.port, "sender@client.example", ["alice@example.test"],
+                             b"Subject: first\r\n\r\nfirst\r\n"))
+    assert peer.wait(lambda: peer.stalled >= 1, timeout=BOUND)
+    queue_id_of(send_message(server.port, "sender@client.example", ["bob@example.test"],
+                             b"Subject: second\r\n\r\nsecond\r\n"))
+    # The round ends as a destination failure, so the second message does not meet the
+    # same stall in a round of its own right away.
+    assert wait_until(lambda: "destination not reachable (timed out waiting for the reply to "
+                      "RCPT TO" in server.log_text(), timeout=BOUND), server.log_text()[-3000:]
+    assert peer.connections() == 1
+    server.cli("queue", "flush")
+    assert peer.wait_connections(2, timeout=BOUND)
+    assert len(server.queued()) == 2
+
+
 # ---- the server side ----------------------------------------------------------------------------
 
 def test_client_that_never_speaks_tls_after_starttls_is_dropped(make_server, tls_files):

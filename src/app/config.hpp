@@ -53,6 +53,9 @@ struct DnsConfig {
   std::vector<std::string> servers; // "host:port"; empty = system resolver configuration
   std::chrono::milliseconds timeout{2000};
   int tries = 2;
+  std::chrono::seconds temporary_failure_ttl{5}; // failed lookups answered from memory
+  std::chrono::seconds min_ttl{60};              // bounds of a positive answer's lifetime
+  std::chrono::seconds max_ttl{86400};
 };
 
 struct DomainConfig {

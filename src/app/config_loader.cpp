@@ -187,6 +187,15 @@ void read_dns(TomlReader& r, DnsConfig& dns) {
   std::uint64_t tries = static_cast<std::uint64_t>(dns.tries);
   r.integer("tries", tries, 1, 10);
   dns.tries = static_cast<int>(tries);
+  r.duration("temporary_failure_ttl", dns.temporary_failure_ttl);
+  if (dns.temporary_failure_ttl > std::chrono::minutes(5)) {
+    r.error("temporary_failure_ttl", "must be at most 5m: longer hides a resolver that is back");
+  }
+  r.duration("min_ttl", dns.min_ttl);
+  r.duration("max_ttl", dns.max_ttl);
+  if (dns.max_ttl < dns.min_ttl) {
+    r.error("max_ttl", "must not be shorter than min_ttl");
+  }
   r.finish();
 }
 

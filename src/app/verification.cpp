@@ -51,6 +51,9 @@ dns::ResolverOptions resolver_options(const Config& config) {
   o.servers = config.dns.servers;
   o.timeout = config.dns.timeout;
   o.tries = config.dns.tries;
+  o.temporary_failure_ttl = config.dns.temporary_failure_ttl;
+  o.min_ttl = config.dns.min_ttl;
+  o.max_ttl = config.dns.max_ttl;
   return o;
 }
 

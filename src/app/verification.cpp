@@ -116,7 +116,13 @@ make_pipeline(const Config& config, const RecipientLists& lists, const PolicySer
     any_verification = any_verification || v.callout || v.list;
     domains.emplace(d.name, std::move(v));
   }
-  policy::PipelineParts parts{policy::RelayDomains(names), nullptr, nullptr, {}};
+  policy::PipelineParts parts{.relay_domains = policy::RelayDomains(names)};
+  parts.reject_sender_routing = config.smtp.reject_sender_routing;
+  for (const auto& d : config.domains) {
+    if (d.accept_sender_dns_trouble.value_or(config.verify.accept_sender_dns_trouble)) {
+      parts.sender_dns_trouble.accepting.insert(d.name);
+    }
+  }
   if (any_verification && services.cache != nullptr && services.prober != nullptr) {
     parts.verifier = std::make_shared<const policy::RecipientVerifier>(
         std::move(domains), *services.cache, *services.prober, services.log, services.counters);

@@ -25,6 +25,11 @@ asio::awaitable<mail::Verdict> Pipeline::check_mail(ConnectionFacts& connection,
   if (is_dns_trouble(verdict) && parts_.sender_dns_trouble.any_accepts()) {
     // No recipient is known yet: each RCPT decides by its domain's sender_domain_dns_trouble.
     connection.sender_domain_trouble = verdict.reason;
+    if (parts_.log) {
+      parts_.log->info("MAIL <{}> from [{}]: sender domain not checked ({}); each recipient's "
+                       "domain decides (sender_domain_dns_trouble)",
+                       sender.to_string(), connection.client_ip, verdict.reason);
+    }
     co_return mail::Verdict::accept(verdict.check);
   }
   co_return verdict;

@@ -14,6 +14,7 @@
 #include <asio.hpp>
 #include <chrono>
 #include <memory>
+#include <spdlog/logger.h>
 #include <string>
 
 namespace backstop::policy {
@@ -48,6 +49,7 @@ struct PipelineParts {
   DictionaryGuard guard{};
   bool reject_sender_routing = true; // [smtp] reject_sender_routing
   SenderDnsTrouble sender_dns_trouble{};
+  std::shared_ptr<spdlog::logger> log{}; // null: mail taken unchecked is not logged
 };
 
 class Pipeline {

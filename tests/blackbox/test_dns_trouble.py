@@ -267,6 +267,7 @@ def test_dns_trouble_accept_is_decided_per_recipient_domain(make_server, wildcar
     assert server.stats()["refusals"] == {"RCPT defer sender_domain": 1}
     log = server.log_text()
     assert "defer RCPT from [127.0.0.1]: sender_domain <alice@backup.test>: " in log, log[-3000:]
+    assert "MAIL <bob@sender.test> from [127.0.0.1]: sender domain not checked" in log, log
 
 
 def test_dns_trouble_global_accept_with_a_domain_that_defers(make_server, wildcard_list,

@@ -66,6 +66,25 @@ private:
     Answer answer;
     std::chrono::system_clock::time_point expires;
   };
+  // A question on its way: later askers of the same name wait for its answer instead of
+  // sending their own (a burst of sessions from one domain, or all of them while the
+  // resolver is down, costs one query and one wait).
+  template <typename Answer> struct Flight {
+    explicit Flight(asio::any_io_executor ex) : landed(ex, asio::steady_timer::time_point::max()) {}
+    asio::steady_timer landed;
+    Answer answer;
+    bool done = false;
+  };
+  template <typename Answer> using Flights = std::map<std::string, std::shared_ptr<Flight<Answer>>>;
+  // Lands a flight when its asker's scope ends, even by an exception (with the default
+  // answer, a temporary failure), so no waiter is left behind.
+  template <typename Answer> struct Landing {
+    CaresResolver& resolver;
+    Flights<Answer>& flights;
+    std::string name;
+    Answer answer{};
+    ~Landing() { resolver.land(flights, name, answer); }
+  };
 
   static void on_socket_state(void* self, ares_socket_t fd, int readable, int writable);
   void watch(ares_socket_t fd);
@@ -78,6 +97,12 @@ private:
   template <typename Answer>
   void remember(std::map<std::string, CacheEntry<Answer>>& cache, const std::string& name,
                 const Answer& answer, std::chrono::seconds ttl);
+  template <typename Answer>
+  static asio::awaitable<Answer> wait_for(std::shared_ptr<Flight<Answer>> flight);
+  template <typename Answer>
+  void land(Flights<Answer>& flights, const std::string& name, const Answer& answer);
+  asio::awaitable<MxAnswer> fetch_mx(std::string domain);
+  asio::awaitable<AddressAnswer> fetch_addresses(std::string host);
 
   asio::any_io_executor executor_;
   ResolverOptions options_;
@@ -87,6 +112,8 @@ private:
   asio::steady_timer timer_;
   std::map<std::string, CacheEntry<MxAnswer>> mx_cache_;
   std::map<std::string, CacheEntry<AddressAnswer>> address_cache_;
+  Flights<MxAnswer> mx_flights_;
+  Flights<AddressAnswer> address_flights_;
 };
 
 CaresResolver::~CaresResolver() {
@@ -268,6 +295,26 @@ MxAnswer CaresResolver::parse_mx(const RawAnswer& raw, std::chrono::seconds& ttl
   return answer;
 }
 
+template <typename Answer>
+asio::awaitable<Answer> CaresResolver::wait_for(std::shared_ptr<Flight<Answer>> flight) {
+  if (!flight->done) {
+    co_await flight->landed.async_wait(use_tuple);
+  }
+  co_return flight->answer;
+}
+
+template <typename Answer>
+void CaresResolver::land(Flights<Answer>& flights, const std::string& name, const Answer& answer) {
+  auto it = flights.find(name);
+  if (it == flights.end()) {
+    return;
+  }
+  it->second->answer = answer;
+  it->second->done = true;
+  it->second->landed.cancel(); // wakes every waiter
+  flights.erase(it);
+}
+
 asio::awaitable<MxAnswer> CaresResolver::mx(std::string domain) {
   domain = mail::normalize_domain(domain);
   if (special_use_name(domain)) {
@@ -277,6 +324,16 @@ asio::awaitable<MxAnswer> CaresResolver::mx(std::string domain) {
   if (cached != mx_cache_.end() && cached->second.expires > clock_.now()) {
     co_return cached->second.answer;
   }
+  if (auto flight = mx_flights_.find(domain); flight != mx_flights_.end()) {
+    co_return co_await wait_for(flight->second);
+  }
+  mx_flights_.emplace(domain, std::make_shared<Flight<MxAnswer>>(executor_));
+  Landing<MxAnswer> landing{*this, mx_flights_, domain};
+  landing.answer = co_await fetch_mx(domain);
+  co_return landing.answer;
+}
+
+asio::awaitable<MxAnswer> CaresResolver::fetch_mx(std::string domain) {
   const RawAnswer raw = co_await query(domain, ns_t_mx);
   std::chrono::seconds ttl = options_.negative_ttl;
   MxAnswer answer = parse_mx(raw, ttl);
@@ -349,6 +406,16 @@ asio::awaitable<AddressAnswer> CaresResolver::addresses(std::string host) {
   if (cached != address_cache_.end() && cached->second.expires > clock_.now()) {
     co_return cached->second.answer;
   }
+  if (auto flight = address_flights_.find(host); flight != address_flights_.end()) {
+    co_return co_await wait_for(flight->second);
+  }
+  address_flights_.emplace(host, std::make_shared<Flight<AddressAnswer>>(executor_));
+  Landing<AddressAnswer> landing{*this, address_flights_, host};
+  landing.answer = co_await fetch_addresses(host);
+  co_return landing.answer;
+}
+
+asio::awaitable<AddressAnswer> CaresResolver::fetch_addresses(std::string host) {
   std::chrono::seconds ttl4 = options_.negative_ttl;
   std::chrono::seconds ttl6 = options_.negative_ttl;
   const RawAnswer raw4 = co_await query(host, ns_t_a);

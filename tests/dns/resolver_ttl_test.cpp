@@ -200,5 +200,65 @@ TEST_F(ResolverTtlTest, SpecialUseNamesAreAnsweredWithoutAsking) {
   EXPECT_EQ(invalid.status, Status::NxDomain);
 }
 
+// A resolver that is down: reads every query, never answers, counts what arrived.
+class SilentServer {
+public:
+  SilentServer() {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SilentServer() { ::close(fd_); }
+  int port() const { return port_; }
+  // Datagrams received so far (drains the socket).
+  int queries() {
+    unsigned char buf[1024];
+    while (::recv(fd_, buf, sizeof buf, 0) > 0) {
+      ++count_;
+    }
+    return count_;
+  }
+
+private:
+  int fd_ = -1;
+  int port_ = 0;
+  int count_ = 0;
+};
+
+TEST(ResolverInFlight, ConcurrentLookupsOfOneNameShareOneQuery) {
+  SilentServer silent;
+  asio::io_context io;
+  mail::ManualClock clock{std::chrono::system_clock::now()};
+  ResolverOptions options;
+  options.servers = {"127.0.0.1:" + std::to_string(silent.port())};
+  options.timeout = 300ms;
+  options.tries = 1;
+  auto resolver = std::move(Resolver::create(io.get_executor(), options, clock).value());
+  constexpr int sessions = 5;
+  int done = 0;
+  std::vector<Status> statuses;
+  for (int i = 0; i < sessions; ++i) {
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          statuses.push_back((co_await resolver->mx("mail.test")).status);
+          ++done;
+        },
+        asio::detached);
+  }
+  const auto started = std::chrono::steady_clock::now();
+  while (done < sessions && io.run_one_for(std::chrono::seconds(10)) > 0) {
+  }
+  ASSERT_EQ(done, sessions);
+  EXPECT_EQ(statuses, std::vector<Status>(sessions, Status::TempFail));
+  EXPECT_EQ(silent.queries(), 1) << "the five sessions waited for one question";
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s) << "one timeout, not five in a row";
+}
+
 } // namespace
 } // namespace backstop::dns

@@ -53,6 +53,7 @@ public:
   mail::Status init();
   asio::awaitable<MxAnswer> mx(std::string domain) override;
   asio::awaitable<AddressAnswer> addresses(std::string host) override;
+  std::size_t remembered() const override { return mx_cache_.size() + address_cache_.size(); }
 
 private:
   struct Watch {
@@ -112,6 +113,7 @@ private:
   asio::steady_timer timer_;
   std::map<std::string, CacheEntry<MxAnswer>> mx_cache_;
   std::map<std::string, CacheEntry<AddressAnswer>> address_cache_;
+  std::uint64_t remembered_ = 0; // answers stored; every 1024th sweeps out the expired
   Flights<MxAnswer> mx_flights_;
   Flights<AddressAnswer> address_flights_;
 };
@@ -266,10 +268,15 @@ void CaresResolver::remember(std::map<std::string, CacheEntry<Answer>>& cache,
   if (answer.status == Status::TempFail) {
     ttl = options_.temporary_failure_ttl;
   }
+  const auto now = clock_.now();
   if (ttl.count() > 0) {
-    cache[name] = {answer, clock_.now() + ttl};
+    cache[name] = {answer, now + ttl};
   } else {
     cache.erase(name);
+  }
+  // Senders choose the names (random domains, each NXDOMAIN): expired ones must not pile up.
+  if (++remembered_ % 1024 == 0) {
+    std::erase_if(cache, [now](const auto& entry) { return entry.second.expires <= now; });
   }
 }
 

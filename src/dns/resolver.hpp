@@ -62,6 +62,9 @@ public:
   virtual asio::awaitable<MxAnswer> mx(std::string domain) = 0;
   // A and AAAA together; Found when either has records.
   virtual asio::awaitable<AddressAnswer> addresses(std::string host) = 0;
+  // Answers held in memory now (MX and address names); expired ones are swept out as new
+  // ones come, so names that senders make up do not pile up.
+  virtual std::size_t remembered() const { return 0; }
 };
 
 } // namespace backstop::dns

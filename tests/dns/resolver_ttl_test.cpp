@@ -174,6 +174,32 @@ TEST_F(ResolverTtlTest, TemporaryFailuresAreNotKeptWhenTurnedOff) {
   EXPECT_EQ(mx_status(), Status::Found);
 }
 
+TEST_F(ResolverTtlTest, ExpiredAnswersDoNotPileUp) {
+  start_dnsmasq(300);
+  make_resolver();
+  auto ask_missing = [&](int from, int count) {
+    int done = 0;
+    for (int i = from; i < from + count; ++i) {
+      asio::co_spawn(
+          io_,
+          [&, i]() -> asio::awaitable<void> {
+            co_await resolver_->mx("missing" + std::to_string(i) + ".test");
+            ++done;
+          },
+          asio::detached);
+    }
+    io_.restart();
+    while (done < count && io_.run_one_for(std::chrono::seconds(10)) > 0) {
+    }
+    ASSERT_EQ(done, count);
+  };
+  ask_missing(0, 1000); // NXDOMAIN, each remembered for 5 minutes
+  EXPECT_EQ(resolver_->remembered(), 1000u);
+  clock_.advance(301s);
+  ask_missing(1000, 24); // the 1024th answer stored sweeps out the expired
+  EXPECT_EQ(resolver_->remembered(), 24u);
+}
+
 TEST_F(ResolverTtlTest, SpecialUseNamesAreAnsweredWithoutAsking) {
   make_resolver(); // no server at all: any question would be a temporary failure
   MxAnswer mx;

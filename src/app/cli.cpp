@@ -2,6 +2,7 @@
 // stats.
 #include "app/cli.hpp"
 
+#include "app/check_config.hpp"
 #include "app/config_loader.hpp"
 #include "app/queue_command.hpp"
 #include "app/serve.hpp"
@@ -109,12 +110,7 @@ int run_cli(int argc, char** argv) {
     return 1;
   }
   if (check_cmd->parsed()) {
-    if (auto lists = load_recipient_lists(*config); !lists) {
-      std::cerr << config_path << ": " << lists.error().message << "\n";
-      return 1;
-    }
-    std::cout << config_path << ": ok (" << config->domains.size() << " domains)\n";
-    return 0;
+    return run_check_config(*config, config_path);
   }
   if (queue_cmd->parsed()) {
     return run_queue_command(*config, queue_command);

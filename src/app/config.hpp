@@ -18,6 +18,7 @@ struct Endpoint {
   std::string host; // "127.0.0.1", "::1" (no brackets), or a name for primaries
   std::uint16_t port = 0;
   std::string to_string() const;
+  bool operator==(const Endpoint&) const = default;
 };
 
 struct SmtpConfig {
@@ -28,6 +29,7 @@ struct SmtpConfig {
   std::size_t max_recipients = 100;
   std::size_t max_errors = 10;
   std::size_t max_line_length = 1000;   // DATA text lines, CRLF included
+  std::size_t hop_count_limit = 50;     // more Received headers: 554 5.4.6 (mail loop)
   bool reject_bare_line_endings = true; // false: normalise bare CR/LF to CRLF and accept
   std::string tls_certificate;
   std::string tls_key;
@@ -103,7 +105,8 @@ struct DeliveryConfig {
   std::chrono::seconds command_timeout{300};
   std::chrono::seconds data_timeout{600};
   BounceConfig bounce = BounceConfig::Always;
-  std::uint16_t mx_port = 25; // port of MX hosts (not of configured primaries)
+  std::uint16_t mx_port = 25;                     // port of MX hosts (not of configured primaries)
+  std::chrono::seconds route_check_interval{300}; // re-route domains without a primary
 };
 
 struct LogConfig {

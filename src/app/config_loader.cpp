@@ -6,7 +6,9 @@
 #include "mail/address.hpp"
 #include "mail/cidr.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
+#include <asio/ip/address.hpp>
 #include <charconv>
 #include <fstream>
 #include <set>
@@ -125,6 +127,9 @@ void read_smtp(TomlReader& r, SmtpConfig& smtp) {
   v = smtp.max_line_length;
   r.integer("max_line_length", v, 1000, 1 << 20);
   smtp.max_line_length = v;
+  v = smtp.hop_count_limit;
+  r.integer("hop_count_limit", v, 1, 1000);
+  smtp.hop_count_limit = v;
   smtp.reject_bare_line_endings = r.choice("bare_line_endings", {"reject", "normalize"},
                                            smtp.reject_bare_line_endings ? 0 : 1) == 0;
   r.string("tls_certificate", smtp.tls_certificate);
@@ -227,6 +232,10 @@ void read_delivery(TomlReader& r, DeliveryConfig& d) {
   std::uint64_t port = d.mx_port;
   r.integer("mx_port", port, 1, 65535);
   d.mx_port = static_cast<std::uint16_t>(port);
+  r.duration("route_check_interval", d.route_check_interval);
+  if (d.route_check_interval.count() < 10) {
+    r.error("route_check_interval", "must be at least 10s");
+  }
   r.finish();
 }
 
@@ -303,8 +312,24 @@ void read_verify(TomlReader& r, VerifyConfig& v) {
   r.finish();
 }
 
-void read_domains(TomlReader& top, const toml::array* arr, std::vector<DomainConfig>& out,
-                  std::vector<std::string>& errors) {
+// A primary that is one of our own listeners would be delivery to ourselves: a mail loop.
+bool is_own_listener(const Endpoint& primary, const std::vector<Endpoint>& listen) {
+  std::error_code ec;
+  const auto address = asio::ip::make_address(primary.host, ec);
+  if (ec) {
+    return false; // a name: resolved and checked at delivery time
+  }
+  return std::any_of(listen.begin(), listen.end(), [&](const Endpoint& l) {
+    if (l.port != primary.port) {
+      return false;
+    }
+    const auto own = asio::ip::make_address(l.host, ec);
+    return !ec && (own == address || (own.is_unspecified() && address.is_loopback()));
+  });
+}
+
+void read_domains(TomlReader& top, const toml::array* arr, const std::vector<Endpoint>& listen,
+                  std::vector<DomainConfig>& out, std::vector<std::string>& errors) {
   if (arr == nullptr) {
     errors.emplace_back("domain: no [[domain]] is configured; backstop would refuse all mail");
     return;
@@ -323,6 +348,12 @@ void read_domains(TomlReader& top, const toml::array* arr, std::vector<DomainCon
     read_domain(r, domain);
     if (!seen.insert(domain.name).second) {
       r.error("name", "domain \"" + domain.name + "\" is configured twice");
+    }
+    for (const auto& p : domain.primary) {
+      if (is_own_listener(p, listen)) {
+        r.error("primary",
+                "\"" + p.to_string() + "\" is this host's own smtp.listen address: a mail loop");
+      }
     }
     out.push_back(std::move(domain));
   }
@@ -379,7 +410,7 @@ void read_top(const toml::table& root, Config& config, std::vector<std::string>&
     admin.control_socket = path;
     r.finish();
   });
-  read_domains(top, top.array("domain"), config.domains, errors);
+  read_domains(top, top.array("domain"), config.smtp.listen, config.domains, errors);
   top.string("postmaster", config.postmaster);
   if (config.postmaster.empty() && !config.domains.empty()) {
     config.postmaster = "postmaster@" + config.domains.front().name;

@@ -5,10 +5,12 @@
 #include "admin/queue_admin.hpp"
 #include "app/config_loader.hpp"
 #include "app/logging.hpp"
+#include "app/reload_diff.hpp"
 #include "app/verification.hpp"
 #include "delivery/callout_client.hpp"
 #include "delivery/dns_router.hpp"
 #include "delivery/etrn_service.hpp"
+#include "delivery/route_watch.hpp"
 #include "delivery/scheduler.hpp"
 #include "dns/resolver.hpp"
 #include "mail/cidr.hpp"
@@ -20,6 +22,7 @@
 #include "state/store.hpp"
 
 #include <asio.hpp>
+#include <atomic>
 #include <future>
 #include <set>
 #include <sys/resource.h>
@@ -72,13 +75,15 @@ private:
   mail::Status start_delivery();
   mail::Status start_verification();
   nlohmann::json flush_cache(const std::string& pattern);
+  void forget_valid(const mail::Address& who, const std::string& reply);
   nlohmann::json stats() const;
   PolicyServices policy_services() {
-    return {verify_cache_.get(), callout_.get(), sender_check_, log_, &counters_};
+    return {verify_cache_.get(), callout_.get(), sender_check_, log_, &counters_, &destinations_};
   }
   nlohmann::json handle_control(const nlohmann::json& request);
   void on_signal(int signal);
   void reload();
+  void reload_delivery(const Config& next);
   void shutdown();
 
   Config config_;
@@ -102,12 +107,15 @@ private:
   std::unique_ptr<delivery::DnsRouter> router_;
   std::unique_ptr<delivery::Scheduler> scheduler_;
   std::unique_ptr<delivery::EtrnService> etrn_;
+  policy::Destinations destinations_; // where backed-up domains' mail can go, for RCPT
+  std::unique_ptr<delivery::RouteWatch> route_watch_;
   std::unique_ptr<asio::signal_set> signals_;
   // Recipient verification: the state store runs on its own thread (SQLite blocks).
   asio::io_context state_loop_{1};
   std::thread state_thread_;
   std::unique_ptr<state::Store> store_;
   std::unique_ptr<policy::VerifyCache> verify_cache_;
+  std::atomic<policy::VerifyCache*> delivery_cache_{nullptr}; // set once verification runs
   std::unique_ptr<delivery::CalloutClient> callout_;
   std::shared_ptr<const policy::SenderDomainCheck> sender_check_;
 };
@@ -152,6 +160,7 @@ void Runtime::build_session_options() {
   o.limits.max_errors = config_.smtp.max_errors;
   o.limits.max_data_line = config_.smtp.max_line_length;
   o.limits.reject_bare_line_endings = config_.smtp.reject_bare_line_endings;
+  o.limits.hop_count_limit = config_.smtp.hop_count_limit;
   o.limits.greeting_delay = config_.smtp.greeting_delay;
   o.limits.command_timeout = config_.smtp.command_timeout;
   o.limits.data_timeout = config_.smtp.data_timeout;
@@ -203,11 +212,20 @@ mail::Status Runtime::start_delivery() {
   for (const auto& d : config_.domains) {
     domains.insert(d.name);
   }
-  router_ = make_router(config_, *resolver_, log_);
+  const auto by_mx = routed_by_mx(config_);
+  destinations_.track({by_mx.begin(), by_mx.end()});
+  router_ = make_router(config_, *resolver_, log_, &destinations_);
+  route_watch_ = std::make_unique<delivery::RouteWatch>(
+      delivery_loop_, *router_, destinations_, config_.delivery.route_check_interval, log_);
+  route_watch_->set_domains(by_mx);
+  route_watch_->start();
   client_tls_ = smtp::make_client_tls_context();
   auto options = scheduler_options(config_);
   options.client.tls_context = client_tls_.get();
   options.counters = &counters_;
+  options.on_unknown_recipient = [this](const mail::Address& who, const std::string& reply) {
+    forget_valid(who, reply);
+  };
   scheduler_ = std::make_unique<delivery::Scheduler>(delivery_loop_, *spool_, *router_,
                                                      std::move(options), clock_, log_);
   std::vector<mail::Cidr> etrn_clients;
@@ -238,6 +256,7 @@ mail::Status Runtime::start_verification() {
   verify_cache_ = std::make_unique<policy::VerifyCache>(store_.get(), state_loop_.get_executor(),
                                                         clock_, cache_options(config_), log_);
   verify_cache_->start_purging(std::chrono::hours(1));
+  delivery_cache_ = verify_cache_.get();
   auto options = callout_options(config_);
   options.client.tls_context = client_tls_.get();
   options.counters = &counters_;
@@ -269,6 +288,18 @@ nlohmann::json Runtime::flush_cache(const std::string& typed) {
   log_->info("verify cache: {} entries flushed ({})", erased.value(),
              pattern.empty() ? "all" : pattern);
   return nlohmann::json{{"ok", true}, {"flushed", erased.value()}};
+}
+
+// The primary refused at delivery what the cache called valid (a primary that treats the
+// null sender of callouts differently, a user removed since): the next RCPT is refused.
+void Runtime::forget_valid(const mail::Address& who, const std::string& reply) {
+  policy::VerifyCache* cache = delivery_cache_.load();
+  if (cache == nullptr) {
+    return;
+  }
+  cache->remember(policy::cache_key(who), state::VerifyResult::Invalid,
+                  "refused at delivery: " + reply);
+  log_->info("verify cache: <{}> is now unknown (refused at delivery: {})", who.to_string(), reply);
 }
 
 nlohmann::json Runtime::stats() const {
@@ -326,6 +357,10 @@ void Runtime::reload() {
     log_->error("reload: {}; keeping the running configuration", lists.error().message);
     return;
   }
+  for (const auto& key : restart_only_changes(config_, next)) {
+    log_->warn("reload: {} changed; ignored until restart", key);
+  }
+  reload_delivery(next);
   config_.domains = next.domains;
   config_.verify.callout = next.verify.callout;
   config_.verify.defer_unverified = next.verify.defer_unverified;
@@ -340,6 +375,26 @@ void Runtime::reload() {
     listed += list->size();
   }
   log_->info("reload: {} domains, {} recipient list entries", config_.domains.size(), listed);
+}
+
+// Every per-domain behaviour of delivery follows the new domain list: routes, ETRN, the
+// domains watched for "nowhere to deliver".
+void Runtime::reload_delivery(const Config& next) {
+  std::set<std::string> domains;
+  for (const auto& d : next.domains) {
+    domains.insert(d.name);
+  }
+  etrn_->set_domains(domains);
+  const auto by_mx = routed_by_mx(next);
+  destinations_.track({by_mx.begin(), by_mx.end()});
+  asio::post(delivery_loop_, [router = router_.get(), routes = primaries(next)]() mutable {
+    router->set_primaries(std::move(routes));
+  });
+  route_watch_->set_domains(by_mx);
+  scheduler_->set_domain_tls(domain_tls(next));
+  if (callout_) {
+    callout_->set_domain_tls(domain_tls(next));
+  }
 }
 
 void Runtime::on_signal(int signal) {
@@ -365,6 +420,9 @@ void Runtime::shutdown() {
   }
   if (scheduler_) {
     scheduler_->stop();
+  }
+  if (route_watch_) {
+    route_watch_->stop();
   }
   if (callout_) {
     callout_->stop();

@@ -1,6 +1,8 @@
 // verification: options to parts, and the pipeline they make.
 #include "app/verification.hpp"
 
+#include "app/local_identity.hpp"
+
 namespace backstop::app {
 
 mail::Result<RecipientLists> load_recipient_lists(const Config& config) {
@@ -26,26 +28,6 @@ mail::Address parse_mailbox(const std::string& text) {
   return mail::Address{text.substr(0, at), mail::normalize_domain(text.substr(at + 1))};
 }
 
-namespace {
-
-delivery::LocalIdentity local_identity(const Config& config) {
-  delivery::LocalIdentity self;
-  self.names.insert(mail::normalize_domain(config.hostname));
-  for (const auto& n : config.local_names) {
-    self.names.insert(mail::normalize_domain(n));
-  }
-  for (const auto& a : config.local_addresses) {
-    std::error_code ec;
-    auto address = asio::ip::make_address(a, ec);
-    if (!ec) {
-      self.addresses.insert(address);
-    }
-  }
-  return self;
-}
-
-} // namespace
-
 dns::ResolverOptions resolver_options(const Config& config) {
   dns::ResolverOptions o;
   o.servers = config.dns.servers;
@@ -67,17 +49,32 @@ std::map<std::string, delivery::TlsPolicy> domain_tls(const Config& config) {
   return out;
 }
 
-std::unique_ptr<delivery::DnsRouter> make_router(const Config& config, dns::Resolver& resolver,
-                                                 std::shared_ptr<spdlog::logger> log) {
-  std::map<std::string, std::vector<delivery::StaticHop>> primaries;
+std::map<std::string, std::vector<delivery::StaticHop>> primaries(const Config& config) {
+  std::map<std::string, std::vector<delivery::StaticHop>> out;
   for (const auto& d : config.domains) {
     for (const auto& p : d.primary) {
-      primaries[d.name].push_back({p.host, p.port});
+      out[d.name].push_back({p.host, p.port});
     }
   }
-  return std::make_unique<delivery::DnsRouter>(resolver, local_identity(config),
-                                               std::move(primaries), config.delivery.mx_port,
-                                               std::move(log));
+  return out;
+}
+
+std::vector<std::string> routed_by_mx(const Config& config) {
+  std::vector<std::string> out;
+  for (const auto& d : config.domains) {
+    if (d.primary.empty()) {
+      out.push_back(d.name);
+    }
+  }
+  return out;
+}
+
+std::unique_ptr<delivery::DnsRouter> make_router(const Config& config, dns::Resolver& resolver,
+                                                 std::shared_ptr<spdlog::logger> log,
+                                                 policy::Destinations* destinations) {
+  return std::make_unique<delivery::DnsRouter>(resolver, local_identity(config), primaries(config),
+                                               config.delivery.mx_port, std::move(log),
+                                               destinations);
 }
 
 policy::VerifyCacheOptions cache_options(const Config& config) {
@@ -117,6 +114,7 @@ make_pipeline(const Config& config, const RecipientLists& lists, const PolicySer
     domains.emplace(d.name, std::move(v));
   }
   policy::PipelineParts parts{.relay_domains = policy::RelayDomains(names)};
+  parts.destinations = services.destinations;
   parts.reject_sender_routing = config.smtp.reject_sender_routing;
   parts.log = services.log;
   for (const auto& d : config.domains) {

@@ -31,7 +31,11 @@ std::map<std::string, delivery::TlsPolicy> domain_tls(const Config& config);
 
 // Where mail and callouts for a domain go: its configured primary, or its better MX hosts.
 std::unique_ptr<delivery::DnsRouter> make_router(const Config& config, dns::Resolver& resolver,
-                                                 std::shared_ptr<spdlog::logger> log);
+                                                 std::shared_ptr<spdlog::logger> log,
+                                                 policy::Destinations* destinations = nullptr);
+std::map<std::string, std::vector<delivery::StaticHop>> primaries(const Config& config);
+// Backed-up domains without a configured primary: their MX records say where mail goes.
+std::vector<std::string> routed_by_mx(const Config& config);
 
 policy::VerifyCacheOptions cache_options(const Config& config);
 delivery::CalloutOptions callout_options(const Config& config);
@@ -43,6 +47,7 @@ struct PolicyServices {
   std::shared_ptr<const policy::SenderDomainCheck> sender_domain;
   std::shared_ptr<spdlog::logger> log;
   metrics::Counters* counters = nullptr;
+  const policy::Destinations* destinations = nullptr;
 };
 
 std::shared_ptr<const policy::Pipeline>

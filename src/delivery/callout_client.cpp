@@ -31,6 +31,12 @@ CalloutClient::CalloutClient(asio::io_context& loop, Router& router, CalloutOpti
 
 CalloutClient::~CalloutClient() = default;
 
+void CalloutClient::set_domain_tls(std::map<std::string, TlsPolicy> domain_tls) {
+  asio::post(loop_, [this, tls = std::move(domain_tls)]() mutable {
+    options_.domain_tls = std::move(tls);
+  });
+}
+
 void CalloutClient::stop() {
   asio::post(loop_, [this] {
     stopped_ = true;

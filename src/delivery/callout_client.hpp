@@ -49,6 +49,8 @@ public:
   asio::awaitable<policy::ProbeAnswer> probe(mail::Address recipient) override;
   // Connections opened so far (for logs and tests).
   std::size_t connections_opened() const { return opened_.load(); }
+  // After a reload: per-domain TLS rules for the next connections.
+  void set_domain_tls(std::map<std::string, TlsPolicy> domain_tls);
   void stop();
 
 private:

@@ -5,9 +5,32 @@ namespace backstop::delivery {
 
 DnsRouter::DnsRouter(dns::Resolver& resolver, LocalIdentity self,
                      std::map<std::string, std::vector<StaticHop>> primaries, std::uint16_t mx_port,
-                     std::shared_ptr<spdlog::logger> log)
+                     std::shared_ptr<spdlog::logger> log, policy::Destinations* destinations)
     : resolver_(resolver), self_(std::move(self)), primaries_(std::move(primaries)),
-      mx_port_(mx_port), log_(std::move(log)) {}
+      mx_port_(mx_port), log_(std::move(log)), destinations_(destinations) {}
+
+void DnsRouter::set_primaries(std::map<std::string, std::vector<StaticHop>> primaries) {
+  primaries_ = std::move(primaries);
+}
+
+// What a backed-up domain's MX records say about delivery, for RCPT time. A mail loop is
+// logged when it is found (and when it ends), not on every lookup.
+void DnsRouter::record(const std::string& domain, const MxSelection& selection) {
+  const bool tracked = destinations_ != nullptr && destinations_->tracked(domain);
+  if (selection.mail_loop) {
+    const std::string why =
+        "this host is the best MX for " + domain + " and no primary is configured: mail loop";
+    if (!tracked || destinations_->set(domain, why)) {
+      log_->error("{}: {}; recipients get 451 4.4.4 until the MX records or hostname/"
+                  "local_names/local_addresses are fixed, or a primary is configured",
+                  domain, why);
+    }
+    return;
+  }
+  if (!selection.targets.empty() && tracked && destinations_->set(domain, std::nullopt)) {
+    log_->info("{}: a more-preferred MX host exists again; recipients are accepted", domain);
+  }
+}
 
 asio::awaitable<Route> DnsRouter::route(const std::string& domain) {
   auto it = primaries_.find(domain);
@@ -23,17 +46,25 @@ asio::awaitable<Route> DnsRouter::route_static(const std::vector<StaticHop>& hop
   for (const auto& hop : hops) {
     std::error_code ec;
     auto literal = asio::ip::make_address(hop.host, ec);
-    if (!ec) {
-      route.hops.push_back({hop.host, {literal, hop.port}});
-      continue;
+    std::vector<asio::ip::address> addresses{literal};
+    if (ec) {
+      auto answer = co_await resolver_.addresses(hop.host);
+      if (answer.status != dns::Status::Found) {
+        errors += (errors.empty() ? "" : "; ") + std::string("cannot resolve primary ") + hop.host;
+        continue;
+      }
+      addresses = answer.addresses;
     }
-    auto answer = co_await resolver_.addresses(hop.host);
-    if (answer.status != dns::Status::Found) {
-      errors += (errors.empty() ? "" : "; ") + std::string("cannot resolve primary ") + hop.host;
-      continue;
-    }
-    for (const auto& a : answer.addresses) {
-      route.hops.push_back({hop.host, {a, hop.port}});
+    for (const auto& a : addresses) {
+      const asio::ip::tcp::endpoint endpoint{a, hop.port};
+      if (self_.is_listener(endpoint)) {
+        log_->error("primary {} is this host's own listener {}: mail loop; fix the primary",
+                    hop.host, endpoint.address().to_string());
+        errors += (errors.empty() ? "" : "; ") + std::string("primary ") + hop.host +
+                  " is this host: mail loop";
+        continue;
+      }
+      route.hops.push_back({hop.host, endpoint});
     }
   }
   if (route.hops.empty()) {
@@ -55,14 +86,11 @@ asio::awaitable<Route> DnsRouter::route_mx(const std::string& domain) {
     }
   }
   const MxSelection selection = select_mx(input, self_, random_);
+  record(domain, selection);
   Route route;
   if (selection.targets.empty()) {
     route.error = selection.error;
     route.permanent = selection.permanent;
-    if (selection.mail_loop) {
-      log_->error("{}: {}; check the MX records and this host's hostname/local_names", domain,
-                  selection.error);
-    }
     co_return route;
   }
   for (const auto& t : selection.targets) {

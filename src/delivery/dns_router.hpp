@@ -6,6 +6,7 @@
 #include "delivery/mx_selector.hpp"
 #include "delivery/router.hpp"
 #include "dns/resolver.hpp"
+#include "policy/destinations.hpp"
 
 #include <map>
 #include <random>
@@ -22,19 +23,23 @@ class DnsRouter final : public Router {
 public:
   DnsRouter(dns::Resolver& resolver, LocalIdentity self,
             std::map<std::string, std::vector<StaticHop>> primaries, std::uint16_t mx_port,
-            std::shared_ptr<spdlog::logger> log);
+            std::shared_ptr<spdlog::logger> log, policy::Destinations* destinations = nullptr);
+  // After a reload (on the delivery loop): the new domains' primaries.
+  void set_primaries(std::map<std::string, std::vector<StaticHop>> primaries);
 
   asio::awaitable<Route> route(const std::string& domain) override;
 
 private:
   asio::awaitable<Route> route_static(const std::vector<StaticHop>& hops);
   asio::awaitable<Route> route_mx(const std::string& domain);
+  void record(const std::string& domain, const MxSelection& selection);
 
   dns::Resolver& resolver_;
   LocalIdentity self_;
   std::map<std::string, std::vector<StaticHop>> primaries_;
   std::uint16_t mx_port_;
   std::shared_ptr<spdlog::logger> log_;
+  policy::Destinations* destinations_;
   std::mt19937 random_{std::random_device{}()};
 };
 

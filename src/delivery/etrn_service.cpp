@@ -6,6 +6,16 @@
 
 namespace backstop::delivery {
 
+void EtrnService::set_domains(std::set<std::string> domains) {
+  std::lock_guard lock(mutex_);
+  domains_ = std::move(domains);
+}
+
+bool EtrnService::backed_up(const std::string& domain) const {
+  std::lock_guard lock(mutex_);
+  return domains_.count(domain) != 0;
+}
+
 mail::Reply EtrnService::on_etrn(const std::string& client_ip, const std::string& argument) {
   if (!mail::any_contains(clients_, client_ip)) {
     return mail::replies::etrn_denied;
@@ -15,7 +25,7 @@ mail::Reply EtrnService::on_etrn(const std::string& client_ip, const std::string
     node.erase(0, 1); // "@domain" asks for subdomains too; we back up exact domains only
   }
   node = mail::normalize_domain(node);
-  if (domains_.count(node) == 0) {
+  if (!backed_up(node)) {
     return mail::replies::etrn_unknown_domain.with_text("Unable to queue messages for node " +
                                                         node);
   }

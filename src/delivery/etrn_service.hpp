@@ -7,6 +7,7 @@
 #include "mail/cidr.hpp"
 #include "smtp/session_options.hpp"
 
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -19,10 +20,15 @@ public:
       : scheduler_(scheduler), clients_(std::move(clients)), domains_(std::move(domains)) {}
 
   mail::Reply on_etrn(const std::string& client_ip, const std::string& argument) override;
+  // After a reload: sessions on any loop may be asking meanwhile.
+  void set_domains(std::set<std::string> domains);
 
 private:
+  bool backed_up(const std::string& domain) const;
+
   Scheduler& scheduler_;
   std::vector<mail::Cidr> clients_;
+  mutable std::mutex mutex_;
   std::set<std::string> domains_;
 };
 

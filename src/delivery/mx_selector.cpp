@@ -5,13 +5,28 @@
 
 namespace backstop::delivery {
 
+bool LocalIdentity::is_local(const asio::ip::address& address) const {
+  asio::ip::address a = address;
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+    a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+  }
+  return addresses.count(a) != 0 || (any_loopback && a.is_loopback());
+}
+
+bool LocalIdentity::is_listener(const asio::ip::tcp::endpoint& endpoint) const {
+  return std::any_of(listeners.begin(), listeners.end(), [&](const auto& l) {
+    return l.port() == endpoint.port() &&
+           (l.address() == endpoint.address() ||
+            (l.address().is_unspecified() && is_local(endpoint.address())));
+  });
+}
+
 bool LocalIdentity::is_local(const std::string& host,
                              const std::vector<asio::ip::address>& addrs) const {
   if (names.count(host) != 0) {
     return true;
   }
-  return std::any_of(addrs.begin(), addrs.end(),
-                     [this](const auto& a) { return addresses.count(a) != 0; });
+  return std::any_of(addrs.begin(), addrs.end(), [this](const auto& a) { return is_local(a); });
 }
 
 namespace {

@@ -9,6 +9,7 @@
 #include "dns/resolver.hpp"
 
 #include <asio/ip/address.hpp>
+#include <asio/ip/tcp.hpp>
 #include <map>
 #include <random>
 #include <set>
@@ -19,8 +20,13 @@ namespace backstop::delivery {
 
 struct LocalIdentity {
   std::set<std::string> names;           // hostname and local_names, lower case
-  std::set<asio::ip::address> addresses; // local_addresses
+  std::set<asio::ip::address> addresses; // local_addresses, listen and interface addresses
+  bool any_loopback = false; // a wildcard listener answers on all of 127.0.0.0/8 and ::1
+  std::vector<asio::ip::tcp::endpoint> listeners; // smtp.listen, wildcards included
+  // A configured primary may share our address on another port, but never be our listener.
+  bool is_listener(const asio::ip::tcp::endpoint& endpoint) const;
   bool is_local(const std::string& host, const std::vector<asio::ip::address>& addrs) const;
+  bool is_local(const asio::ip::address& address) const;
 };
 
 struct MxTarget {

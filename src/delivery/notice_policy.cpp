@@ -5,7 +5,8 @@ namespace backstop::delivery {
 
 bool NoticePolicy::may_notify(const mail::Envelope& envelope,
                               const mail::Recipient& recipient) const {
-  return mode_ != BounceMode::Never && !envelope.sender.is_null() &&
+  // No sender carries a verification mark until SPF exists: "verified-sender" sends none.
+  return mode_ == BounceMode::Always && !envelope.sender.is_null() &&
          (recipient.notify & mail::NotifyNever) == 0;
 }
 
@@ -29,6 +30,9 @@ const char* NoticePolicy::why_no_notice(const mail::Envelope& envelope,
   }
   if (mode_ == BounceMode::Never) {
     return "bounce = never";
+  }
+  if (mode_ == BounceMode::VerifiedSender) {
+    return "bounce = verified-sender, sender not verified";
   }
   return "NOTIFY";
 }

@@ -2,7 +2,7 @@
 // (bounce or delay warning) may be sent. Never to the null sender (RFC 5321 4.5.5), never
 // against NOTIFY=NEVER, and not at all when the operator says bounce = "never".
 // bounce = "verified-sender" sends only to senders that passed SPF; until the SPF check
-// exists (a later issue) no sender is marked verified, so it acts as "always" and says so.
+// exists (a later issue) no sender is marked verified, so it sends none (the safe reading).
 #pragma once
 
 #include "mail/envelope.hpp"

@@ -8,6 +8,13 @@ namespace backstop::delivery {
 
 using metrics::Counter;
 
+namespace {
+// "550 5.1.1 <x>: user unknown": an RFC 3463 addressing status (X.1.Y), not a policy refusal.
+bool addressing_failure(const std::string& reply) {
+  return reply.size() > 8 && reply.compare(3, 5, " 5.1.") == 0;
+}
+} // namespace
+
 std::vector<std::size_t> Scheduler::pending_for(const Tracked& t, const std::string& domain) const {
   std::vector<std::size_t> out;
   const auto& env = t.message.envelope;
@@ -39,6 +46,10 @@ void Scheduler::apply(Tracked& t, const std::vector<std::size_t>& indices,
       s.last_error = outcome.reply;
       metrics::count(options_.counters, Counter::RecipientsFailed);
       log_->info("{}: to=<{}> relay={} status=bounced ({})", id, to, host, outcome.reply);
+      if (addressing_failure(outcome.reply) && options_.on_unknown_recipient) {
+        options_.on_unknown_recipient(t.message.envelope.recipients[indices[k]].address,
+                                      outcome.reply);
+      }
     } else {
       s.attempts++;
       s.next_attempt_unix = schedule_.next_attempt(now, s.attempts);

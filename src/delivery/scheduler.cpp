@@ -212,4 +212,10 @@ nlohmann::json Scheduler::modify(const std::string& command, mail::QueueId id) {
   return future.get();
 }
 
+void Scheduler::set_domain_tls(std::map<std::string, TlsPolicy> domain_tls) {
+  asio::post(loop_, [this, tls = std::move(domain_tls)]() mutable {
+    options_.domain_tls = std::move(tls);
+  });
+}
+
 } // namespace backstop::delivery

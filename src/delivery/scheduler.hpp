@@ -20,6 +20,7 @@
 #include "queue/spool.hpp"
 
 #include <asio.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -42,6 +43,9 @@ struct SchedulerOptions {
   ClientOptions client;
   std::map<std::string, TlsPolicy> domain_tls; // per-domain tls = "required"
   metrics::Counters* counters = nullptr;
+  // A recipient refused at delivery with 5.1.x (no such user): the verification cache must
+  // stop calling it valid. Called on the delivery loop.
+  std::function<void(const mail::Address&, const std::string& reply)> on_unknown_recipient;
 };
 
 class Scheduler {
@@ -64,6 +68,8 @@ public:
   // Admin changes go through here so that the scheduler stays the only writer.
   nlohmann::json modify(const std::string& command, mail::QueueId id);
   std::size_t waiting(const std::string& domain) const;
+  // After a reload: per-domain TLS rules for the next connections.
+  void set_domain_tls(std::map<std::string, TlsPolicy> domain_tls);
 
 private:
   struct Tracked {

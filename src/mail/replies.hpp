@@ -36,6 +36,7 @@ inline const Reply recipient_unverified{450, "4.1.1",
                                         "Recipient cannot be verified now, try again later"};
 inline const Reply sender_domain_unchecked{451, "4.4.3",
                                            "Sender domain cannot be checked now, try again later"};
+inline const Reply no_destination{451, "4.4.4", "Cannot deliver mail for this domain now"};
 inline const Reply too_many_unknown{421, "4.7.0",
                                     "Too many unknown recipients, closing connection"};
 
@@ -56,6 +57,7 @@ inline const Reply nested_mail{503, "5.5.1", "Error: nested MAIL command"};
 inline const Reply already_tls{503, "5.5.1", "TLS already active"};
 inline const Reply unknown_parameter{555, "5.5.4", "Unsupported MAIL/RCPT parameter"};
 inline const Reply size_exceeded{552, "5.3.4", "Message size exceeds fixed limit"};
+inline const Reply too_many_hops{554, "5.4.6", "Too many hops, mail loop"};
 inline const Reply relay_denied{550, "5.7.1", "Relaying denied"};
 inline const Reply sender_routing_denied{550, "5.7.1", "Relaying denied"}; // + the routing
 inline const Reply unknown_recipient{550, "5.1.1", "Recipient address rejected: no such user"};

@@ -47,6 +47,9 @@ mail::Verdict Pipeline::check_recipient_domain(const RcptQuery& query) const {
       return verdict;
     }
   }
+  if (auto nowhere = nowhere_to_deliver(query.recipient)) {
+    return std::move(*nowhere);
+  }
   const std::string& trouble = query.connection.sender_domain_trouble;
   if (!trouble.empty() && !parts_.sender_dns_trouble.accepts(query.recipient.domain)) {
     return mail::Verdict::decide(
@@ -70,6 +73,21 @@ asio::awaitable<mail::Verdict> Pipeline::check_rcpt(RcptQuery query) const {
                       "), taken: sender_domain_dns_trouble = accept";
   }
   co_return verdict;
+}
+
+// Mail that could only ever expire and bounce is not taken: 451, so the sender keeps it.
+std::optional<mail::Verdict> Pipeline::nowhere_to_deliver(const mail::Address& recipient) const {
+  if (parts_.destinations == nullptr) {
+    return std::nullopt;
+  }
+  auto why = parts_.destinations->nowhere(recipient.domain);
+  if (!why) {
+    return std::nullopt;
+  }
+  return mail::Verdict::decide(mail::Decision::Defer,
+                               mail::replies::no_destination.with_text(
+                                   "Cannot deliver mail for " + recipient.domain + " now: " + *why),
+                               "destination", *why);
 }
 
 mail::Verdict Pipeline::guard_unknown(ConnectionFacts& connection, mail::Verdict verdict) const {

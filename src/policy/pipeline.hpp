@@ -6,6 +6,7 @@
 
 #include "mail/address.hpp"
 #include "mail/verdict.hpp"
+#include "policy/destinations.hpp"
 #include "policy/recipient_verifier.hpp"
 #include "policy/relay_domains.hpp"
 #include "policy/sender_domain.hpp"
@@ -47,7 +48,8 @@ struct PipelineParts {
   std::shared_ptr<const RecipientVerifier> verifier{};      // null: no recipient verification
   std::shared_ptr<const SenderDomainCheck> sender_domain{}; // null: MAIL FROM not checked
   DictionaryGuard guard{};
-  bool reject_sender_routing = true; // [smtp] reject_sender_routing
+  const Destinations* destinations = nullptr; // null: every backed-up domain is routable
+  bool reject_sender_routing = true;          // [smtp] reject_sender_routing
   SenderDnsTrouble sender_dns_trouble{};
   std::shared_ptr<spdlog::logger> log{}; // null: mail taken unchecked is not logged
 };
@@ -65,6 +67,7 @@ public:
   const RelayDomains& relay_domains() const { return parts_.relay_domains; }
 
 private:
+  std::optional<mail::Verdict> nowhere_to_deliver(const mail::Address& recipient) const;
   mail::Verdict guard_unknown(ConnectionFacts& connection, mail::Verdict verdict) const;
   mail::Verdict check_recipient_domain(const RcptQuery& query) const;
 

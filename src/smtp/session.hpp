@@ -15,6 +15,7 @@
 #include "smtp/command_parser.hpp"
 #include "smtp/connection_limiter.hpp"
 #include "smtp/data_reader.hpp"
+#include "smtp/hop_counter.hpp"
 #include "smtp/session_options.hpp"
 #include "smtp/transport.hpp"
 
@@ -102,6 +103,7 @@ private:
   std::int64_t message_arrival_ = 0;
   bool message_too_big_ = false;
   std::uint64_t received_header_size_ = 0; // ours, not counted against SIZE
+  HopCounter hops_;                        // Received headers the client sent
   bool message_store_failed_ = false;
   std::optional<DataReader> bdat_reader_; // alive between the chunks of one BDAT message
 };

@@ -41,10 +41,12 @@ void Session::start_body() {
   std::string header = received_header(facts);
   received_header_size_ = header.size();
   append_to_body(header);
+  hops_ = {}; // our own trace header is not one of the client's hops
 }
 
 // Moves chunk into the body unless the message is already refused; false once it is.
 bool Session::append_to_body(std::string& chunk) {
+  hops_.feed(chunk);
   if (message_too_big_ || message_store_failed_) {
     chunk.clear();
     return false;
@@ -211,6 +213,10 @@ asio::awaitable<void> Session::finish_message(const DataReader& reader) {
         "Message line longer than " + std::to_string(options_.limits.max_data_line) + " octets");
   } else if (reader.bare_line_endings() > 0 && options_.limits.reject_bare_line_endings) {
     refusal = mr::bare_lf_in_data;
+  } else if (hops_.received_headers() > options_.limits.hop_count_limit) {
+    refusal =
+        mr::too_many_hops.with_text("Too many hops: " + std::to_string(hops_.received_headers()) +
+                                    " Received headers, mail loop?");
   } else if (message_store_failed_) {
     refusal = body_->failed_errno() == ENOSPC ? mr::disk_full : mr::queue_write_error;
   }

@@ -32,6 +32,7 @@ struct SessionLimits {
   std::size_t max_command_line = 512; // RFC 5321 4.5.3.1.4, CRLF included
   std::size_t max_data_line = 1000;   // RFC 5321 4.5.3.1.6, CRLF included
   bool reject_bare_line_endings = true;
+  std::size_t hop_count_limit = 50; // more Received headers than this: a mail loop
   std::chrono::seconds greeting_delay{0};
   std::chrono::seconds command_timeout{300};
   std::chrono::seconds data_timeout{180};

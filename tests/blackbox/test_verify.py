@@ -656,7 +656,7 @@ def test_sender_domain_check_off_needs_no_dns(make_server, wildcard_list):
 
 # ---- bounces of mail that was accepted unverified ----------------------------------------------
 
-@pytest.mark.parametrize("bounce", ["never", "always"])
+@pytest.mark.parametrize("bounce", ["never", "verified-sender", "always"])
 def test_unverified_message_refused_later_bounces_only_if_allowed(tmp_path, make_server, primary,
                                                                   bounce):
     dns = Dns(tmp_path, ["--mx-host=sender.test,mx.sender.test,10",

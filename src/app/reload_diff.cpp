@@ -1,0 +1,96 @@
+// reload_diff: field-by-field comparison of what only a restart applies.
+#include "app/reload_diff.hpp"
+
+namespace backstop::app {
+
+namespace {
+
+class Diff {
+public:
+  template <typename T> void field(const char* key, const T& running, const T& next) {
+    if (!(running == next)) {
+      keys.emplace_back(key);
+    }
+  }
+  std::vector<std::string> keys;
+};
+
+void top_and_smtp(Diff& d, const Config& a, const Config& b) {
+  d.field("hostname", a.hostname, b.hostname);
+  d.field("local_names", a.local_names, b.local_names);
+  d.field("local_addresses", a.local_addresses, b.local_addresses);
+  d.field("postmaster", a.postmaster, b.postmaster);
+  d.field("log.level", a.log.level, b.log.level);
+  const auto &s = a.smtp, &t = b.smtp;
+  d.field("smtp.listen", s.listen, t.listen);
+  d.field("smtp.max_message_size", s.max_message_size, t.max_message_size);
+  d.field("smtp.max_connections", s.max_connections, t.max_connections);
+  d.field("smtp.max_connections_per_ip", s.max_connections_per_ip, t.max_connections_per_ip);
+  d.field("smtp.max_recipients", s.max_recipients, t.max_recipients);
+  d.field("smtp.max_errors", s.max_errors, t.max_errors);
+  d.field("smtp.max_line_length", s.max_line_length, t.max_line_length);
+  d.field("smtp.hop_count_limit", s.hop_count_limit, t.hop_count_limit);
+  d.field("smtp.bare_line_endings", s.reject_bare_line_endings, t.reject_bare_line_endings);
+  d.field("smtp.tls_certificate", s.tls_certificate, t.tls_certificate);
+  d.field("smtp.tls_key", s.tls_key, t.tls_key);
+  d.field("smtp.greeting_delay", s.greeting_delay, t.greeting_delay);
+  d.field("smtp.command_timeout", s.command_timeout, t.command_timeout);
+  d.field("smtp.data_timeout", s.data_timeout, t.data_timeout);
+  d.field("smtp.workers", s.workers, t.workers);
+  d.field("smtp.etrn_clients", s.etrn_clients, t.etrn_clients);
+}
+
+void stores(Diff& d, const Config& a, const Config& b) {
+  d.field("queue.dir", a.queue.dir, b.queue.dir);
+  d.field("queue.segment_size", a.queue.segment_size, b.queue.segment_size);
+  d.field("queue.spill_threshold", a.queue.spill_threshold, b.queue.spill_threshold);
+  d.field("state.backend", a.state.backend, b.state.backend);
+  d.field("state.path", a.state.path, b.state.path);
+  d.field("dns.servers", a.dns.servers, b.dns.servers);
+  d.field("dns.timeout", a.dns.timeout, b.dns.timeout);
+  d.field("dns.tries", a.dns.tries, b.dns.tries);
+  d.field("dns.temporary_failure_ttl", a.dns.temporary_failure_ttl, b.dns.temporary_failure_ttl);
+  d.field("dns.min_ttl", a.dns.min_ttl, b.dns.min_ttl);
+  d.field("dns.max_ttl", a.dns.max_ttl, b.dns.max_ttl);
+  d.field("admin.control_socket", a.admin.control_socket, b.admin.control_socket);
+}
+
+void delivery_and_verify(Diff& d, const Config& a, const Config& b) {
+  const auto &x = a.delivery, &y = b.delivery;
+  d.field("delivery.retry_initial", x.retry_initial, y.retry_initial);
+  d.field("delivery.retry_max", x.retry_max, y.retry_max);
+  d.field("delivery.delay_warning", x.delay_warning, y.delay_warning);
+  d.field("delivery.max_queue_lifetime", x.max_queue_lifetime, y.max_queue_lifetime);
+  d.field("delivery.max_connections", x.max_connections, y.max_connections);
+  d.field("delivery.max_connections_per_destination", x.max_connections_per_destination,
+          y.max_connections_per_destination);
+  d.field("delivery.connect_timeout", x.connect_timeout, y.connect_timeout);
+  d.field("delivery.command_timeout", x.command_timeout, y.command_timeout);
+  d.field("delivery.data_timeout", x.data_timeout, y.data_timeout);
+  d.field("delivery.bounce", x.bounce, y.bounce);
+  d.field("delivery.mx_port", x.mx_port, y.mx_port);
+  d.field("delivery.route_check_interval", x.route_check_interval, y.route_check_interval);
+  const auto &v = a.verify, &w = b.verify;
+  d.field("verify.sender", v.sender, w.sender);
+  d.field("verify.timeout", v.timeout, w.timeout);
+  d.field("verify.positive_ttl", v.positive_ttl, w.positive_ttl);
+  d.field("verify.positive_refresh", v.positive_refresh, w.positive_refresh);
+  d.field("verify.negative_ttl", v.negative_ttl, w.negative_ttl);
+  d.field("verify.max_connections_per_primary", v.max_connections_per_primary,
+          w.max_connections_per_primary);
+  d.field("verify.idle_timeout", v.idle_timeout, w.idle_timeout);
+  d.field("verify.primary_down_backoff", v.primary_down_backoff, w.primary_down_backoff);
+  d.field("verify.cache_size", v.cache_size, w.cache_size);
+}
+
+} // namespace
+
+std::vector<std::string> restart_only_changes(const Config& running, const Config& next) {
+  Diff d;
+  top_and_smtp(d, running, next);
+  stores(d, running, next);
+  delivery_and_verify(d, running, next);
+  return std::move(d.keys);
+}
+
+} // namespace backstop::app

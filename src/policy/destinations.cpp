@@ -1,0 +1,51 @@
+// destinations: a small map under a reader-writer lock; RCPTs only read it.
+#include "policy/destinations.hpp"
+
+namespace backstop::policy {
+
+void Destinations::track(std::set<std::string> domains) {
+  std::unique_lock lock(mutex_);
+  tracked_ = std::move(domains);
+  for (auto it = nowhere_.begin(); it != nowhere_.end();) {
+    it = tracked_.count(it->first) != 0 ? std::next(it) : nowhere_.erase(it);
+  }
+}
+
+bool Destinations::tracked(const std::string& domain) const {
+  std::shared_lock lock(mutex_);
+  return tracked_.count(domain) != 0;
+}
+
+bool Destinations::set(const std::string& domain, std::optional<std::string> nowhere) {
+  std::unique_lock lock(mutex_);
+  if (tracked_.count(domain) == 0) {
+    return false;
+  }
+  auto it = nowhere_.find(domain);
+  if (!nowhere) {
+    if (it == nowhere_.end()) {
+      return false;
+    }
+    nowhere_.erase(it);
+    return true;
+  }
+  if (it != nowhere_.end() && it->second == *nowhere) {
+    return false;
+  }
+  nowhere_[domain] = std::move(*nowhere);
+  return true;
+}
+
+std::optional<std::string> Destinations::nowhere(const std::string& domain) const {
+  std::shared_lock lock(mutex_);
+  if (nowhere_.empty()) {
+    return std::nullopt;
+  }
+  auto it = nowhere_.find(domain);
+  if (it == nowhere_.end()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+} // namespace backstop::policy

@@ -6,9 +6,11 @@ build_dir=$1
 seconds=${2:-5}
 root=$(cd "$(dirname "$0")/.." && pwd)
 status=0
+ran=0
 for fuzzer in "$build_dir"/*_fuzz; do
   [ -x "$fuzzer" ] || continue
   name=$(basename "$fuzzer")
+  ran=$((ran + 1))
   seeds="$root/fuzz/corpus/$name"
   scratch="$root/fuzz/corpus-run/$name"
   mkdir -p "$scratch"
@@ -20,4 +22,10 @@ for fuzzer in "$build_dir"/*_fuzz; do
     grep -E "^(#[0-9]+.*DONE|Done)" "$scratch.log" | tail -1 || true
   fi
 done
+# A build that produced no fuzzer (wrong directory, fuzzing switched off) tested nothing.
+if [ "$ran" -eq 0 ]; then
+  echo "!! no *_fuzz executable in $build_dir: nothing was fuzzed"
+  exit 1
+fi
+echo "== $ran fuzzers run"
 exit $status

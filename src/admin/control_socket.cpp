@@ -152,10 +152,15 @@ std::optional<nlohmann::json> control_request(const std::filesystem::path& path,
     ::close(fd);
     return std::nullopt;
   }
-  std::optional<nlohmann::json> out;
+  // A server listens: whatever happens now is its answer, never a reason to act without it.
+  nlohmann::json out{{"ok", false},
+                     {"error", "the server on " + path.string() + " did not answer"}};
   if (write_all(fd, dump_json(request) + "\n")) {
     if (auto line = read_line(fd, 1ull << 31, 60000)) {
-      out = nlohmann::json::parse(*line, nullptr, false);
+      auto parsed = nlohmann::json::parse(*line, nullptr, false);
+      if (parsed.is_object()) {
+        out = std::move(parsed);
+      }
     }
   }
   ::close(fd);

@@ -37,7 +37,8 @@ private:
   std::thread thread_;
 };
 
-// Client side for the CLI: nullopt when no server listens on path.
+// Client side for the CLI: nullopt when no server listens on path; an {"ok": false} answer
+// when one listens but does not answer.
 std::optional<nlohmann::json> control_request(const std::filesystem::path& path,
                                               const nlohmann::json& request);
 

@@ -25,6 +25,32 @@ const char* status_name(queue::RecipientStatus s) {
 
 json error(const std::string& text) { return json{{"ok", false}, {"error", text}}; }
 
+// RFC 3461 keywords as the client sent them; empty when NOTIFY was not given.
+json notify_names(std::uint8_t notify) {
+  json names = json::array();
+  for (auto [flag, name] : {std::pair{mail::NotifyNever, "NEVER"},
+                            {mail::NotifySuccess, "SUCCESS"},
+                            {mail::NotifyFailure, "FAILURE"},
+                            {mail::NotifyDelay, "DELAY"}}) {
+    if (notify & flag) {
+      names.push_back(name);
+    }
+  }
+  return names;
+}
+
+const char* ret_name(mail::DsnRet ret) {
+  switch (ret) {
+  case mail::DsnRet::Full:
+    return "FULL";
+  case mail::DsnRet::Headers:
+    return "HDRS";
+  case mail::DsnRet::Unset:
+    break;
+  }
+  return "";
+}
+
 // Waits for a spool update: the control socket and CLI run off the event loops.
 queue::CommitResult wait_for(const std::function<void(queue::CommitCallback)>& start) {
   std::promise<queue::CommitResult> promise;
@@ -65,7 +91,8 @@ json message_to_json(const queue::QueuedMessage& m) {
   json recipients = json::array();
   for (std::size_t i = 0; i < m.envelope.recipients.size(); ++i) {
     const auto& r = m.envelope.recipients[i];
-    json entry{{"address", r.address.to_string()}};
+    json entry{
+        {"address", r.address.to_string()}, {"notify", notify_names(r.notify)}, {"orcpt", r.orcpt}};
     if (i < m.state.recipients.size()) {
       const auto& s = m.state.recipients[i];
       entry["status"] = status_name(s.status);
@@ -86,7 +113,8 @@ json message_to_json(const queue::QueuedMessage& m) {
               {"helo", e.helo},
               {"tls", e.tls},
               {"smtputf8", e.smtputf8},
-              {"envid", e.envid}};
+              {"envid", e.envid},
+              {"ret", ret_name(e.ret)}};
 }
 
 json execute_queue_request(queue::Spool& spool, const json& request, const QueueActions& actions) {

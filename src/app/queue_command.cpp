@@ -8,6 +8,7 @@
 #include "queue/spool.hpp"
 
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 
 namespace backstop::app {
@@ -26,13 +27,27 @@ json request_for(const QueueCommand& c) {
   return request;
 }
 
+// sysexits EX_UNAVAILABLE: what postqueue -f exits with when the mail system is down.
+constexpr int exit_no_server = 69;
+
+// Delivery runs only inside `backstop serve`; the CLI never delivers on its own.
+json no_server_to_flush(const Config& config) {
+  return json{{"ok", false},
+              {"error", "no backstop server is running for " + config.queue.dir.string() +
+                            "; nothing was delivered. Start `backstop serve` and it delivers "
+                            "what waits (a flush then asks it to try at once)"}};
+}
+
 // Without a server, a read-only look still works if some other process holds the lock.
+// A queue no server ever created is empty: nothing to change, so nothing is created.
 json execute_locally(const Config& config, const json& request) {
   queue::SpoolOptions options;
   options.dir = config.queue.dir;
   options.segment_size = config.queue.segment_size;
   const std::string command = request.value("command", "");
-  const bool read_only = command == "list" || command == "show";
+  std::error_code ec;
+  const bool never_served = !std::filesystem::exists(options.dir / "segments", ec);
+  const bool read_only = command == "list" || command == "show" || never_served;
   auto spool = read_only ? queue::Spool::open_read_only(options) : queue::Spool::open(options);
   if (!spool) {
     return json{{"ok", false}, {"error", spool.error().message}};
@@ -104,15 +119,19 @@ void print_text(const QueueCommand& c, const json& answer) {
 int run_queue_command(const Config& config, const QueueCommand& command) {
   const json request = request_for(command);
   auto answer = admin::control_request(config.control_socket(), request);
-  json result = answer ? *answer : execute_locally(config, request);
+  const bool no_server_flush = !answer && command.command == "flush";
+  json result = answer            ? *answer
+                : no_server_flush ? no_server_to_flush(config)
+                                  : execute_locally(config, request);
+  const int failure = no_server_flush ? exit_no_server : 1;
   if (command.json) {
     std::cout << admin::dump_json(result, 2) << "\n";
-    return result.value("ok", false) ? 0 : 1;
+    return result.value("ok", false) ? 0 : failure;
   }
   if (!result.value("ok", false)) {
     std::cerr << "backstop queue " << command.command << ": " << result.value("error", "failed")
               << "\n";
-    return 1;
+    return failure;
   }
   print_text(command, result);
   return 0;

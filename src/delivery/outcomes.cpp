@@ -94,12 +94,8 @@ void Scheduler::queue_notice(const Tracked& t, DsnAction action,
   in.now_unix = clock_.now_unix();
   in.retry_until_unix = t.message.envelope.arrival_unix + options_.retry.max_lifetime.count();
   for (auto i : which) {
-    const auto& s = t.message.state.recipients[i];
-    const bool failed = action == DsnAction::Failed;
     in.recipients.push_back(
-        {t.message.envelope.recipients[i],
-         failed ? status_from_reply(500, s.last_error) : status_from_reply(400, s.last_error),
-         s.last_error, s.remote});
+        dsn_recipient(t.message.envelope.recipients[i], t.message.state.recipients[i], action));
   }
   auto body = spool_.new_body();
   if (!body.append(build_dsn(in))) {
@@ -127,7 +123,7 @@ void Scheduler::settle(Tracked& t) {
     auto& s = state.recipients[i];
     if (s.status == queue::RecipientStatus::Pending && schedule_.expired(env.arrival_unix, now)) {
       s.status = queue::RecipientStatus::Failed;
-      s.last_error = "message expired in the queue; last error: " + s.last_error;
+      s.last_error = expired_error(s.last_error);
       metrics::count(options_.counters, Counter::RecipientsFailed);
     }
     if (s.status == queue::RecipientStatus::Pending) {

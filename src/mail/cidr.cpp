@@ -1,6 +1,7 @@
 // cidr: prefix matching on raw address bytes.
 #include "mail/cidr.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <charconv>
 #include <string>
@@ -21,6 +22,21 @@ bool to_bytes(std::string_view text, bool& v6, std::array<std::uint8_t, 16>& out
   }
   return false;
 }
+
+// ::ffff:a.b.c.d (RFC 4291 2.5.5.2): how a dual-stack socket shows an IPv4 peer.
+bool is_v4_mapped(const std::array<std::uint8_t, 16>& bytes) {
+  for (std::size_t i = 0; i < 10; ++i) {
+    if (bytes[i] != 0) {
+      return false;
+    }
+  }
+  return bytes[10] == 0xFF && bytes[11] == 0xFF;
+}
+
+void unmap(std::array<std::uint8_t, 16>& bytes) {
+  std::copy(bytes.begin() + 12, bytes.end(), bytes.begin());
+  std::fill(bytes.begin() + 4, bytes.end(), 0);
+}
 } // namespace
 
 std::optional<Cidr> Cidr::parse(std::string_view text) {
@@ -38,13 +54,26 @@ std::optional<Cidr> Cidr::parse(std::string_view text) {
       return std::nullopt;
     }
   }
+  // A mapped network that stays inside the mapped range is the IPv4 network it maps.
+  if (c.v6_ && c.bits_ >= 96 && is_v4_mapped(c.bytes_)) {
+    unmap(c.bytes_);
+    c.v6_ = false;
+    c.bits_ -= 96;
+  }
   return c;
 }
 
 bool Cidr::contains(std::string_view address) const {
   bool v6 = false;
   std::array<std::uint8_t, 16> bytes{};
-  if (!to_bytes(address, v6, bytes) || v6 != v6_) {
+  if (!to_bytes(address, v6, bytes)) {
+    return false;
+  }
+  if (v6 && is_v4_mapped(bytes)) {
+    unmap(bytes); // an IPv4 client, whatever socket it came in on
+    v6 = false;
+  }
+  if (v6 != v6_) {
     return false;
   }
   int left = bits_;

@@ -1,5 +1,7 @@
 // cidr: IPv4/IPv6 networks ("192.0.2.0/24", "2001:db8::/32", or a single address) and
-// whether an address falls inside. Used for ETRN clients and, later, allow lists.
+// whether an address falls inside. Used for ETRN clients and, later, allow lists. An
+// IPv4-mapped IPv6 address (::ffff:192.0.2.1) is the IPv4 address it maps, as a network
+// too when its prefix is at least 96 bits (::ffff:192.0.2.0/120 is 192.0.2.0/24).
 #pragma once
 
 #include <array>

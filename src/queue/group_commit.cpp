@@ -194,11 +194,11 @@ mail::Status SpoolImpl::write_batch(std::deque<Request>& batch, Segment& segment
   std::string pending;
   for (auto& r : batch) {
     r.segment = number;
-    if (auto written = write_request(r, segment.fd, offset, pending); !written) {
+    if (auto written = write_request(r, segment.fd(), offset, pending); !written) {
       return written;
     }
   }
-  if (!pwrite_all(segment.fd, pending, offset)) {
+  if (!pwrite_all(segment.fd(), pending, offset)) {
     return mail::make_error(std::strerror(errno));
   }
   return mail::Ok{};
@@ -219,20 +219,20 @@ void SpoolImpl::commit_batch(std::deque<Request>& batch) {
   Segment& segment = segments_.at(number);
   if (auto written = write_batch(batch, segment, number); !written) {
     const int err = errno;
-    if (::ftruncate(segment.fd, static_cast<off_t>(segment.size)) != 0) {
+    if (::ftruncate(segment.fd(), static_cast<off_t>(segment.size)) != 0) {
       healthy_ = false; // we cannot take the partial batch back
     }
     fail_batch(batch, error_for(err), "queue write failed: " + written.error().message);
     return;
   }
-  if (::fdatasync(segment.fd) != 0) {
+  if (::fdatasync(segment.fd()) != 0) {
     healthy_ = false;
     fail_batch(batch, CommitError::WriteError,
                std::string("queue sync failed: ") + std::strerror(errno));
     return;
   }
   struct stat st {};
-  ::fstat(segment.fd, &st);
+  ::fstat(segment.fd(), &st);
   {
     std::unique_lock lock(index_mutex_);
     segment.size = static_cast<std::uint64_t>(st.st_size);

@@ -35,17 +35,17 @@ void SpoolImpl::collect_garbage() {
     if (!compact_oldest()) {
       return;
     }
-    int fd = -1;
+    std::shared_ptr<const SegmentFile> file;
     {
       std::unique_lock lock(index_mutex_);
       auto it = segments_.find(oldest);
       if (it == segments_.end() || it->second.live_messages != 0) {
         return;
       }
-      fd = it->second.fd;
+      file = std::move(it->second.file);
       segments_.erase(it);
     }
-    ::close(fd);
+    file.reset(); // closes now, or when the last read still holding it ends
     ::unlink(segment_path(oldest).c_str());
     ::fsync(dir_fd_);
   }

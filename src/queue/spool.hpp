@@ -69,7 +69,8 @@ public:
   // and starts the committer thread.
   static mail::Result<std::unique_ptr<Spool>> open(SpoolOptions options);
   // Read-only view for `queue list` while a server owns the spool: no lock, no committer,
-  // no repair; a record still being written is skipped.
+  // no repair; a record still being written is skipped. A queue directory that does not
+  // exist yet (no server has run) is an empty queue, and nothing is created.
   static mail::Result<std::unique_ptr<Spool>> open_read_only(SpoolOptions options);
   virtual ~Spool() = default;
 

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <thread>
@@ -23,8 +24,24 @@ struct IndexEntry {
   QueuedMessage message;
 };
 
+// An open segment file, shared by the index and by every read in flight: GC may drop a
+// segment while a reader still preads from it, and the fd closes when the last holder lets
+// go. A raw fd copied out of the lock could be closed, and its number reused, mid-read.
+class SegmentFile {
+public:
+  explicit SegmentFile(int fd) : fd_(fd) {}
+  ~SegmentFile();
+  SegmentFile(const SegmentFile&) = delete;
+  SegmentFile& operator=(const SegmentFile&) = delete;
+  int fd() const { return fd_; }
+
+private:
+  int fd_;
+};
+
 struct Segment {
-  int fd = -1;
+  std::shared_ptr<const SegmentFile> file;
+  int fd() const { return file ? file->fd() : -1; }
   std::uint64_t size = 0;          // durable length
   std::uint64_t live_messages = 0; // index entries whose record is here
   std::uint64_t messages = 0;      // message records written here

@@ -73,16 +73,17 @@ SpoolImpl::SpoolImpl(SpoolOptions options, bool read_only)
 
 SpoolImpl::~SpoolImpl() {
   close();
-  for (auto& [n, s] : segments_) {
-    if (s.fd >= 0) {
-      ::close(s.fd);
-    }
-  }
   if (dir_fd_ >= 0) {
     ::close(dir_fd_);
   }
   if (lock_fd_ >= 0) {
     ::close(lock_fd_);
+  }
+}
+
+SegmentFile::~SegmentFile() {
+  if (fd_ >= 0) {
+    ::close(fd_);
   }
 }
 
@@ -117,7 +118,7 @@ mail::Status SpoolImpl::create_segment(std::uint64_t number) {
     return mail::make_error(why);
   }
   std::unique_lock lock(index_mutex_);
-  segments_[number] = Segment{fd, 0, 0, 0};
+  segments_[number] = Segment{std::make_shared<const SegmentFile>(fd), 0, 0, 0};
   active_ = number;
   return mail::Ok{};
 }
@@ -138,6 +139,9 @@ mail::Status SpoolImpl::open() {
     }
   }
   const auto seg_dir = options_.dir / "segments";
+  if (read_only_ && !std::filesystem::exists(seg_dir, ec)) {
+    return mail::Ok{}; // never served from yet: an empty queue, and a look creates nothing
+  }
   dir_fd_ = ::open(seg_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd_ < 0) {
     return mail::make_error(errno_text("cannot open " + seg_dir.string()));
@@ -207,7 +211,7 @@ mail::Status SpoolImpl::replay_segment(std::uint64_t number, bool last) {
   if (fd < 0) {
     return mail::make_error(errno_text("cannot open " + path.string()));
   }
-  segments_[number].fd = fd;
+  segments_[number].file = std::make_shared<const SegmentFile>(fd);
   std::string data;
   if (!read_file(fd, data)) {
     return mail::make_error(errno_text("cannot read " + path.string()));

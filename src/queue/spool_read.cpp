@@ -29,7 +29,7 @@ std::optional<QueuedMessage> SpoolImpl::find(mail::QueueId id) const {
 }
 
 mail::Result<std::string> SpoolImpl::read_body(mail::QueueId id) const {
-  int fd = -1;
+  std::shared_ptr<const SegmentFile> file;
   std::uint64_t offset = 0;
   std::uint64_t size = 0;
   {
@@ -38,12 +38,16 @@ mail::Result<std::string> SpoolImpl::read_body(mail::QueueId id) const {
     if (it == index_.end()) {
       return mail::make_error("no message " + id.to_string() + " in the queue");
     }
-    fd = segments_.at(it->second.segment).fd;
+    file = segments_.at(it->second.segment).file;
     offset = it->second.body_offset;
     size = it->second.message.body_size;
   }
-  // Segments are only closed once nothing in the index points into them (segment_gc), so
-  // fd stays valid for this message while we read.
+  // GC may relocate the message and drop this segment meanwhile; holding the file keeps it
+  // open (an unlinked segment still reads back what was written to it).
+  if (!file) {
+    return mail::make_error("cannot read message " + id.to_string() + ": segment not open");
+  }
+  const int fd = file->fd();
   std::string body(static_cast<std::size_t>(size), '\0');
   std::size_t done = 0;
   while (done < body.size()) {

@@ -79,6 +79,9 @@ ReplyScan parse_reply(std::string_view buffer, std::size_t max_line, std::size_t
       scan.status = ReplyStatus::Complete;
       scan.consumed = pos;
       scan.reply.enhanced = leading_enhanced_code(scan.reply.lines.front());
+      if (!scan.reply.enhanced.empty() && scan.reply.enhanced[0] != line[0]) {
+        scan.reply.enhanced.clear(); // RFC 3463 2: its class repeats the reply's
+      }
       return scan;
     }
     if (scan.reply.lines.size() >= max_lines) {

@@ -13,7 +13,7 @@ namespace backstop::smtp {
 struct ParsedReply {
   int code = 0;
   std::vector<std::string> lines; // text after "NNN-" / "NNN ", without CRLF
-  std::string enhanced;           // "5.1.1" when the first line starts with one
+  std::string enhanced;           // "5.1.1" when the first line starts with one of its class
   std::string text() const;       // lines joined with "\n"
 };
 

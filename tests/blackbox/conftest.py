@@ -26,6 +26,10 @@ SWAKS = "/usr/bin/swaks"
 HOSTNAME = "mx2.example.test"
 QUEUED_RE = re.compile(r"^250 2\.0\.0 Ok: queued as ([0-9A-Fa-f]{16})$")
 ENHANCED_RE = re.compile(r"^\d{3}[ -][245]\.\d{1,3}\.\d{1,3}( |$)")
+# A skip under CI=true must start its reason with this, naming what the machine lacks.
+MACHINE_CANNOT = "machine cannot:"
+# Lines a sanitizer writes to the server's log (BACKSTOP_SANITIZED=1: an ASan/UBSan binary).
+SANITIZER_REPORT_RE = re.compile(r"ERROR: (Address|Leak|Thread)Sanitizer|runtime error:")
 
 # Objects created by the running test, for the failure report and for the last-resort cleanup.
 _live_servers = []
@@ -196,6 +200,19 @@ class Backstop:
             return self.log_path.read_text(errors="replace")
         except FileNotFoundError:
             return ""
+
+    def wait_for_log(self, text, count=1, timeout=10.0):
+        """Waits until `text` (a substring) is in `count` log lines; returns those lines.
+        The event the test waits for, instead of a sleep."""
+        deadline = time.time() + timeout
+        while True:
+            lines = [l for l in self.log_text().splitlines() if text in l]
+            if len(lines) >= count:
+                return lines
+            if time.time() > deadline:
+                raise AssertionError(f"{len(lines)} of {count} log lines with {text!r} "
+                                     f"after {timeout} s:\n{self.log_text()[-3000:]}")
+            time.sleep(0.02)
 
     # ---- the queue CLI -----------------------------------------------------------------------
 
@@ -462,6 +479,14 @@ def swaks_queue_id(result):
 
 # ---- fixtures -------------------------------------------------------------------------------
 
+def sanitizer_reports(servers):
+    """Log lines of sanitizer reports in these servers' logs, when the binary is sanitized."""
+    if os.environ.get("BACKSTOP_SANITIZED") != "1":
+        return []
+    return [f"{s.dir.name}: {line}" for s in servers for line in s.log_text().splitlines()
+            if SANITIZER_REPORT_RE.search(line)]
+
+
 @pytest.fixture(autouse=True)
 def _track_live_objects():
     _live_servers.clear()
@@ -471,12 +496,27 @@ def _track_live_objects():
         c.close()
     for s in list(_live_servers):  # last resort; make_server stops its own servers first
         s.kill9()
+    reports = sanitizer_reports(list(dict.fromkeys(_live_servers)))
+    assert not reports, "sanitizer report in a server log:\n" + "\n".join(reports)
+
+
+def _skip_reason(rep):
+    reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
+    return reason[len("Skipped: "):] if reason.startswith("Skipped: ") else reason
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
+    # Under CI a skip is a failure unless it names what the machine cannot do: a test that
+    # silently does not run cannot catch anything.
+    under_ci = os.environ.get("CI") == "true"
+    if under_ci and rep.skipped and not hasattr(rep, "wasxfail") and \
+            not _skip_reason(rep).startswith(MACHINE_CANNOT):
+        rep.outcome = "failed"
+        rep.longrepr = (f"skipped under CI=true without a '{MACHINE_CANNOT}' reason: "
+                        f"{_skip_reason(rep)}")
     if rep.when == "call" and rep.failed:
         for i, c in enumerate(_live_clients):
             rep.sections.append((f"smtp transcript {i}", c.dump()[-6000:]))
@@ -523,6 +563,8 @@ def shared_server(tmp_path_factory):
     _live_servers.remove(s)  # module-scoped: not killed by the per-test cleanup
     yield s
     s.stop()
+    reports = sanitizer_reports([s])
+    assert not reports, "sanitizer report in a server log:\n" + "\n".join(reports)
 
 
 @pytest.fixture(scope="session")

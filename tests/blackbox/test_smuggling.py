@@ -26,7 +26,7 @@ def smuggle(server, fake_end, split):
     c.start_mail(sender="a@b.example", recipients=["u@example.test"])
     if split:
         c.send(BEFORE + fake_end)
-        time.sleep(0.05)
+        time.sleep(0.05)  # pacing: the fake end and what follows arrive in separate reads
         c.send(SMUGGLED + b".\r\n")
     else:
         c.send(BEFORE + fake_end + SMUGGLED + b".\r\n")
@@ -61,7 +61,7 @@ def test_fake_end_is_text_in_normalize_mode(make_server, fake_end, split):
     c, reply, after = smuggle(server, fake_end, split)
     qid = queue_id_of(reply)
     assert after[0] == 214, after
-    assert c.silent(), c.buf
+    assert c.code("NOOP") == 250  # in order: no reply to anything smuggled came between
     messages = server.queued()
     assert [m["id"] for m in messages] == [qid]  # one message, not two
     assert messages[0]["sender"] == "a@b.example"
@@ -93,12 +93,14 @@ def test_real_end_split_across_writes(server, cut):
     c.start_mail()
     end = b"\r\n.\r\n"
     c.send(b"Subject: split\r\n\r\nbody")
-    time.sleep(0.03)
+    time.sleep(0.03)  # pacing: separate segments, so the server likely reads them apart
     c.send(end[:cut])
     time.sleep(0.05)
-    assert c.silent(0.05), c.buf  # not the end yet
-    c.send(end[cut:])
+    c.send(end[cut:] + b"HELP\r\n")
     qid = queue_id_of(c.read_reply())
+    # Replies come in order: had a part of the end been taken for the end, the rest of it
+    # would have been answered as a command before HELP.
+    assert c.read_reply()[0] == 214
     assert split_received(server.raw_message(qid))[1] == b"Subject: split\r\n\r\nbody\r\n"
 
 
@@ -127,10 +129,13 @@ def test_smuggled_bdat_inside_data(make_server, mode):
 def test_nul_and_control_bytes_do_not_end_data(server):
     c = Smtp(server.port)
     c.start_mail()
-    c.send(b"Subject: n\r\n\r\nx\r\n\x00.\r\nHELP\r\n\x0b.\x0c\r\nend\r\n.\r\n")
-    code, lines = c.read_reply()
-    assert code in (250, 554), lines  # a NUL may be refused, but it is no terminator
+    body = b"Subject: n\r\n\r\nx\r\n\x00.\r\nHELP\r\n\x0b.\x0c\r\nend\r\n"
+    c.send(body + b".\r\n")
+    # A backup MX passes the bytes on as they came (the primary judges them): stored whole,
+    # and neither "\0." nor "\v." ended the data.
+    qid = queue_id_of(c.read_reply())
     c.send(b"HELP\r\n")
     assert c.read_reply()[0] == 214
     assert c.silent(), c.buf
-    assert len(server.queued()) == (1 if code == 250 else 0)
+    assert server.queue_ids() == [qid]
+    assert split_received(server.raw_message(qid))[1] == body

@@ -1,6 +1,5 @@
 """`backstop stats`: the running server's counters, checked against what each test did to it."""
 import json
-import time
 
 from conftest import Smtp, queue_id_of, send_message
 
@@ -51,7 +50,7 @@ def test_text_output_names_each_counter_with_its_meaning(server):
     c.cmd("MAIL FROM:<a@b.example>")
     assert c.code("RCPT TO:<x@elsewhere.example>") == 550
     c.close()
-    time.sleep(0.2)
+    server.wait_for_log("disconnect from [127.0.0.1]", count=2)  # both sessions are over
     out = server.cli("stats").stdout
     lines = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
     assert lines["messages_accepted"][1] == "1", out

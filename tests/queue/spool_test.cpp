@@ -2,11 +2,13 @@
 // callback acknowledged is there after reopening; torn tails are cut; batches share syncs.
 #include "queue/spool.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <gtest/gtest.h>
+#include <mutex>
 #include <thread>
 #include <unistd.h>
 
@@ -247,7 +249,11 @@ TEST_F(SpoolTest, DeadSegmentsAreDeletedAndLongLivedMessagesCompacted) {
   EXPECT_EQ(spool->read_body(survivor).value(), std::string(1000, 's'));
 }
 
-TEST_F(SpoolTest, ReopenOfManyMessagesIsFast) {
+// How fast a reopen is belongs to bench/large_queue.sh (restart time with 100,000 queued, see
+// docs/performance.md); here only that every acknowledged message is there again.
+TEST_F(SpoolTest, ReopenOfManyConcurrentSubmitsListsEveryOne) {
+  std::vector<std::string> acknowledged;
+  std::mutex acknowledged_lock;
   {
     auto spool = open();
     std::vector<std::thread> workers;
@@ -257,7 +263,12 @@ TEST_F(SpoolTest, ReopenOfManyMessagesIsFast) {
           auto buffer = spool->new_body();
           (void)buffer.append(std::string(4096, 'm'));
           const auto id = spool->allocate_id();
-          wait([&](CommitCallback d) { spool->submit(id, envelope(i), std::move(buffer), d); });
+          auto r =
+              wait([&](CommitCallback d) { spool->submit(id, envelope(i), std::move(buffer), d); });
+          if (r.ok()) {
+            std::lock_guard lock(acknowledged_lock);
+            acknowledged.push_back(id.to_string());
+          }
         }
       });
     }
@@ -265,11 +276,15 @@ TEST_F(SpoolTest, ReopenOfManyMessagesIsFast) {
       w.join();
     }
   }
-  const auto start = std::chrono::steady_clock::now();
   auto spool = open();
-  const auto elapsed = std::chrono::steady_clock::now() - start;
-  EXPECT_EQ(spool->list().size(), 20000u);
-  EXPECT_LT(elapsed, std::chrono::seconds(5));
+  std::vector<std::string> listed;
+  for (const auto& m : spool->list()) {
+    listed.push_back(m.id.to_string());
+  }
+  std::sort(acknowledged.begin(), acknowledged.end());
+  std::sort(listed.begin(), listed.end());
+  EXPECT_EQ(acknowledged.size(), 20000u);
+  EXPECT_EQ(listed, acknowledged);
 }
 
 } // namespace

@@ -38,6 +38,7 @@ struct SmtpConfig {
   std::chrono::seconds data_timeout{180};    // 4.5.3.2.5 data block
   std::size_t workers = 0;                   // event loops; 0 = one per core
   std::vector<std::string> etrn_clients;     // CIDRs allowed to send ETRN
+  bool reject_sender_routing = true;         // 550 5.7.1 for '%', '!', '@' in local parts
 };
 
 struct QueueConfig {
@@ -55,6 +56,9 @@ struct DnsConfig {
   std::vector<std::string> servers; // "host:port"; empty = system resolver configuration
   std::chrono::milliseconds timeout{2000};
   int tries = 2;
+  std::chrono::seconds temporary_failure_ttl{5}; // failed lookups answered from memory
+  std::chrono::seconds min_ttl{60};              // bounds of a positive answer's lifetime
+  std::chrono::seconds max_ttl{86400};
 };
 
 struct DomainConfig {
@@ -64,6 +68,8 @@ struct DomainConfig {
   std::optional<bool> verify;           // callouts for this domain; unset = [verify] callout
   std::optional<bool> defer_unverified; // unverified = "defer"; unset = [verify] unverified
   std::filesystem::path recipients;     // static recipient list; empty = none
+  // sender_domain_dns_trouble = "accept"; unset = [verify] sender_domain_dns_trouble
+  std::optional<bool> accept_sender_dns_trouble;
 };
 
 // Recipient verification (callouts), its cache, and the checks that keep backscatter away.
@@ -82,6 +88,7 @@ struct VerifyConfig {
   std::size_t max_unknown_recipients = 5; // per session; 0 = no limit
   std::chrono::seconds unknown_recipient_delay{1};
   bool sender_domain = true;
+  bool accept_sender_dns_trouble = false; // sender_domain_dns_trouble = "defer" | "accept"
 };
 
 // bounce = "always" | "verified-sender" | "never": the scheduler's own switch.

@@ -2,6 +2,7 @@
 #include "app/config_loader.hpp"
 
 #include "app/toml_reader.hpp"
+#include "dns/special_use.hpp"
 #include "mail/address.hpp"
 #include "mail/cidr.hpp"
 
@@ -149,6 +150,7 @@ void read_smtp(TomlReader& r, SmtpConfig& smtp) {
   v = smtp.workers;
   r.integer("workers", v, 0, 256);
   smtp.workers = v;
+  r.boolean("reject_sender_routing", smtp.reject_sender_routing);
   r.strings("etrn_clients", smtp.etrn_clients);
   for (const auto& cidr : smtp.etrn_clients) {
     if (!valid_cidr(cidr)) {
@@ -192,6 +194,15 @@ void read_dns(TomlReader& r, DnsConfig& dns) {
   std::uint64_t tries = static_cast<std::uint64_t>(dns.tries);
   r.integer("tries", tries, 1, 10);
   dns.tries = static_cast<int>(tries);
+  r.duration("temporary_failure_ttl", dns.temporary_failure_ttl);
+  if (dns.temporary_failure_ttl > std::chrono::minutes(5)) {
+    r.error("temporary_failure_ttl", "must be at most 5m: longer hides a resolver that is back");
+  }
+  r.duration("min_ttl", dns.min_ttl);
+  r.duration("max_ttl", dns.max_ttl);
+  if (dns.max_ttl < dns.min_ttl) {
+    r.error("max_ttl", "must not be shorter than min_ttl");
+  }
   r.finish();
 }
 
@@ -232,11 +243,19 @@ bool read_unverified(TomlReader& r, bool defer) {
   return r.choice("unverified", {"accept", "defer"}, defer ? 1 : 0) == 1;
 }
 
+bool read_sender_dns_trouble(TomlReader& r, bool accept) {
+  return r.choice("sender_domain_dns_trouble", {"defer", "accept"}, accept ? 1 : 0) == 1;
+}
+
 void read_domain(TomlReader& r, DomainConfig& domain) {
   r.string("name", domain.name);
   domain.name = mail::normalize_domain(domain.name);
   if (!valid_hostname(domain.name)) {
     r.error("name", "must be a domain name such as \"example.org\"");
+  } else if (dns::special_use_name(domain.name)) {
+    r.error("name", "\"" + domain.name +
+                        "\" is a special-use name (RFC 6761, RFC 7686) that no "
+                        "mail from the Internet can be addressed to");
   }
   read_endpoints(r, "primary", 25, false, domain.primary);
   domain.tls_required = r.choice("tls", {"opportunistic", "required"}, 0) == 1;
@@ -247,6 +266,9 @@ void read_domain(TomlReader& r, DomainConfig& domain) {
   }
   if (r.has("unverified")) {
     domain.defer_unverified = read_unverified(r, false);
+  }
+  if (r.has("sender_domain_dns_trouble")) {
+    domain.accept_sender_dns_trouble = read_sender_dns_trouble(r, false);
   }
   std::string recipients;
   r.string("recipients", recipients);
@@ -286,6 +308,7 @@ void read_verify(TomlReader& r, VerifyConfig& v) {
   v.max_unknown_recipients = n;
   r.duration("unknown_recipient_delay", v.unknown_recipient_delay);
   r.boolean("sender_domain", v.sender_domain);
+  v.accept_sender_dns_trouble = read_sender_dns_trouble(r, v.accept_sender_dns_trouble);
   r.finish();
 }
 

@@ -49,6 +49,9 @@ void stores(Diff& d, const Config& a, const Config& b) {
   d.field("dns.servers", a.dns.servers, b.dns.servers);
   d.field("dns.timeout", a.dns.timeout, b.dns.timeout);
   d.field("dns.tries", a.dns.tries, b.dns.tries);
+  d.field("dns.temporary_failure_ttl", a.dns.temporary_failure_ttl, b.dns.temporary_failure_ttl);
+  d.field("dns.min_ttl", a.dns.min_ttl, b.dns.min_ttl);
+  d.field("dns.max_ttl", a.dns.max_ttl, b.dns.max_ttl);
   d.field("admin.control_socket", a.admin.control_socket, b.admin.control_socket);
 }
 

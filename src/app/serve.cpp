@@ -365,6 +365,8 @@ void Runtime::reload() {
   config_.verify.callout = next.verify.callout;
   config_.verify.defer_unverified = next.verify.defer_unverified;
   config_.verify.sender_domain = next.verify.sender_domain;
+  config_.verify.accept_sender_dns_trouble = next.verify.accept_sender_dns_trouble;
+  config_.smtp.reject_sender_routing = next.smtp.reject_sender_routing;
   config_.verify.max_unknown_recipients = next.verify.max_unknown_recipients;
   config_.verify.unknown_recipient_delay = next.verify.unknown_recipient_delay;
   pipeline_.set(make_pipeline(config_, lists.value(), policy_services()));

@@ -33,6 +33,9 @@ dns::ResolverOptions resolver_options(const Config& config) {
   o.servers = config.dns.servers;
   o.timeout = config.dns.timeout;
   o.tries = config.dns.tries;
+  o.temporary_failure_ttl = config.dns.temporary_failure_ttl;
+  o.min_ttl = config.dns.min_ttl;
+  o.max_ttl = config.dns.max_ttl;
   return o;
 }
 
@@ -110,8 +113,15 @@ make_pipeline(const Config& config, const RecipientLists& lists, const PolicySer
     any_verification = any_verification || v.callout || v.list;
     domains.emplace(d.name, std::move(v));
   }
-  policy::PipelineParts parts{
-      policy::RelayDomains(names), nullptr, nullptr, {}, services.destinations};
+  policy::PipelineParts parts{.relay_domains = policy::RelayDomains(names)};
+  parts.destinations = services.destinations;
+  parts.reject_sender_routing = config.smtp.reject_sender_routing;
+  parts.log = services.log;
+  for (const auto& d : config.domains) {
+    if (d.accept_sender_dns_trouble.value_or(config.verify.accept_sender_dns_trouble)) {
+      parts.sender_dns_trouble.accepting.insert(d.name);
+    }
+  }
   if (any_verification && services.cache != nullptr && services.prober != nullptr) {
     parts.verifier = std::make_shared<const policy::RecipientVerifier>(
         std::move(domains), *services.cache, *services.prober, services.log, services.counters);

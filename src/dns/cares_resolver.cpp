@@ -2,9 +2,12 @@
 // it wants watched; each gets an Asio descriptor waiting for readability/writability, and a
 // timer follows ares_timeout(). All of it runs on the resolver's event loop. c-ares parses
 // the DNS wire format; we only map its results and cache them.
+#include "dns/answer_ttl.hpp"
 #include "dns/resolver.hpp"
+#include "dns/special_use.hpp"
 #include "mail/address.hpp"
 
+#include <algorithm>
 #include <ares.h>
 #include <arpa/nameser.h>
 #include <asio/experimental/as_tuple.hpp>
@@ -50,6 +53,7 @@ public:
   mail::Status init();
   asio::awaitable<MxAnswer> mx(std::string domain) override;
   asio::awaitable<AddressAnswer> addresses(std::string host) override;
+  std::size_t remembered() const override { return mx_cache_.size() + address_cache_.size(); }
 
 private:
   struct Watch {
@@ -63,13 +67,43 @@ private:
     Answer answer;
     std::chrono::system_clock::time_point expires;
   };
+  // A question on its way: later askers of the same name wait for its answer instead of
+  // sending their own (a burst of sessions from one domain, or all of them while the
+  // resolver is down, costs one query and one wait).
+  template <typename Answer> struct Flight {
+    explicit Flight(asio::any_io_executor ex) : landed(ex, asio::steady_timer::time_point::max()) {}
+    asio::steady_timer landed;
+    Answer answer;
+    bool done = false;
+  };
+  template <typename Answer> using Flights = std::map<std::string, std::shared_ptr<Flight<Answer>>>;
+  // Lands a flight when its asker's scope ends, even by an exception (with the default
+  // answer, a temporary failure), so no waiter is left behind.
+  template <typename Answer> struct Landing {
+    CaresResolver& resolver;
+    Flights<Answer>& flights;
+    std::string name;
+    Answer answer{};
+    ~Landing() { resolver.land(flights, name, answer); }
+  };
 
   static void on_socket_state(void* self, ares_socket_t fd, int readable, int writable);
   void watch(ares_socket_t fd);
   void process(ares_socket_t read_fd, ares_socket_t write_fd);
   void rearm_timer();
   asio::awaitable<RawAnswer> query(const std::string& name, int type);
+  MxAnswer parse_mx(const RawAnswer& raw, std::chrono::seconds& ttl) const;
   AddressAnswer parse_addresses(const RawAnswer& raw, int type, std::chrono::seconds& ttl) const;
+  std::chrono::seconds bounded(std::int64_t record_ttl) const;
+  template <typename Answer>
+  void remember(std::map<std::string, CacheEntry<Answer>>& cache, const std::string& name,
+                const Answer& answer, std::chrono::seconds ttl);
+  template <typename Answer>
+  static asio::awaitable<Answer> wait_for(std::shared_ptr<Flight<Answer>> flight);
+  template <typename Answer>
+  void land(Flights<Answer>& flights, const std::string& name, const Answer& answer);
+  asio::awaitable<MxAnswer> fetch_mx(std::string domain);
+  asio::awaitable<AddressAnswer> fetch_addresses(std::string host);
 
   asio::any_io_executor executor_;
   ResolverOptions options_;
@@ -79,6 +113,9 @@ private:
   asio::steady_timer timer_;
   std::map<std::string, CacheEntry<MxAnswer>> mx_cache_;
   std::map<std::string, CacheEntry<AddressAnswer>> address_cache_;
+  std::uint64_t remembered_ = 0; // answers stored; every 1024th sweeps out the expired
+  Flights<MxAnswer> mx_flights_;
+  Flights<AddressAnswer> address_flights_;
 };
 
 CaresResolver::~CaresResolver() {
@@ -219,34 +256,98 @@ asio::awaitable<RawAnswer> CaresResolver::query(const std::string& name, int typ
   co_return pending->answer;
 }
 
+std::chrono::seconds CaresResolver::bounded(std::int64_t record_ttl) const {
+  return std::clamp(std::chrono::seconds(record_ttl), options_.min_ttl, options_.max_ttl);
+}
+
+// Every outcome is remembered: a temporary failure only briefly, the others as DNS says.
+template <typename Answer>
+void CaresResolver::remember(std::map<std::string, CacheEntry<Answer>>& cache,
+                             const std::string& name, const Answer& answer,
+                             std::chrono::seconds ttl) {
+  if (answer.status == Status::TempFail) {
+    ttl = options_.temporary_failure_ttl;
+  }
+  const auto now = clock_.now();
+  if (ttl.count() > 0) {
+    cache[name] = {answer, now + ttl};
+  } else {
+    cache.erase(name);
+  }
+  // Senders choose the names (random domains, each NXDOMAIN): expired ones must not pile up.
+  if (++remembered_ % 1024 == 0) {
+    std::erase_if(cache, [now](const auto& entry) { return entry.second.expires <= now; });
+  }
+}
+
+MxAnswer CaresResolver::parse_mx(const RawAnswer& raw, std::chrono::seconds& ttl) const {
+  MxAnswer answer;
+  answer.status = status_of(raw.status);
+  if (answer.status != Status::Found) {
+    return answer;
+  }
+  ares_mx_reply* reply = nullptr;
+  const int rc = ares_parse_mx_reply(raw.bytes.data(), static_cast<int>(raw.bytes.size()), &reply);
+  if (rc != ARES_SUCCESS) {
+    answer.status = status_of(rc);
+    return answer;
+  }
+  for (auto* r = reply; r != nullptr; r = r->next) {
+    answer.records.push_back({r->priority, mail::normalize_domain(r->host)});
+  }
+  ares_free_data(reply);
+  // c-ares drops the TTLs; a message it parsed has one, the minimum is the safe fallback.
+  const auto record_ttl = min_answer_ttl(raw.bytes);
+  ttl = bounded(record_ttl ? static_cast<std::int64_t>(*record_ttl) : 0);
+  return answer;
+}
+
+template <typename Answer>
+asio::awaitable<Answer> CaresResolver::wait_for(std::shared_ptr<Flight<Answer>> flight) {
+  if (!flight->done) {
+    co_await flight->landed.async_wait(use_tuple);
+  }
+  co_return flight->answer;
+}
+
+template <typename Answer>
+void CaresResolver::land(Flights<Answer>& flights, const std::string& name, const Answer& answer) {
+  auto it = flights.find(name);
+  if (it == flights.end()) {
+    return;
+  }
+  it->second->answer = answer;
+  it->second->done = true;
+  it->second->landed.cancel(); // wakes every waiter
+  flights.erase(it);
+}
+
 asio::awaitable<MxAnswer> CaresResolver::mx(std::string domain) {
   domain = mail::normalize_domain(domain);
+  if (special_use_name(domain)) {
+    co_return MxAnswer{Status::NxDomain, {}, {}}; // never a mail domain; DNS is not asked
+  }
   auto cached = mx_cache_.find(domain);
   if (cached != mx_cache_.end() && cached->second.expires > clock_.now()) {
     co_return cached->second.answer;
   }
-  RawAnswer raw = co_await query(domain, ns_t_mx);
-  MxAnswer answer;
-  answer.status = status_of(raw.status);
-  std::chrono::seconds ttl = options_.negative_ttl;
-  if (answer.status == Status::Found) {
-    ares_mx_reply* reply = nullptr;
-    int rc = ares_parse_mx_reply(raw.bytes.data(), static_cast<int>(raw.bytes.size()), &reply);
-    if (rc == ARES_SUCCESS) {
-      for (auto* r = reply; r != nullptr; r = r->next) {
-        answer.records.push_back({r->priority, mail::normalize_domain(r->host)});
-      }
-      ares_free_data(reply);
-      ttl = std::chrono::seconds(300);
-    } else {
-      answer.status = status_of(rc);
-    }
+  if (auto flight = mx_flights_.find(domain); flight != mx_flights_.end()) {
+    co_return co_await wait_for(flight->second);
   }
+  mx_flights_.emplace(domain, std::make_shared<Flight<MxAnswer>>(executor_));
+  Landing<MxAnswer> landing{*this, mx_flights_, domain};
+  landing.answer = co_await fetch_mx(domain);
+  co_return landing.answer;
+}
+
+asio::awaitable<MxAnswer> CaresResolver::fetch_mx(std::string domain) {
+  const RawAnswer raw = co_await query(domain, ns_t_mx);
+  std::chrono::seconds ttl = options_.negative_ttl;
+  MxAnswer answer = parse_mx(raw, ttl);
   if (answer.status == Status::TempFail) {
     answer.error = std::string("MX lookup for ") + domain + ": " + ares_strerror(raw.status);
-  } else {
-    mx_cache_[domain] = {answer, clock_.now() + ttl};
   }
+  remember(mx_cache_, domain, answer, ttl);
   co_return answer;
 }
 
@@ -286,16 +387,42 @@ AddressAnswer CaresResolver::parse_addresses(const RawAnswer& raw, int type,
     }
   }
   answer.status = answer.addresses.empty() ? Status::NoData : Status::Found;
-  ttl = std::chrono::seconds(std::max(min_ttl, 0));
+  ttl = bounded(min_ttl);
+  return answer;
+}
+
+// RFC 6761 6.3: localhost names are the loopback addresses; 6.4 and RFC 7686: "invalid"
+// and "onion" names have none. Neither is asked.
+AddressAnswer special_use_addresses(std::string_view name) {
+  AddressAnswer answer;
+  if (name == "localhost") {
+    answer.status = Status::Found;
+    answer.addresses = {asio::ip::address_v4::loopback(), asio::ip::address_v6::loopback()};
+  } else {
+    answer.status = Status::NxDomain;
+  }
   return answer;
 }
 
 asio::awaitable<AddressAnswer> CaresResolver::addresses(std::string host) {
   host = mail::normalize_domain(host);
+  if (const auto special = special_use_name(host)) {
+    co_return special_use_addresses(*special);
+  }
   auto cached = address_cache_.find(host);
   if (cached != address_cache_.end() && cached->second.expires > clock_.now()) {
     co_return cached->second.answer;
   }
+  if (auto flight = address_flights_.find(host); flight != address_flights_.end()) {
+    co_return co_await wait_for(flight->second);
+  }
+  address_flights_.emplace(host, std::make_shared<Flight<AddressAnswer>>(executor_));
+  Landing<AddressAnswer> landing{*this, address_flights_, host};
+  landing.answer = co_await fetch_addresses(host);
+  co_return landing.answer;
+}
+
+asio::awaitable<AddressAnswer> CaresResolver::fetch_addresses(std::string host) {
   std::chrono::seconds ttl4 = options_.negative_ttl;
   std::chrono::seconds ttl6 = options_.negative_ttl;
   const RawAnswer raw4 = co_await query(host, ns_t_a);
@@ -311,13 +438,12 @@ asio::awaitable<AddressAnswer> CaresResolver::addresses(std::string host) {
     answer.status = Status::TempFail;
     answer.error = "address lookup for " + host + ": " +
                    ares_strerror(v4.status == Status::TempFail ? raw4.status : raw6.status);
-    co_return answer;
   } else {
     answer.status = v4.status == Status::NxDomain || v6.status == Status::NxDomain
                         ? Status::NxDomain
                         : Status::NoData;
   }
-  address_cache_[host] = {answer, clock_.now() + std::min(ttl4, ttl6)};
+  remember(address_cache_, host, answer, std::min(ttl4, ttl6));
   co_return answer;
 }
 

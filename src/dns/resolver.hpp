@@ -2,6 +2,8 @@
 // a cache that honours TTLs (negative answers cached briefly). Every answer has three
 // outcomes: found, does-not-exist (NXDOMAIN or no records of the type, told apart), and
 // temporary failure; a caller must never read a temporary failure as "does not exist".
+// Special-use names (dns/special_use.hpp) are answered without asking: no MX, and no
+// address except localhost's loopback addresses (RFC 6761 6.3).
 #pragma once
 
 #include "mail/clock.hpp"
@@ -41,7 +43,13 @@ struct ResolverOptions {
   std::chrono::milliseconds timeout{2000};
   int tries = 2;
   std::chrono::seconds negative_ttl{300};
+  // Positive answers live for their records' TTL, bounded by these (a TTL of 0 would mean
+  // one query per use; a week-long one would hide a moved MX).
+  std::chrono::seconds min_ttl{60};
   std::chrono::seconds max_ttl{86400};
+  // A temporary failure (timeout, SERVFAIL) is answered from memory this long, so that while
+  // the resolver is down each name costs one wait, not one per MAIL or RCPT. 0 = not kept.
+  std::chrono::seconds temporary_failure_ttl{5};
 };
 
 class Resolver {
@@ -54,6 +62,9 @@ public:
   virtual asio::awaitable<MxAnswer> mx(std::string domain) = 0;
   // A and AAAA together; Found when either has records.
   virtual asio::awaitable<AddressAnswer> addresses(std::string host) = 0;
+  // Answers held in memory now (MX and address names); expired ones are swept out as new
+  // ones come, so names that senders make up do not pile up.
+  virtual std::size_t remembered() const { return 0; }
 };
 
 } // namespace backstop::dns

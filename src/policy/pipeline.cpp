@@ -7,28 +7,70 @@
 
 namespace backstop::policy {
 
-asio::awaitable<mail::Verdict> Pipeline::check_mail(const ConnectionFacts& connection,
+namespace {
+
+bool is_dns_trouble(const mail::Verdict& verdict) {
+  return verdict.decision == mail::Decision::Defer; // the sender check defers for nothing else
+}
+
+} // namespace
+
+asio::awaitable<mail::Verdict> Pipeline::check_mail(ConnectionFacts& connection,
                                                     const mail::Address& sender) const {
-  if (parts_.sender_domain) {
-    co_return co_await parts_.sender_domain->check(sender);
+  connection.sender_domain_trouble.clear();
+  if (!parts_.sender_domain) {
+    co_return mail::Verdict::accept("sender");
   }
-  co_return mail::Verdict::accept("sender");
+  auto verdict = co_await parts_.sender_domain->check(sender);
+  if (is_dns_trouble(verdict) && parts_.sender_dns_trouble.any_accepts()) {
+    // No recipient is known yet: each RCPT decides by its domain's sender_domain_dns_trouble.
+    connection.sender_domain_trouble = verdict.reason;
+    if (parts_.log) {
+      parts_.log->info("MAIL <{}> from [{}]: sender domain not checked ({}); each recipient's "
+                       "domain decides (sender_domain_dns_trouble)",
+                       sender.to_string(), connection.client_ip, verdict.reason);
+    }
+    co_return mail::Verdict::accept(verdict.check);
+  }
+  co_return verdict;
+}
+
+// The rules that depend on the recipient's domain and local part alone, cheapest first.
+mail::Verdict Pipeline::check_recipient_domain(const RcptQuery& query) const {
+  auto verdict = parts_.relay_domains.check(query.recipient);
+  if (!verdict.accepted()) {
+    return verdict;
+  }
+  if (parts_.reject_sender_routing) {
+    verdict = check_sender_routing(query.recipient);
+    if (!verdict.accepted()) {
+      return verdict;
+    }
+  }
+  if (auto nowhere = nowhere_to_deliver(query.recipient)) {
+    return std::move(*nowhere);
+  }
+  const std::string& trouble = query.connection.sender_domain_trouble;
+  if (!trouble.empty() && !parts_.sender_dns_trouble.accepts(query.recipient.domain)) {
+    return mail::Verdict::decide(
+        mail::Decision::Defer, mail::replies::sender_domain_unchecked, "sender_domain",
+        trouble + " (sender_domain_dns_trouble = defer for " + query.recipient.domain + ")");
+  }
+  return verdict;
 }
 
 asio::awaitable<mail::Verdict> Pipeline::check_rcpt(RcptQuery query) const {
-  auto verdict = parts_.relay_domains.check(query.recipient);
-  if (!verdict.accepted()) {
-    co_return verdict;
-  }
-  if (auto nowhere = nowhere_to_deliver(query.recipient)) {
-    co_return std::move(*nowhere);
-  }
-  if (!parts_.verifier) {
+  auto verdict = check_recipient_domain(query);
+  if (!verdict.accepted() || !parts_.verifier) {
     co_return verdict;
   }
   verdict = co_await parts_.verifier->check(query.recipient);
   if (RecipientVerifier::is_unknown_user(verdict)) {
     verdict = guard_unknown(query.connection, std::move(verdict));
+  }
+  if (verdict.accepted() && !query.connection.sender_domain_trouble.empty()) {
+    verdict.reason += "; sender domain not checked (" + query.connection.sender_domain_trouble +
+                      "), taken: sender_domain_dns_trouble = accept";
   }
   co_return verdict;
 }

@@ -10,10 +10,12 @@
 #include "policy/recipient_verifier.hpp"
 #include "policy/relay_domains.hpp"
 #include "policy/sender_domain.hpp"
+#include "policy/sender_routing.hpp"
 
 #include <asio.hpp>
 #include <chrono>
 #include <memory>
+#include <spdlog/logger.h>
 #include <string>
 
 namespace backstop::policy {
@@ -23,6 +25,9 @@ struct ConnectionFacts {
   std::string helo;
   bool tls = false;
   std::size_t unknown_recipients = 0; // this session's RCPTs refused as unknown users
+  // Set by the last MAIL when DNS could not check its sender domain and some backed-up
+  // domain accepts such mail: why, for each RCPT to decide by its own domain.
+  std::string sender_domain_trouble{};
 };
 
 struct RcptQuery {
@@ -40,19 +45,23 @@ struct DictionaryGuard {
 
 struct PipelineParts {
   RelayDomains relay_domains;
-  std::shared_ptr<const RecipientVerifier> verifier;      // null: no recipient verification
-  std::shared_ptr<const SenderDomainCheck> sender_domain; // null: MAIL FROM not checked
-  DictionaryGuard guard;
+  std::shared_ptr<const RecipientVerifier> verifier{};      // null: no recipient verification
+  std::shared_ptr<const SenderDomainCheck> sender_domain{}; // null: MAIL FROM not checked
+  DictionaryGuard guard{};
   const Destinations* destinations = nullptr; // null: every backed-up domain is routable
+  bool reject_sender_routing = true;          // [smtp] reject_sender_routing
+  SenderDnsTrouble sender_dns_trouble{};
+  std::shared_ptr<spdlog::logger> log{}; // null: mail taken unchecked is not logged
 };
 
 class Pipeline {
 public:
   explicit Pipeline(RelayDomains relay_domains)
-      : parts_{std::move(relay_domains), {}, {}, {}, nullptr} {}
+      : parts_{.relay_domains = std::move(relay_domains)} {}
   explicit Pipeline(PipelineParts parts) : parts_(std::move(parts)) {}
 
-  asio::awaitable<mail::Verdict> check_mail(const ConnectionFacts& connection,
+  // Resets and may set connection.sender_domain_trouble for the RCPTs that follow.
+  asio::awaitable<mail::Verdict> check_mail(ConnectionFacts& connection,
                                             const mail::Address& sender) const;
   asio::awaitable<mail::Verdict> check_rcpt(RcptQuery query) const;
   const RelayDomains& relay_domains() const { return parts_.relay_domains; }
@@ -60,6 +69,7 @@ public:
 private:
   std::optional<mail::Verdict> nowhere_to_deliver(const mail::Address& recipient) const;
   mail::Verdict guard_unknown(ConnectionFacts& connection, mail::Verdict verdict) const;
+  mail::Verdict check_recipient_domain(const RcptQuery& query) const;
 
   PipelineParts parts_;
 };

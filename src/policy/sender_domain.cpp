@@ -1,6 +1,7 @@
 // sender_domain: MX, then A/AAAA, and what each DNS outcome means for MAIL FROM.
 #include "policy/sender_domain.hpp"
 
+#include "dns/special_use.hpp"
 #include "mail/replies.hpp"
 
 namespace backstop::policy {
@@ -28,6 +29,10 @@ mail::Verdict defer(const mail::Address& sender, const std::string& error) {
 asio::awaitable<mail::Verdict> SenderDomainCheck::check(const mail::Address& sender) const {
   if (sender.is_null() || sender.domain.empty() || sender.domain.front() == '[') {
     co_return mail::Verdict::accept(check_name);
+  }
+  if (const auto special = dns::special_use_name(sender.domain)) {
+    co_return refuse(sender, "is a special-use name under \"" + std::string(*special) +
+                                 "\" (RFC 6761, RFC 7686) and receives no mail");
   }
   auto& resolver = resolver_;
   const auto mx =

@@ -1,0 +1,290 @@
+// resolver_ttl_test: how long the resolver remembers, against a real dnsmasq on loopback
+// with a chosen --auth-ttl: an MX answer lives for its record's TTL (bounded by min_ttl and
+// max_ttl), and a temporary failure is remembered for temporary_failure_ttl, no longer.
+// Time is a ManualClock; dnsmasq's readiness is awaited by asking it, never by sleeping.
+#include "dns/resolver.hpp"
+
+#include <asio.hpp>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace backstop::dns {
+namespace {
+
+using namespace std::chrono_literals;
+
+int free_udp_port() {
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// True once something answers a DNS query on 127.0.0.1:port (within the deadline).
+bool answers_dns(int port, std::chrono::seconds deadline) {
+  static const unsigned char query[] = {0x12, 0x34, 1, 0,   0,   1,   0,   0, 0, 0, 0, 0, 2,
+                                        'n',  's',  4, 't', 'e', 's', 't', 0, 0, 1, 0, 1};
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < until) {
+    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    timeval tv{0, 100000};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    ::sendto(fd, query, sizeof query, 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    unsigned char reply[512];
+    const auto got = ::recv(fd, reply, sizeof reply, 0);
+    ::close(fd);
+    if (got > 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+class ResolverTtlTest : public ::testing::Test {
+protected:
+  void SetUp() override { port_ = free_udp_port(); }
+  void TearDown() override { stop_dnsmasq(); }
+
+  void start_dnsmasq(int ttl) {
+    const std::string port = "--port=" + std::to_string(port_);
+    const std::string auth_ttl = "--auth-ttl=" + std::to_string(ttl);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::execlp("dnsmasq", "dnsmasq", "--no-daemon", port.c_str(), "--listen-address=127.0.0.1",
+               "--bind-interfaces", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
+               "--user=root", "--auth-server=ns.test,127.0.0.1", "--auth-zone=test",
+               auth_ttl.c_str(), "--mx-host=mail.test,mx1.mail.test,10",
+               "--host-record=mx1.mail.test,127.0.0.5", "--log-facility=/dev/null",
+               static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ASSERT_TRUE(answers_dns(port_, 10s)) << "dnsmasq did not start";
+  }
+  void stop_dnsmasq() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+
+  void make_resolver(ResolverOptions options = {}) {
+    options.servers = {"127.0.0.1:" + std::to_string(port_)};
+    options.timeout = 500ms;
+    options.tries = 1;
+    resolver_ = std::move(Resolver::create(io_.get_executor(), options, clock_).value());
+  }
+
+  Status mx_status() {
+    Status status = Status::NoData;
+    bool done = false;
+    asio::co_spawn(
+        io_,
+        [&]() -> asio::awaitable<void> {
+          status = (co_await resolver_->mx("mail.test")).status;
+          done = true;
+        },
+        asio::detached);
+    io_.restart();
+    // The resolver keeps its sockets watched, so the loop never runs dry: run until done.
+    while (!done && io_.run_one_for(std::chrono::seconds(10)) > 0) {
+    }
+    EXPECT_TRUE(done) << "no answer within 10 s";
+    return status;
+  }
+
+  // Asks once while dnsmasq runs, then stops it: from then on only the cache can answer.
+  void cache_one_answer() {
+    ASSERT_EQ(mx_status(), Status::Found);
+    stop_dnsmasq();
+  }
+
+  asio::io_context io_;
+  std::unique_ptr<Resolver> resolver_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+  mail::ManualClock clock_{std::chrono::system_clock::now()};
+};
+
+TEST_F(ResolverTtlTest, MxAnswerLivesForItsRecordTtl) {
+  start_dnsmasq(120);
+  make_resolver();
+  cache_one_answer();
+  clock_.advance(119s);
+  EXPECT_EQ(mx_status(), Status::Found) << "within the record's TTL of 120 s";
+  clock_.advance(2s);
+  EXPECT_EQ(mx_status(), Status::TempFail) << "the TTL of 120 s is over: asked again";
+}
+
+TEST_F(ResolverTtlTest, ShortTtlIsRaisedToMinTtl) {
+  start_dnsmasq(0);
+  ResolverOptions options;
+  options.min_ttl = 30s;
+  make_resolver(options);
+  cache_one_answer();
+  clock_.advance(29s);
+  EXPECT_EQ(mx_status(), Status::Found) << "a TTL of 0 is kept for min_ttl";
+  clock_.advance(2s);
+  EXPECT_EQ(mx_status(), Status::TempFail);
+}
+
+TEST_F(ResolverTtlTest, LongTtlIsCutToMaxTtl) {
+  start_dnsmasq(604800); // a week
+  ResolverOptions options;
+  options.max_ttl = 3600s;
+  make_resolver(options);
+  cache_one_answer();
+  clock_.advance(3599s);
+  EXPECT_EQ(mx_status(), Status::Found);
+  clock_.advance(2s);
+  EXPECT_EQ(mx_status(), Status::TempFail) << "max_ttl bounds a week-long TTL";
+}
+
+TEST_F(ResolverTtlTest, TemporaryFailureIsRememberedBriefly) {
+  make_resolver(); // nothing listens on the port yet: the first question fails
+  EXPECT_EQ(mx_status(), Status::TempFail);
+  start_dnsmasq(300);
+  const auto asked = std::chrono::steady_clock::now();
+  EXPECT_EQ(mx_status(), Status::TempFail) << "the failure is remembered, DNS not asked";
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, 400ms) << "answered without a wait";
+  clock_.advance(ResolverOptions{}.temporary_failure_ttl + 1s);
+  EXPECT_EQ(mx_status(), Status::Found) << "after temporary_failure_ttl DNS is asked again";
+}
+
+TEST_F(ResolverTtlTest, TemporaryFailuresAreNotKeptWhenTurnedOff) {
+  ResolverOptions options;
+  options.temporary_failure_ttl = 0s;
+  make_resolver(options);
+  EXPECT_EQ(mx_status(), Status::TempFail);
+  start_dnsmasq(300);
+  EXPECT_EQ(mx_status(), Status::Found);
+}
+
+TEST_F(ResolverTtlTest, ExpiredAnswersDoNotPileUp) {
+  start_dnsmasq(300);
+  make_resolver();
+  auto ask_missing = [&](int from, int count) {
+    int done = 0;
+    for (int i = from; i < from + count; ++i) {
+      asio::co_spawn(
+          io_,
+          [&, i]() -> asio::awaitable<void> {
+            co_await resolver_->mx("missing" + std::to_string(i) + ".test");
+            ++done;
+          },
+          asio::detached);
+    }
+    io_.restart();
+    while (done < count && io_.run_one_for(std::chrono::seconds(10)) > 0) {
+    }
+    ASSERT_EQ(done, count);
+  };
+  ask_missing(0, 1000); // NXDOMAIN, each remembered for 5 minutes
+  EXPECT_EQ(resolver_->remembered(), 1000u);
+  clock_.advance(301s);
+  ask_missing(1000, 24); // the 1024th answer stored sweeps out the expired
+  EXPECT_EQ(resolver_->remembered(), 24u);
+}
+
+TEST_F(ResolverTtlTest, SpecialUseNamesAreAnsweredWithoutAsking) {
+  make_resolver(); // no server at all: any question would be a temporary failure
+  MxAnswer mx;
+  AddressAnswer local;
+  AddressAnswer invalid;
+  bool done = false;
+  asio::co_spawn(
+      io_,
+      [&]() -> asio::awaitable<void> {
+        mx = co_await resolver_->mx("localhost");
+        local = co_await resolver_->addresses("LocalHost.");
+        invalid = co_await resolver_->addresses("mx.example.invalid");
+        done = true;
+      },
+      asio::detached);
+  while (!done && io_.run_one_for(std::chrono::seconds(10)) > 0) {
+  }
+  ASSERT_TRUE(done);
+  EXPECT_EQ(mx.status, Status::NxDomain);
+  ASSERT_EQ(local.status, Status::Found);
+  ASSERT_EQ(local.addresses.size(), 2u);
+  EXPECT_TRUE(local.addresses[0].is_loopback());
+  EXPECT_TRUE(local.addresses[1].is_loopback());
+  EXPECT_EQ(invalid.status, Status::NxDomain);
+}
+
+// A resolver that is down: reads every query, never answers, counts what arrived.
+class SilentServer {
+public:
+  SilentServer() {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SilentServer() { ::close(fd_); }
+  int port() const { return port_; }
+  // Datagrams received so far (drains the socket).
+  int queries() {
+    unsigned char buf[1024];
+    while (::recv(fd_, buf, sizeof buf, 0) > 0) {
+      ++count_;
+    }
+    return count_;
+  }
+
+private:
+  int fd_ = -1;
+  int port_ = 0;
+  int count_ = 0;
+};
+
+TEST(ResolverInFlight, ConcurrentLookupsOfOneNameShareOneQuery) {
+  SilentServer silent;
+  asio::io_context io;
+  mail::ManualClock clock{std::chrono::system_clock::now()};
+  ResolverOptions options;
+  options.servers = {"127.0.0.1:" + std::to_string(silent.port())};
+  options.timeout = 300ms;
+  options.tries = 1;
+  auto resolver = std::move(Resolver::create(io.get_executor(), options, clock).value());
+  constexpr int sessions = 5;
+  int done = 0;
+  std::vector<Status> statuses;
+  for (int i = 0; i < sessions; ++i) {
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          statuses.push_back((co_await resolver->mx("mail.test")).status);
+          ++done;
+        },
+        asio::detached);
+  }
+  const auto started = std::chrono::steady_clock::now();
+  while (done < sessions && io.run_one_for(std::chrono::seconds(10)) > 0) {
+  }
+  ASSERT_EQ(done, sessions);
+  EXPECT_EQ(statuses, std::vector<Status>(sessions, Status::TempFail));
+  EXPECT_EQ(silent.queries(), 1) << "the five sessions waited for one question";
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s) << "one timeout, not five in a row";
+}
+
+} // namespace
+} // namespace backstop::dns

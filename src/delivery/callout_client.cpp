@@ -49,7 +49,17 @@ CalloutClient::~CalloutClient() = default;
 
 void CalloutClient::set_domain_tls(std::map<std::string, TlsPolicy> domain_tls) {
   asio::post(loop_, [this, tls = std::move(domain_tls)]() mutable {
+    if (tls == options_.domain_tls) {
+      return;
+    }
     options_.domain_tls = std::move(tls);
+    // An idle connection was opened under the old rules (perhaps without TLS): not reused.
+    for (auto& [key, pool] : pools_) {
+      for (auto& idle : pool.idle) {
+        asio::co_spawn(loop_, close(std::move(idle.client)), asio::detached);
+      }
+      pool.idle.clear();
+    }
   });
 }
 

@@ -87,3 +87,33 @@ def test_tls_required_set_by_sighup_applies_to_the_next_delivery(make_server, tm
         assert sink.messages() == []
     finally:
         sink.remove()
+
+
+def test_tls_required_by_sighup_is_not_bypassed_by_a_pooled_callout_connection(make_server,
+                                                                              tmp_path):
+    from postfix_primary import PostfixPrimary
+    primary = PostfixPrimary(tmp_path / "primary", users=("alice",))  # offers no STARTTLS
+    primary.start()
+    try:
+        s = make_server(verify={"callout": True, "unverified": "defer", "timeout": "5s",
+                                "idle_timeout": "5m", "unknown_recipient_delay": "0s"},
+                        domains=[{"name": "example.test",
+                                  "primary": [f"{primary.host}:{primary.port}"]}]).start()
+
+        def rcpt(address):
+            c = Smtp(s.port)
+            try:
+                c.greet()
+                assert c.code("MAIL FROM:<a@b.example>") == 250
+                return c.cmd(f"RCPT TO:<{address}>")
+            finally:
+                c.close()
+
+        assert rcpt("alice@example.test")[0] == 250  # a plaintext callout connection is pooled
+        s.domains[0]["tls"] = "required"
+        reload(s, "reload: 1 domains")
+        code, lines = rcpt("ghost@example.test")
+        # Only a TLS connection may ask now, and this primary offers none: cannot tell.
+        assert code == 450 and lines[-1].startswith("450 4.1.1 "), lines
+    finally:
+        primary.remove()

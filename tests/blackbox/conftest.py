@@ -55,6 +55,28 @@ def wait_port(host, port, timeout=10.0):
     return False
 
 
+def wait_until(predicate, timeout=10.0):
+    """True as soon as predicate() is; False once timeout seconds have passed without."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def rcpt_reply(port, recipient, sender="a@b.example"):
+    """The reply to RCPT TO:<recipient> in a fresh session (EHLO, MAIL first)."""
+    c = Smtp(port)
+    try:
+        c.greet()
+        code, lines = c.cmd(f"MAIL FROM:<{sender}>")
+        assert code == 250, lines
+        return c.cmd(f"RCPT TO:<{recipient}>")
+    finally:
+        c.close()
+
+
 def toml_value(v):
     if isinstance(v, bool):
         return "true" if v else "false"

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import Smtp, free_port, queue_id_of, send_message
+from conftest import Smtp, free_port, queue_id_of, send_message, wait_until
 from peers import Dns, Sink
 
 PRIMARY, SENDER_MX = "127.0.0.3", "127.0.0.4"
@@ -62,14 +62,6 @@ def world(tmp_path, make_server):
         s.remove()
     dns.stop()
 
-
-def wait_until(predicate, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def counters(server):

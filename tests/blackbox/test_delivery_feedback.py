@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import queue_id_of, send_message
+from conftest import queue_id_of, rcpt_reply, send_message, wait_until as wait_for
 from postfix_primary import PostfixPrimary
 
 
@@ -24,13 +24,10 @@ def cached(server, address):
     return json.loads(r.stdout)["cached"]
 
 
+
 def wait_until(predicate, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
+    return wait_for(predicate, timeout)
+
 
 
 def test_refusal_at_delivery_turns_a_valid_cache_entry_negative(make_server, primary):
@@ -52,16 +49,6 @@ def test_refusal_at_delivery_turns_a_valid_cache_entry_negative(make_server, pri
         s.log_text()[-3000:]
     assert "5.1.1" in cached(s, "bob@example.test")["reply"]
     # The third message is refused at RCPT from the cache, without asking the primary.
-    code, lines = send_message_rcpt(s.port, "bob@example.test")
+    code, lines = rcpt_reply(s.port, "bob@example.test", sender="carol@client.example")
     assert code == 550 and lines[-1].startswith("550 5.1.1 "), lines
 
-
-def send_message_rcpt(port, recipient):
-    from conftest import Smtp
-    c = Smtp(port)
-    try:
-        c.greet()
-        assert c.code("MAIL FROM:<carol@client.example>") == 250
-        return c.cmd(f"RCPT TO:<{recipient}>")
-    finally:
-        c.close()

@@ -3,16 +3,8 @@ refuses a primary whose certificate does not verify. The primary is a second, re
 with a certificate made by openssl."""
 import time
 
-from conftest import free_port, send_message
+from conftest import free_port, send_message, wait_until
 
-
-def wait_until(predicate, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def start_primary(make_server, tls_files):

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import Smtp, queue_id_of
+from conftest import Smtp, queue_id_of, wait_until
 from peers import Dns
 
 DOMAIN = "example.test"
@@ -74,14 +74,6 @@ def wildcard_list(tmp_path):
         return str(path)
     return make
 
-
-def wait_until(predicate, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def assert_reply(reply, code, enhanced=None, contains=None):

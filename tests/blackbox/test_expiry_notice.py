@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import free_port, queue_id_of, send_message
+from conftest import free_port, queue_id_of, send_message, wait_until as wait_for
 from peers import Dns, Sink
 
 PRIMARY, SENDER_MX = "127.0.0.3", "127.0.0.4"
@@ -37,13 +37,10 @@ def rig(tmp_path, make_server):
     dns.stop()
 
 
+
 def wait_until(predicate, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
+    return wait_for(predicate, timeout)
+
 
 
 def notice_text(sender_mx):

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import BIN, HOSTNAME, Smtp, free_port, queue_id_of, send_message
+from conftest import BIN, HOSTNAME, free_port, queue_id_of, rcpt_reply, send_message
 from peers import Dns
 
 OUR_IP = "127.0.0.1"  # what the servers of this module listen on
@@ -44,16 +44,6 @@ def mx_server(make_server, dns, listen=None, domains=None):
                     domains=domains or [{"name": "loopy.test"}, {"name": "best.test"},
                                         {"name": "example.test", "primary": ["127.0.0.1:1"]}])
     return s
-
-
-def rcpt_reply(port, recipient):
-    c = Smtp(port)
-    try:
-        c.greet()
-        assert c.code("MAIL FROM:<a@b.example>") == 250
-        return c.cmd(f"RCPT TO:<{recipient}>")
-    finally:
-        c.close()
 
 
 def wait_rcpt(port, recipient, code, timeout=10):

@@ -4,7 +4,7 @@ named in the log as ignored until restart. Peers: smtp-sink as the new domain's 
 import signal
 import time
 
-from conftest import Smtp, free_port, queue_id_of, send_message
+from conftest import Smtp, free_port, queue_id_of, rcpt_reply, send_message
 from peers import Sink
 
 NEW_PRIMARY = "127.0.0.3"
@@ -99,20 +99,10 @@ def test_tls_required_by_sighup_is_not_bypassed_by_a_pooled_callout_connection(m
                                 "idle_timeout": "5m", "unknown_recipient_delay": "0s"},
                         domains=[{"name": "example.test",
                                   "primary": [f"{primary.host}:{primary.port}"]}]).start()
-
-        def rcpt(address):
-            c = Smtp(s.port)
-            try:
-                c.greet()
-                assert c.code("MAIL FROM:<a@b.example>") == 250
-                return c.cmd(f"RCPT TO:<{address}>")
-            finally:
-                c.close()
-
-        assert rcpt("alice@example.test")[0] == 250  # a plaintext callout connection is pooled
+        assert rcpt_reply(s.port, "alice@example.test")[0] == 250  # a plaintext callout connection is pooled
         s.domains[0]["tls"] = "required"
         reload(s, "reload: 1 domains")
-        code, lines = rcpt("ghost@example.test")
+        code, lines = rcpt_reply(s.port, "ghost@example.test")
         # Only a TLS connection may ask now, and this primary offers none: cannot tell.
         assert code == 450 and lines[-1].startswith("450 4.1.1 "), lines
     finally:

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import Smtp, free_port, queue_id_of
+from conftest import Smtp, free_port, queue_id_of, wait_until
 from peers import Sink
 
 DOMAIN = "example.test"
@@ -32,14 +32,6 @@ ROUTED = {
     '"us\\@er"@example.test': "@",  # a quoted-pair is the same '@' once unquoted
 }
 
-
-def wait_until(predicate, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import Smtp, free_port, queue_id_of, send_message
+from conftest import Smtp, free_port, queue_id_of, send_message, wait_until
 from peers import Dns, Sink
 from postfix_primary import PostfixPrimary
 
@@ -67,14 +67,6 @@ def verify_server(make_server, primary, verify=None, domain=None, extra_domains=
     d.update(domain or {})
     return make_server(verify=v, domains=[d, *extra_domains], **sections).start()
 
-
-def wait_until(predicate, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def rcpt_replies(port, recipients, sender="carol@client.example", timeout=15):

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import Smtp, queue_id_of, send_message
+from conftest import Smtp, queue_id_of, send_message, wait_until as wait_for
 from stall_peer import StallPeer
 
 DOMAIN = "example.test"
@@ -35,12 +35,7 @@ def peers():
 
 
 def wait_until(predicate, timeout=20.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+    return wait_for(predicate, timeout)
 
 
 # ---- callouts ---------------------------------------------------------------------------------

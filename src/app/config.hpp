@@ -76,6 +76,8 @@ struct DomainConfig {
 struct VerifyConfig {
   bool callout = true;
   std::string sender; // MAIL FROM of callouts; empty = the null sender
+  // MAIL FROM for a primary that refused <> (only without sender); empty = none
+  std::string fallback_sender;
   std::chrono::seconds timeout{10};
   std::chrono::seconds positive_ttl{31 * 86400};
   std::chrono::seconds positive_refresh{7 * 86400};

@@ -284,6 +284,16 @@ void read_verify(TomlReader& r, VerifyConfig& v) {
     r.error("sender", "must be empty (the null sender) or an address such as "
                       "\"verify@example.org\"");
   }
+  r.string("fallback_sender", v.fallback_sender);
+  if (!v.fallback_sender.empty() && (v.fallback_sender.find('@') == std::string::npos ||
+                                     v.fallback_sender.find_first_of(" <>") != std::string::npos)) {
+    r.error("fallback_sender", "must be empty (none) or an address such as "
+                               "\"verify@example.org\"");
+  }
+  if (!v.fallback_sender.empty() && !v.sender.empty()) {
+    r.error("fallback_sender", "is unused when sender is set (every callout uses sender): set "
+                               "one of them");
+  }
   r.duration("timeout", v.timeout);
   if (v.timeout.count() < 1) {
     r.error("timeout", "must be at least 1s");

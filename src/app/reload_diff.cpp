@@ -72,6 +72,7 @@ void delivery_and_verify(Diff& d, const Config& a, const Config& b) {
   d.field("delivery.route_check_interval", x.route_check_interval, y.route_check_interval);
   const auto &v = a.verify, &w = b.verify;
   d.field("verify.sender", v.sender, w.sender);
+  d.field("verify.fallback_sender", v.fallback_sender, w.fallback_sender);
   d.field("verify.timeout", v.timeout, w.timeout);
   d.field("verify.positive_ttl", v.positive_ttl, w.positive_ttl);
   d.field("verify.positive_refresh", v.positive_refresh, w.positive_refresh);

@@ -88,6 +88,9 @@ delivery::CalloutOptions callout_options(const Config& config) {
   if (!v.sender.empty()) {
     o.sender = parse_mailbox(v.sender);
   }
+  if (!v.fallback_sender.empty()) {
+    o.fallback_sender = parse_mailbox(v.fallback_sender);
+  }
   o.max_connections_per_primary = v.max_connections_per_primary;
   o.idle_timeout = v.idle_timeout;
   o.down_backoff = v.primary_down_backoff;

@@ -77,6 +77,10 @@ mail::Result<LiveCallout> live_callout(const Config& config, const mail::Address
 
 // What to tell the operator about a primary that refuses the null sender.
 std::string null_sender_warning(const delivery::CalloutClient::SenderRefusal& r) {
+  if (!r.fallback.empty()) {
+    return r.host + " refuses MAIL FROM:<> (" + r.reply + "): callouts to it use [verify] " +
+           "fallback_sender <" + r.fallback + "> instead";
+  }
   return r.host + " refuses MAIL FROM:<> (" + r.reply +
          "): callouts cannot verify its recipients; set [verify] sender to an address it "
          "accepts";

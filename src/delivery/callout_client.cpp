@@ -210,31 +210,62 @@ asio::awaitable<std::optional<ProbeAnswer>> CalloutClient::probe_hop(const Hop& 
 
 // With the null sender (no [verify] sender configured), a primary that refuses MAIL
 // FROM:<> cannot verify anything: that is made loud, since every answer is "cannot tell".
+// With a fallback sender the same callout is asked again with it on the same connection (the
+// probe ended in RSET), and the primary gets the fallback directly for a while.
 asio::awaitable<SmtpClient::ProbeOutcome>
 CalloutClient::ask(Pool& pool, const Hop& hop, SmtpClient& client, const mail::Address& recipient) {
-  auto outcome = co_await client.probe(options_.sender, recipient);
-  if (!options_.sender.is_null()) {
+  const bool has_fallback = !options_.fallback_sender.is_null();
+  const bool use_fallback =
+      options_.sender.is_null() && has_fallback && Clock::now() < pool.refuses_null_until;
+  auto outcome =
+      co_await client.probe(use_fallback ? options_.fallback_sender : options_.sender, recipient);
+  if (!options_.sender.is_null() || use_fallback) {
     co_return outcome;
   }
-  if (outcome.mail_code >= 500) {
-    null_sender_refused(pool, hop, outcome.mail_reply);
-  } else if (outcome.rcpt.code >= 500 && sender_refused_at_rcpt(outcome)) {
-    null_sender_refused(pool, hop, outcome.rcpt.reply); // refused at RCPT, delayed
+  const std::string refusal = null_sender_refusal(outcome);
+  if (refusal.empty()) {
+    co_return outcome;
   }
-  co_return outcome;
+  null_sender_refused(pool, hop, refusal);
+  if (!has_fallback || !client.usable()) {
+    co_return outcome; // a lost connection: the next callout uses the fallback at once
+  }
+  co_return co_await client.probe(options_.fallback_sender, recipient);
+}
+
+// The primary's refusal of MAIL FROM:<>, at MAIL or delayed to RCPT; empty if none.
+std::string CalloutClient::null_sender_refusal(const SmtpClient::ProbeOutcome& outcome) {
+  if (outcome.mail_code >= 500) {
+    return outcome.mail_reply;
+  }
+  if (outcome.rcpt.code >= 500 && sender_refused_at_rcpt(outcome)) {
+    return outcome.rcpt.reply;
+  }
+  return {};
 }
 
 void CalloutClient::null_sender_refused(Pool& pool, const Hop& hop, const std::string& reply) {
   metrics::count(options_.counters, metrics::Counter::CalloutNullSenderRefused);
+  const auto fallback =
+      options_.fallback_sender.is_null() ? std::string() : options_.fallback_sender.to_string();
   auto known = std::find_if(refusals_.begin(), refusals_.end(),
                             [&](const SenderRefusal& r) { return r.host == hop.host; });
   if (known == refusals_.end()) {
-    refusals_.push_back({hop.host, reply});
+    refusals_.push_back({hop.host, reply, fallback});
   } else {
     known->reply = reply;
   }
-  // Once a minute per primary, not once per RCPT: verification is off for it meanwhile.
   const auto now = Clock::now();
+  if (!fallback.empty()) {
+    pool.refuses_null_until = now + options_.null_sender_memory;
+    if (log_) {
+      log_->warn("callout: {} refuses MAIL FROM:<> ({}): its callouts use MAIL FROM:<{}> "
+                 "([verify] fallback_sender) for the next {}s",
+                 hop.host, reply, fallback, options_.null_sender_memory.count());
+    }
+    return;
+  }
+  // Once a minute per primary, not once per RCPT: verification is off for it meanwhile.
   if (log_ && now - pool.warned >= std::chrono::minutes(1)) {
     pool.warned = now;
     log_->warn("callout: {} refuses MAIL FROM:<> ({}): its recipients cannot be verified and "

@@ -6,7 +6,9 @@
 // it is down or stalls callouts answer "cannot tell" at once instead of making every client
 // wait for a timeout. A callout has one deadline (timeout) for all its steps, and sessions
 // asking about the same address meanwhile wait no longer than it. A primary that refuses
-// MAIL FROM:<> is counted and warned about: verification is off for it until a sender is set.
+// MAIL FROM:<> is counted and warned about: verification is off for it until a sender is set,
+// unless a fallback sender is configured: then the callout is asked again at once with it, and
+// that primary gets the fallback directly for null_sender_memory.
 // Runs on the delivery loop; probe() may be awaited from any loop.
 #pragma once
 
@@ -30,6 +32,9 @@ namespace backstop::delivery {
 
 struct CalloutOptions {
   mail::Address sender; // MAIL FROM of every callout; the null sender by default
+  // With the null sender: MAIL FROM for a primary that refused <> (null: none, no retry).
+  mail::Address fallback_sender;
+  std::chrono::seconds null_sender_memory{3600}; // how long such a primary gets the fallback
   std::size_t max_connections_per_primary = 2;
   std::chrono::seconds idle_timeout{30}; // an unused connection is closed after this
   std::chrono::seconds down_backoff{60};
@@ -59,7 +64,8 @@ public:
   // A primary that refused MAIL FROM:<> (for `backstop verify`; read on the delivery loop).
   struct SenderRefusal {
     std::string host;
-    std::string reply; // the primary's MAIL reply
+    std::string reply;    // the primary's MAIL reply
+    std::string fallback; // the sender used instead; empty without [verify] fallback_sender
   };
   const std::vector<SenderRefusal>& null_sender_refusals() const { return refusals_; }
 
@@ -75,7 +81,8 @@ private:
     std::size_t busy = 0; // connections lent out or being opened
     std::list<asio::steady_timer*> waiting;
     std::chrono::steady_clock::time_point down_until{};
-    std::chrono::steady_clock::time_point warned{}; // the last null-sender warning
+    std::chrono::steady_clock::time_point warned{};             // the last null-sender warning
+    std::chrono::steady_clock::time_point refuses_null_until{}; // fallback sender until then
   };
 
   // One callout per address at a time: who asks while it runs gets the same answer.
@@ -98,6 +105,7 @@ private:
                                                                 std::string& why);
   asio::awaitable<SmtpClient::ProbeOutcome> ask(Pool& pool, const Hop& hop, SmtpClient& client,
                                                 const mail::Address& recipient);
+  static std::string null_sender_refusal(const SmtpClient::ProbeOutcome& outcome);
   void null_sender_refused(Pool& pool, const Hop& hop, const std::string& reply);
   void timed_out(Pool& pool, const std::string& why);
   asio::awaitable<bool> take_slot(Pool& pool, Clock::time_point deadline);

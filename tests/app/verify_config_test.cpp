@@ -23,6 +23,13 @@ Config parse_ok(const std::string& text) {
   return std::get<Config>(result);
 }
 
+TEST(VerifyConfig, FallbackSenderIsReadAndEmptyByDefault) {
+  EXPECT_EQ(parse_ok(base).verify.fallback_sender, "");
+  const Config c = parse_ok(base + "[verify]\nfallback_sender = \"verify@mx2.example.test\"\n");
+  EXPECT_EQ(c.verify.fallback_sender, "verify@mx2.example.test");
+  EXPECT_EQ(c.verify.sender, "");
+}
+
 TEST(VerifyConfig, AbsentSectionKeepsEveryDefault) {
   const VerifyConfig defaults;
   const Config c = parse_ok(base);
@@ -163,6 +170,12 @@ INSTANTIATE_TEST_SUITE_P(
                  "verify.sender (line 5)"},
         BadValue{"sender with brackets", base + "[verify]\nsender = \"<v@example.test>\"\n",
                  "verify.sender (line 5)"},
+        BadValue{"fallback sender without at", base + "[verify]\nfallback_sender = \"bad\"\n",
+                 "verify.fallback_sender (line 5): must be"},
+        BadValue{"fallback sender with sender",
+                 base + "[verify]\nsender = \"a@example.test\"\nfallback_sender = "
+                        "\"b@example.test\"\n",
+                 "verify.fallback_sender (line 6): is unused when sender is set"},
         BadValue{"callout not a boolean", base + "[verify]\ncallout = \"yes\"\n",
                  "verify.callout (line 5): must be true or false"},
         BadValue{"domain verify not a boolean", base + "verify = 1\n",

@@ -112,3 +112,65 @@ def test_with_verify_sender_set_the_same_primary_verifies(make_server, strict_pr
     answer = json.loads(server.cli("verify", "bob@example.test", "--json").stdout)
     assert answer["callout"]["result"] == "valid", answer
     assert answer["callout"]["null_sender_refused"] == [], answer
+
+
+def null_sender_rejections(primary):
+    """Postfix's log lines for a refused MAIL FROM:<> (at MAIL or, delayed, at RCPT)."""
+    primary.sync()
+    return [line for line in primary.log_text().splitlines()
+            if "reject: " in line and "<>: Sender address rejected" in line]
+
+
+def test_fallback_sender_retries_and_is_remembered(make_server, strict_primary):
+    server = server_for(make_server, strict_primary,
+                        fallback_sender="verify@mx2.example.test").start()
+    base_rejections = len(strict_primary.rcpt_rejections())
+    base_null = len(null_sender_rejections(strict_primary))
+    # The first callout tries <>, is refused, and asks again at once with the fallback.
+    assert rcpt(server.port, "alice@example.test")[0] == 250
+    code, lines = rcpt(server.port, "ghost@example.test")
+    assert code == 550 and "5.1.1" in lines[0], lines
+    assert rcpt(server.port, "bob@example.test")[0] == 250
+    rejections = strict_primary.rcpt_rejections()[base_rejections:]
+    assert [(r["address"], r["sender"]) for r in rejections
+            if "Sender address rejected" not in r["reply"]] == [
+        ("ghost@example.test", "verify@mx2.example.test")], rejections
+    # Verified, not "accepted unverified": both answers came from the primary.
+    counters = server.stats()["counters"]
+    assert counters["callouts_valid"] == 2, counters
+    assert counters["callouts_invalid"] == 1, counters
+    # <> was tried once only: the later callouts used the fallback directly.
+    assert counters["callout_null_sender_refused"] == 1, counters
+    assert len(null_sender_rejections(strict_primary)) - base_null == 1, \
+        strict_primary.log_text()[-3000:]
+    assert wait_until(lambda: "MAIL FROM:<verify@mx2.example.test>" in server.log_text()), \
+        server.log_text()[-3000:]
+    # `backstop verify` (its own process: it tries <> again) says which sender it fell back to.
+    answer = json.loads(server.cli("verify", "bob@example.test", "--json").stdout)
+    assert answer["callout"]["result"] == "valid", answer
+    refused = answer["callout"]["null_sender_refused"]
+    assert len(refused) == 1 and "fallback_sender <verify@mx2.example.test>" in \
+        refused[0]["warning"], answer
+
+
+def test_fallback_sender_is_validated_and_exclusive_with_sender(make_server, strict_primary):
+    good = server_for(make_server, strict_primary, fallback_sender="verify@mx2.example.test")
+    result = good.cli("check-config", check=False)
+    assert result.returncode == 0, result
+    bad = server_for(make_server, strict_primary, fallback_sender="no-at-sign")
+    result = bad.cli("check-config", check=False)
+    text = result.stderr + result.stdout
+    assert result.returncode != 0 and "fallback_sender" in text and "must be" in text, text
+    both = server_for(make_server, strict_primary, sender="a@mx2.example.test",
+                      fallback_sender="b@mx2.example.test")
+    result = both.cli("check-config", check=False)
+    text = result.stderr + result.stdout
+    assert result.returncode != 0 and "unused when sender is set" in text, text
+
+
+def test_fallback_sender_changed_by_sighup_needs_a_restart(make_server, strict_primary):
+    from test_reload import reload
+    server = server_for(make_server, strict_primary).start()
+    server.sections["verify"]["fallback_sender"] = "verify@mx2.example.test"
+    text = reload(server, "reload: 1 domains")
+    assert "reload: verify.fallback_sender changed; ignored until restart" in text, text

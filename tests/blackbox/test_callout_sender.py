@@ -7,11 +7,10 @@ by default (smtpd_delay_reject = yes), at RCPT with "554 5.7.1 <>: Sender addres
 which must not be taken for "this recipient does not exist"."""
 import json
 import os
-import time
 
 import pytest
 
-from conftest import Smtp
+from conftest import Smtp, wait_until
 from postfix_primary import PostfixPrimary
 
 DOMAIN = "example.test"
@@ -34,15 +33,6 @@ def strict_primary(request, tmp_path_factory):
         yield p
     finally:
         p.remove()
-
-
-def wait_until(predicate, timeout=10.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def server_for(make_server, primary, **verify):

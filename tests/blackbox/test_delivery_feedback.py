@@ -3,7 +3,6 @@ cache calls valid but that the primary refuses at delivery with 5.1.x is remembe
 unknown, so the next message to it is refused at RCPT instead of being accepted and bounced
 again. The primary is a real Postfix (postfix_primary.PostfixPrimary)."""
 import json
-import time
 
 import pytest
 

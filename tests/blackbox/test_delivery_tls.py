@@ -1,7 +1,6 @@
 """STARTTLS on the way out: opportunistic by default, and per-domain tls = "required" that
 refuses a primary whose certificate does not verify. The primary is a second, real backstop
 with a certificate made by openssl."""
-import time
 
 from conftest import free_port, send_message, wait_until
 

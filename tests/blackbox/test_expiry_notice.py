@@ -4,11 +4,10 @@ Diagnostic-Code when it was an SMTP reply; a delay notice gives the last tempora
 status, or 4.4.7 when there was no reply. Real peers: dnsmasq for the sender's MX, smtp-sink
 as the sender's MX and as a primary that defers every RCPT (450 4.3.0)."""
 import re
-import time
 
 import pytest
 
-from conftest import free_port, queue_id_of, send_message, wait_until as wait_for
+from conftest import free_port, send_message, wait_until as wait_for
 from peers import Dns, Sink
 
 PRIMARY, SENDER_MX = "127.0.0.3", "127.0.0.4"

@@ -5,7 +5,6 @@ Received headers, and defers at RCPT the recipients of a domain whose best MX it
 primary is configured, instead of accepting mail that could only expire and bounce.
 
 dnsmasq serves the .test zone; only loopback addresses are ever contacted."""
-import re
 import subprocess
 import time
 
@@ -69,8 +68,8 @@ def test_mx_under_another_name_at_our_listen_address_is_never_a_next_hop(make_se
 
 def test_wildcard_listener_means_every_address_of_the_host(make_server, dns):
     port = free_port()
-    s = mx_server(make_server, dns, listen=[f"0.0.0.0:{port}"],
-                  domains=[{"name": "wild.test"}]).start()
+    mx_server(make_server, dns, listen=[f"0.0.0.0:{port}"],
+              domains=[{"name": "wild.test"}]).start()
     code, lines = wait_rcpt(port, "u@wild.test", 451)
     assert lines[-1].startswith("451 4.4.4 "), lines
     assert "wild.test" in lines[-1], lines

@@ -10,7 +10,6 @@ turns the check off. Source routes (`<@a,@b:user@d>`) are ignored as RFC 5321 4.
 appendix C say: the route never reaches the primary, only the mailbox does.
 """
 import re
-import time
 
 import pytest
 

@@ -5,6 +5,7 @@ here=$(dirname "$0")
 build=${1:-build}
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB, $(uname -r)"
 bash "$here/smtp_throughput.sh" "$build"
+bash "$here/cpu_per_message.sh" "$build"
 bash "$here/idle_sessions.sh" "$build"
 bash "$here/drain.sh" "$build"
 bash "$here/large_queue.sh" "$build"

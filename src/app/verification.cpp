@@ -120,6 +120,7 @@ make_pipeline(const Config& config, const RecipientLists& lists, const PolicySer
   parts.destinations = services.destinations;
   parts.reject_sender_routing = config.smtp.reject_sender_routing;
   parts.log = services.log;
+  parts.counters = services.counters;
   for (const auto& d : config.domains) {
     if (d.accept_sender_dns_trouble.value_or(config.verify.accept_sender_dns_trouble)) {
       parts.sender_dns_trouble.accepting.insert(d.name);

@@ -32,6 +32,9 @@ constexpr std::array<CounterName, counter_count> names{{
      "recipients accepted although nothing could tell (unverified = accept)"},
     {Counter::UnverifiedDeferred, "unverified_deferred",
      "recipients deferred because nothing could tell (unverified = defer)"},
+    {Counter::SenderDomainUnchecked, "sender_domain_unchecked",
+     "recipients accepted while DNS could not check the sender's domain "
+     "(sender_domain_dns_trouble = accept)"},
     {Counter::CalloutConnections, "callout_connections", "connections opened to ask a primary"},
     {Counter::CalloutNullSenderRefused, "callout_null_sender_refused",
      "callouts whose MAIL FROM:<> the primary refused: set [verify] sender"},

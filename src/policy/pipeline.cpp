@@ -61,16 +61,16 @@ mail::Verdict Pipeline::check_recipient_domain(const RcptQuery& query) const {
 
 asio::awaitable<mail::Verdict> Pipeline::check_rcpt(RcptQuery query) const {
   auto verdict = check_recipient_domain(query);
-  if (!verdict.accepted() || !parts_.verifier) {
-    co_return verdict;
-  }
-  verdict = co_await parts_.verifier->check(query.recipient);
-  if (RecipientVerifier::is_unknown_user(verdict)) {
-    verdict = guard_unknown(query.connection, std::move(verdict));
+  if (verdict.accepted() && parts_.verifier) {
+    verdict = co_await parts_.verifier->check(query.recipient);
+    if (RecipientVerifier::is_unknown_user(verdict)) {
+      verdict = guard_unknown(query.connection, std::move(verdict));
+    }
   }
   if (verdict.accepted() && !query.connection.sender_domain_trouble.empty()) {
     verdict.reason += "; sender domain not checked (" + query.connection.sender_domain_trouble +
                       "), taken: sender_domain_dns_trouble = accept";
+    metrics::count(parts_.counters, metrics::Counter::SenderDomainUnchecked);
   }
   co_return verdict;
 }

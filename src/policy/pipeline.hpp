@@ -6,6 +6,7 @@
 
 #include "mail/address.hpp"
 #include "mail/verdict.hpp"
+#include "metrics/counters.hpp"
 #include "policy/destinations.hpp"
 #include "policy/recipient_verifier.hpp"
 #include "policy/relay_domains.hpp"
@@ -52,6 +53,7 @@ struct PipelineParts {
   bool reject_sender_routing = true;          // [smtp] reject_sender_routing
   SenderDnsTrouble sender_dns_trouble{};
   std::shared_ptr<spdlog::logger> log{}; // null: mail taken unchecked is not logged
+  metrics::Counters* counters = nullptr; // null: nothing counted
 };
 
 class Pipeline {

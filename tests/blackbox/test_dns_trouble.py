@@ -257,6 +257,7 @@ def test_dns_trouble_accept_is_decided_per_recipient_domain(make_server, wildcar
     stored = [r["address"] for r in server.show(qid)["message"]["recipients"]]
     assert stored == ["alice@open.test"], stored
     assert server.stats()["refusals"] == {"RCPT defer sender_domain": 1}
+    assert server.stats()["counters"]["sender_domain_unchecked"] == 1
     log = server.log_text()
     assert "defer RCPT from [127.0.0.1]: sender_domain <alice@backup.test>: " in log, log[-3000:]
     assert "MAIL <bob@sender.test> from [127.0.0.1]: sender domain not checked" in log, log

@@ -9,9 +9,18 @@ namespace backstop::delivery {
 using metrics::Counter;
 
 namespace {
-// "550 5.1.1 <x>: user unknown": an RFC 3463 addressing status (X.1.Y), not a policy refusal.
-bool addressing_failure(const std::string& reply) {
-  return reply.size() > 8 && reply.compare(3, 5, " 5.1.") == 0;
+// "550 5.1.1 <x>: user unknown" in answer to this recipient's own RCPT: an RFC 3463
+// addressing status (X.1.Y) about the mailbox. Not a refusal of the sender (X.1.7, X.1.8,
+// Postfix's "Sender address rejected"), nor a MAIL or DATA reply copied to every recipient.
+bool recipient_unknown(const RecipientOutcome& outcome) {
+  const std::string& reply = outcome.reply;
+  if (!outcome.at_rcpt || reply.size() < 9 || reply.compare(3, 5, " 5.1.") != 0) {
+    return false;
+  }
+  const bool about_sender = reply.compare(3, 7, " 5.1.7 ") == 0 ||
+                            reply.compare(3, 7, " 5.1.8 ") == 0 ||
+                            reply.find("Sender address rejected") != std::string::npos;
+  return !about_sender;
 }
 } // namespace
 
@@ -46,7 +55,7 @@ void Scheduler::apply(Tracked& t, const std::vector<std::size_t>& indices,
       s.last_error = outcome.reply;
       metrics::count(options_.counters, Counter::RecipientsFailed);
       log_->info("{}: to=<{}> relay={} status=bounced ({})", id, to, host, outcome.reply);
-      if (addressing_failure(outcome.reply) && options_.on_unknown_recipient) {
+      if (recipient_unknown(outcome) && options_.on_unknown_recipient) {
         options_.on_unknown_recipient(t.message.envelope.recipients[indices[k]].address,
                                       outcome.reply);
       }

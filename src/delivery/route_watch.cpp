@@ -16,6 +16,7 @@ void RouteWatch::start() { asio::co_spawn(loop_, run(), asio::detached); }
 void RouteWatch::set_domains(std::vector<std::string> domains) {
   asio::post(loop_, [this, domains = std::move(domains)]() mutable {
     domains_ = std::move(domains);
+    rerun_ = true; // a pass in progress still has the old list: one more pass at once
     timer_.cancel();
   });
 }
@@ -29,6 +30,7 @@ void RouteWatch::stop() {
 
 asio::awaitable<void> RouteWatch::run() {
   while (!stopped_) {
+    rerun_ = false;
     const auto pass = domains_; // a reload may replace the list while a lookup waits
     for (const auto& domain : pass) {
       if (stopped_) {
@@ -40,6 +42,9 @@ asio::awaitable<void> RouteWatch::run() {
       if (before && after && *before == *after) {
         log_->error("{}: still {}; its recipients get 451 4.4.4", domain, *after);
       }
+    }
+    if (rerun_) {
+      continue;
     }
     timer_.expires_after(interval_);
     co_await timer_.async_wait(smtp::use_tuple);

@@ -37,6 +37,7 @@ private:
   std::vector<std::string> domains_; // touched on the delivery loop only
   asio::steady_timer timer_;
   bool stopped_ = false;
+  bool rerun_ = false; // the domain list changed during a pass
 };
 
 } // namespace backstop::delivery

@@ -37,7 +37,8 @@ struct ClientOptions {
 // One recipient's outcome. code 0 means no SMTP answer (connection lost): retry later.
 struct RecipientOutcome {
   int code = 0;
-  std::string reply; // "550 5.1.1 <x>: user unknown" as the server said it, one line
+  std::string reply;    // "550 5.1.1 <x>: user unknown" as the server said it, one line
+  bool at_rcpt = false; // reply is this recipient's own RCPT answer (not MAIL's, not DATA's)
   bool delivered() const { return code >= 200 && code < 300; }
   bool permanent() const { return code >= 500; }
 };

@@ -95,7 +95,7 @@ asio::awaitable<TransactionResult> SmtpClient::send(const mail::Envelope& envelo
     }
     // With PIPELINING a refused MAIL makes every RCPT fail; report the MAIL reply then.
     const auto& decisive = positive(mail_reply) ? *r : *mail_reply;
-    result.recipients[i] = {decisive.code, format_reply(decisive)};
+    result.recipients[i] = {decisive.code, format_reply(decisive), positive(mail_reply)};
     if (positive(mail_reply) && r->code >= 200 && r->code < 300) {
       accepted.push_back(i);
     }

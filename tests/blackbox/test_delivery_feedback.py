@@ -51,3 +51,36 @@ def test_refusal_at_delivery_turns_a_valid_cache_entry_negative(make_server, pri
     code, lines = rcpt_reply(s.port, "bob@example.test", sender="carol@client.example")
     assert code == 550 and lines[-1].startswith("550 5.1.1 "), lines
 
+
+
+@pytest.mark.parametrize("delay_reject", ["no", "yes"])
+def test_a_refused_sender_at_delivery_does_not_make_its_recipients_unknown(make_server, tmp_path,
+                                                                           delay_reject):
+    # The primary refuses one sender with 553 5.1.8: at MAIL (smtpd_delay_reject = no, the
+    # reply is then copied to every recipient) or at each RCPT (yes). That says nothing
+    # about the recipients: the cache must keep calling them valid.
+    import os
+    p = PostfixPrimary(tmp_path / "primary", users=("alice", "bob"))
+    senders = os.path.join(p.etc, "senders")
+    with open(senders, "w") as f:
+        f.write("spammer@evil.test 553 5.1.8 Sender domain not found\n")
+    p._age(senders)
+    p.settings.update({"smtpd_sender_restrictions": f"check_sender_access texthash:{senders}",
+                       "smtpd_delay_reject": delay_reject})
+    p._write_config()
+    p.start()
+    try:
+        s = make_server(verify={"callout": True, "sender_domain": False, "timeout": "5s"},
+                        delivery={"retry_initial": "1h", "bounce": "never"},
+                        domains=[{"name": "example.test",
+                                  "primary": [f"{p.host}:{p.port}"]}]).start()
+        queue_id_of(send_message(s.port, "spammer@evil.test",
+                                 ["alice@example.test", "bob@example.test"],
+                                 b"Subject: spam\r\n\r\nx\r\n"))
+        s.wait_for_log("status=bounced", count=2)
+        for who in ("alice@example.test", "bob@example.test"):
+            code, lines = rcpt_reply(s.port, who, sender="carol@client.example")
+            assert code == 250, (who, lines)
+        assert cached(s, "bob@example.test")["result"] == "valid"
+    finally:
+        p.remove()

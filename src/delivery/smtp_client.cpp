@@ -94,6 +94,7 @@ SmtpClient::read_reply(std::chrono::seconds timeout, std::string_view what) {
     auto scan = smtp::parse_reply(input_);
     if (scan.status == smtp::ReplyStatus::Complete) {
       disarm();
+      timed_out_ = false; // a watchdog that fired as the reply came in cut nothing short
       input_.erase(0, scan.consumed);
       co_return std::move(scan.reply);
     }
@@ -125,7 +126,9 @@ asio::awaitable<bool> SmtpClient::write(std::string data, std::chrono::seconds t
   std::error_code ec;
   co_await transport_.write(asio::buffer(data), ec);
   disarm();
-  if (ec) {
+  if (!ec) {
+    timed_out_ = false; // as for a reply: the write was done before the watchdog bit
+  } else {
     lost((timed_out_ ? "timed out sending " : "connection lost sending ") + std::string(what) +
          " to " + host_);
   }

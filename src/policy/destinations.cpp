@@ -9,6 +9,7 @@ void Destinations::track(std::set<std::string> domains) {
   for (auto it = nowhere_.begin(); it != nowhere_.end();) {
     it = tracked_.count(it->first) != 0 ? std::next(it) : nowhere_.erase(it);
   }
+  any_nowhere_ = !nowhere_.empty();
 }
 
 bool Destinations::tracked(const std::string& domain) const {
@@ -27,20 +28,22 @@ bool Destinations::set(const std::string& domain, std::optional<std::string> now
       return false;
     }
     nowhere_.erase(it);
+    any_nowhere_ = !nowhere_.empty();
     return true;
   }
   if (it != nowhere_.end() && it->second == *nowhere) {
     return false;
   }
   nowhere_[domain] = std::move(*nowhere);
+  any_nowhere_ = true;
   return true;
 }
 
 std::optional<std::string> Destinations::nowhere(const std::string& domain) const {
-  std::shared_lock lock(mutex_);
-  if (nowhere_.empty()) {
+  if (!any_nowhere_.load(std::memory_order_acquire)) {
     return std::nullopt;
   }
+  std::shared_lock lock(mutex_);
   auto it = nowhere_.find(domain);
   if (it == nowhere_.end()) {
     return std::nullopt;

@@ -4,6 +4,7 @@
 // Delivery's router writes what it learns; sessions read it without waiting on anything.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -28,6 +29,7 @@ private:
   mutable std::shared_mutex mutex_;
   std::set<std::string> tracked_;
   std::map<std::string, std::string, std::less<>> nowhere_;
+  std::atomic<bool> any_nowhere_{false}; // the usual case, every domain routable: no lock
 };
 
 } // namespace backstop::policy

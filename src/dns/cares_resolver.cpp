@@ -104,6 +104,10 @@ private:
   void land(Flights<Answer>& flights, const std::string& name, const Answer& answer);
   asio::awaitable<MxAnswer> fetch_mx(std::string domain);
   asio::awaitable<AddressAnswer> fetch_addresses(std::string host);
+  template <typename Answer> using Fetch = asio::awaitable<Answer> (CaresResolver::*)(std::string);
+  template <typename Answer>
+  asio::awaitable<Answer> lookup(std::map<std::string, CacheEntry<Answer>>& cache,
+                                 Flights<Answer>& flights, std::string name, Fetch<Answer> fetch);
 
   asio::any_io_executor executor_;
   ResolverOptions options_;
@@ -322,22 +326,30 @@ void CaresResolver::land(Flights<Answer>& flights, const std::string& name, cons
   flights.erase(it);
 }
 
+// From memory while it holds, else from the question already on its way, else a new one.
+template <typename Answer>
+asio::awaitable<Answer> CaresResolver::lookup(std::map<std::string, CacheEntry<Answer>>& cache,
+                                              Flights<Answer>& flights, std::string name,
+                                              Fetch<Answer> fetch) {
+  auto cached = cache.find(name);
+  if (cached != cache.end() && cached->second.expires > clock_.now()) {
+    co_return cached->second.answer;
+  }
+  if (auto flight = flights.find(name); flight != flights.end()) {
+    co_return co_await wait_for(flight->second);
+  }
+  flights.emplace(name, std::make_shared<Flight<Answer>>(executor_));
+  Landing<Answer> landing{*this, flights, name};
+  landing.answer = co_await (this->*fetch)(name);
+  co_return landing.answer;
+}
+
 asio::awaitable<MxAnswer> CaresResolver::mx(std::string domain) {
   domain = mail::normalize_domain(domain);
   if (special_use_name(domain)) {
     co_return MxAnswer{Status::NxDomain, {}, {}}; // never a mail domain; DNS is not asked
   }
-  auto cached = mx_cache_.find(domain);
-  if (cached != mx_cache_.end() && cached->second.expires > clock_.now()) {
-    co_return cached->second.answer;
-  }
-  if (auto flight = mx_flights_.find(domain); flight != mx_flights_.end()) {
-    co_return co_await wait_for(flight->second);
-  }
-  mx_flights_.emplace(domain, std::make_shared<Flight<MxAnswer>>(executor_));
-  Landing<MxAnswer> landing{*this, mx_flights_, domain};
-  landing.answer = co_await fetch_mx(domain);
-  co_return landing.answer;
+  co_return co_await lookup(mx_cache_, mx_flights_, domain, &CaresResolver::fetch_mx);
 }
 
 asio::awaitable<MxAnswer> CaresResolver::fetch_mx(std::string domain) {
@@ -409,17 +421,8 @@ asio::awaitable<AddressAnswer> CaresResolver::addresses(std::string host) {
   if (const auto special = special_use_name(host)) {
     co_return special_use_addresses(*special);
   }
-  auto cached = address_cache_.find(host);
-  if (cached != address_cache_.end() && cached->second.expires > clock_.now()) {
-    co_return cached->second.answer;
-  }
-  if (auto flight = address_flights_.find(host); flight != address_flights_.end()) {
-    co_return co_await wait_for(flight->second);
-  }
-  address_flights_.emplace(host, std::make_shared<Flight<AddressAnswer>>(executor_));
-  Landing<AddressAnswer> landing{*this, address_flights_, host};
-  landing.answer = co_await fetch_addresses(host);
-  co_return landing.answer;
+  co_return co_await lookup(address_cache_, address_flights_, host,
+                            &CaresResolver::fetch_addresses);
 }
 
 asio::awaitable<AddressAnswer> CaresResolver::fetch_addresses(std::string host) {

@@ -26,7 +26,7 @@ TEST(LocalIdentity, NamesAndConfiguredAndListenAddresses) {
   EXPECT_TRUE(self.is_local(ip("127.0.0.1")));
   EXPECT_TRUE(self.is_local(ip("::1")));
   EXPECT_TRUE(self.is_local(ip("::ffff:127.0.0.1"))); // v4-mapped is the same host
-  EXPECT_FALSE(self.is_local(ip("127.0.0.2")));      // not a wildcard: only what we bound
+  EXPECT_FALSE(self.is_local(ip("127.0.0.2")));       // not a wildcard: only what we bound
   EXPECT_FALSE(self.is_local("mx1.example.test", {ip("192.0.2.26")}));
 }
 

@@ -27,8 +27,8 @@ protected:
     };
     auto verifier =
         std::make_shared<const RecipientVerifier>(std::move(domains), *cache_, prober_, nullptr);
-    return Pipeline(
-        PipelineParts{RelayDomains({"listed.test", "callout.test"}), verifier, nullptr, guard_, nullptr});
+    return Pipeline(PipelineParts{RelayDomains({"listed.test", "callout.test"}), verifier, nullptr,
+                                  guard_, nullptr});
   }
 
   mail::Verdict rcpt(ConnectionFacts& connection, const mail::Address& recipient) {

@@ -208,10 +208,6 @@ mail::Status Runtime::start_delivery() {
     return resolver.error();
   }
   resolver_ = std::move(resolver.value());
-  std::set<std::string> domains;
-  for (const auto& d : config_.domains) {
-    domains.insert(d.name);
-  }
   const auto by_mx = routed_by_mx(config_);
   destinations_.track({by_mx.begin(), by_mx.end()});
   router_ = make_router(config_, *resolver_, log_, &destinations_);
@@ -232,7 +228,8 @@ mail::Status Runtime::start_delivery() {
   for (const auto& c : config_.smtp.etrn_clients) {
     etrn_clients.push_back(*mail::Cidr::parse(c));
   }
-  etrn_ = std::make_unique<delivery::EtrnService>(*scheduler_, std::move(etrn_clients), domains);
+  etrn_ = std::make_unique<delivery::EtrnService>(*scheduler_, std::move(etrn_clients),
+                                                  domain_names(config_));
   session_options_.etrn = etrn_.get();
   spool_->set_on_committed([this](const queue::QueuedMessage& m) { scheduler_->on_committed(m); });
   scheduler_->start();
@@ -380,11 +377,7 @@ void Runtime::reload() {
 // Every per-domain behaviour of delivery follows the new domain list: routes, ETRN, the
 // domains watched for "nowhere to deliver".
 void Runtime::reload_delivery(const Config& next) {
-  std::set<std::string> domains;
-  for (const auto& d : next.domains) {
-    domains.insert(d.name);
-  }
-  etrn_->set_domains(domains);
+  etrn_->set_domains(domain_names(next));
   const auto by_mx = routed_by_mx(next);
   destinations_.track({by_mx.begin(), by_mx.end()});
   asio::post(delivery_loop_, [router = router_.get(), routes = primaries(next)]() mutable {

@@ -59,6 +59,14 @@ std::map<std::string, std::vector<delivery::StaticHop>> primaries(const Config& 
   return out;
 }
 
+std::set<std::string> domain_names(const Config& config) {
+  std::set<std::string> out;
+  for (const auto& d : config.domains) {
+    out.insert(d.name);
+  }
+  return out;
+}
+
 std::vector<std::string> routed_by_mx(const Config& config) {
   std::vector<std::string> out;
   for (const auto& d : config.domains) {

@@ -14,6 +14,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 namespace backstop::app {
@@ -36,6 +37,7 @@ std::unique_ptr<delivery::DnsRouter> make_router(const Config& config, dns::Reso
 std::map<std::string, std::vector<delivery::StaticHop>> primaries(const Config& config);
 // Backed-up domains without a configured primary: their MX records say where mail goes.
 std::vector<std::string> routed_by_mx(const Config& config);
+std::set<std::string> domain_names(const Config& config); // every backed-up domain
 
 policy::VerifyCacheOptions cache_options(const Config& config);
 delivery::CalloutOptions callout_options(const Config& config);

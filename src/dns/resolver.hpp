@@ -38,6 +38,20 @@ struct AddressAnswer {
   std::string error;
 };
 
+// TXT: each record's character-strings joined, in answer order (RFC 7208 3.3).
+struct TextAnswer {
+  Status status = Status::TempFail;
+  std::vector<std::string> records;
+  std::string error;
+};
+
+// PTR: the names an address maps back to, lower case, no trailing dot.
+struct NameAnswer {
+  Status status = Status::TempFail;
+  std::vector<std::string> names;
+  std::string error;
+};
+
 struct ResolverOptions {
   std::vector<std::string> servers; // "127.0.0.1:5353"; empty = /etc/resolv.conf
   std::chrono::milliseconds timeout{2000};
@@ -62,6 +76,12 @@ public:
   virtual asio::awaitable<MxAnswer> mx(std::string domain) = 0;
   // A and AAAA together; Found when either has records.
   virtual asio::awaitable<AddressAnswer> addresses(std::string host) = 0;
+  // One record type each, for checks (DNSBL answers are A records; SPF asks A and AAAA
+  // apart). The defaults answer TempFail, so a resolver without them never passes a check.
+  virtual asio::awaitable<AddressAnswer> a(std::string host);
+  virtual asio::awaitable<AddressAnswer> aaaa(std::string host);
+  virtual asio::awaitable<TextAnswer> txt(std::string name);
+  virtual asio::awaitable<NameAnswer> ptr(asio::ip::address address);
   // Answers held in memory now (MX and address names); expired ones are swept out as new
   // ones come, so names that senders make up do not pile up.
   virtual std::size_t remembered() const { return 0; }

@@ -1,0 +1,57 @@
+// check_registry: the checks that exist, by name. A check's own file registers it:
+//
+//   namespace { const RegisterCheck registration{{"dnsbl", 300, &make_dnsbl}}; }
+//
+// so adding a check is a new file, its config section, its test and its docs, and no edit
+// anywhere else. The registry is filled during static initialisation and read-only after
+// (the policy library is linked whole, so no registration is dropped by the linker).
+#pragma once
+
+#include "dns/resolver.hpp"
+#include "mail/clock.hpp"
+#include "metrics/counters.hpp"
+#include "policy/check.hpp"
+#include "policy/check_settings.hpp"
+
+#include <functional>
+#include <memory>
+#include <set>
+#include <spdlog/logger.h>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace backstop::policy {
+
+// What checks may use that lives longer than one configuration. Built by app; every pointer
+// outlives every pipeline made with it.
+struct CheckServices {
+  dns::Resolver* resolver = nullptr; // may be awaited from any event loop
+  const mail::Clock* clock = nullptr;
+  std::shared_ptr<spdlog::logger> log;
+  metrics::Counters* counters = nullptr;
+  std::string hostname;                                   // ours, as in the banner
+  std::function<bool(std::string_view)> is_local_name;    // one of our names
+  std::function<bool(std::string_view)> is_local_address; // one of our addresses (textual)
+  std::set<std::string, std::less<>> backed_up_domains;
+};
+
+// Reads settings (reporting errors there) and builds the check. services is null when the
+// configuration is only being validated; then the result is ignored. Returns null for a
+// check that its settings switch off.
+using CheckFactory = std::unique_ptr<Check> (*)(Settings& settings, const CheckServices* services);
+
+struct CheckType {
+  std::string_view name; // its section: [checks.<name>]
+  int order;             // default position in each stage: lower runs first
+  CheckFactory make;
+};
+
+const std::vector<CheckType>& registered_checks();
+const CheckType* find_check_type(std::string_view name);
+
+struct RegisterCheck {
+  explicit RegisterCheck(CheckType type);
+};
+
+} // namespace backstop::policy

@@ -53,7 +53,10 @@ public:
   mail::Status init();
   asio::awaitable<MxAnswer> mx(std::string domain) override;
   asio::awaitable<AddressAnswer> addresses(std::string host) override;
-  std::size_t remembered() const override { return mx_cache_.size() + address_cache_.size(); }
+  asio::awaitable<NameAnswer> ptr(asio::ip::address address) override;
+  std::size_t remembered() const override {
+    return mx_cache_.size() + address_cache_.size() + ptr_cache_.size();
+  }
 
 private:
   struct Watch {
@@ -104,6 +107,8 @@ private:
   void land(Flights<Answer>& flights, const std::string& name, const Answer& answer);
   asio::awaitable<MxAnswer> fetch_mx(std::string domain);
   asio::awaitable<AddressAnswer> fetch_addresses(std::string host);
+  asio::awaitable<NameAnswer> fetch_ptr(std::string reverse_name);
+  NameAnswer parse_ptr(const RawAnswer& raw, std::chrono::seconds& ttl) const;
   template <typename Answer> using Fetch = asio::awaitable<Answer> (CaresResolver::*)(std::string);
   template <typename Answer>
   asio::awaitable<Answer> lookup(std::map<std::string, CacheEntry<Answer>>& cache,
@@ -120,6 +125,8 @@ private:
   std::uint64_t remembered_ = 0; // answers stored; every 1024th sweeps out the expired
   Flights<MxAnswer> mx_flights_;
   Flights<AddressAnswer> address_flights_;
+  std::map<std::string, CacheEntry<NameAnswer>> ptr_cache_; // by reverse name
+  Flights<NameAnswer> ptr_flights_;
 };
 
 CaresResolver::~CaresResolver() {
@@ -447,6 +454,72 @@ asio::awaitable<AddressAnswer> CaresResolver::fetch_addresses(std::string host) 
                         : Status::NoData;
   }
   remember(address_cache_, host, answer, std::min(ttl4, ttl6));
+  co_return answer;
+}
+
+// "4.3.2.1.in-addr.arpa", or 32 nibbles and "ip6.arpa" (RFC 3596 2.5); an IPv4-mapped
+// address is asked as the IPv4 address it maps.
+std::string reverse_name(asio::ip::address address) {
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  }
+  std::string name;
+  if (address.is_v4()) {
+    const auto b = address.to_v4().to_bytes();
+    for (auto it = b.rbegin(); it != b.rend(); ++it) {
+      name += std::to_string(*it) + ".";
+    }
+    return name + "in-addr.arpa";
+  }
+  constexpr char hex[] = "0123456789abcdef";
+  const auto b = address.to_v6().to_bytes();
+  for (auto it = b.rbegin(); it != b.rend(); ++it) {
+    name += {hex[*it & 0xf], '.', hex[*it >> 4], '.'};
+  }
+  return name + "ip6.arpa";
+}
+
+asio::awaitable<NameAnswer> CaresResolver::ptr(asio::ip::address address) {
+  co_return co_await lookup(ptr_cache_, ptr_flights_, reverse_name(address),
+                            &CaresResolver::fetch_ptr);
+}
+
+NameAnswer CaresResolver::parse_ptr(const RawAnswer& raw, std::chrono::seconds& ttl) const {
+  NameAnswer answer;
+  answer.status = status_of(raw.status);
+  if (answer.status != Status::Found) {
+    return answer;
+  }
+  hostent* host = nullptr;
+  const unsigned char unused_address[16] = {};
+  const int rc = ares_parse_ptr_reply(raw.bytes.data(), static_cast<int>(raw.bytes.size()),
+                                      unused_address, 4, AF_INET, &host);
+  if (rc != ARES_SUCCESS) {
+    answer.status = status_of(rc);
+    return answer;
+  }
+  // c-ares gives the first PTR target as h_name and every target as an alias.
+  for (char** alias = host->h_aliases; alias != nullptr && *alias != nullptr; ++alias) {
+    answer.names.push_back(mail::normalize_domain(*alias));
+  }
+  if (answer.names.empty() && host->h_name != nullptr) {
+    answer.names.push_back(mail::normalize_domain(host->h_name));
+  }
+  ares_free_hostent(host);
+  answer.status = answer.names.empty() ? Status::NoData : Status::Found;
+  const auto record_ttl = min_answer_ttl(raw.bytes);
+  ttl = bounded(record_ttl ? static_cast<std::int64_t>(*record_ttl) : 0);
+  return answer;
+}
+
+asio::awaitable<NameAnswer> CaresResolver::fetch_ptr(std::string reverse_name) {
+  const RawAnswer raw = co_await query(reverse_name, ns_t_ptr);
+  std::chrono::seconds ttl = options_.negative_ttl;
+  NameAnswer answer = parse_ptr(raw, ttl);
+  if (answer.status == Status::TempFail) {
+    answer.error = "PTR lookup for " + reverse_name + ": " + ares_strerror(raw.status);
+  }
+  remember(ptr_cache_, reverse_name, answer, ttl);
   co_return answer;
 }
 

@@ -5,7 +5,7 @@
 // connection closed, as Postfix's postscreen does with "PREGREET".
 //
 //   [checks.early_talker]
-//   enabled = true   # the default
+//   enabled = true   # off by default
 #include "policy/check_registry.hpp"
 
 namespace backstop::checks {
@@ -33,7 +33,7 @@ public:
 
 std::unique_ptr<policy::Check> make_early_talker(policy::Settings& settings,
                                                  const policy::CheckServices* services) {
-  bool enabled = true;
+  bool enabled = false; // greeting_delay alone only slows an early talker down
   settings.boolean("enabled", enabled);
   if (services == nullptr || !enabled) {
     return nullptr;

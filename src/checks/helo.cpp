@@ -148,8 +148,14 @@ std::unique_ptr<policy::Check> make_helo(policy::Settings& settings,
       settings.error("patterns", "\"" + text + "\": " + error);
     }
   }
-  if (services == nullptr || !enabled || (rules.resolve && services->resolver == nullptr)) {
+  if (services == nullptr || !enabled) {
     return nullptr;
+  }
+  if (rules.resolve && services->resolver == nullptr) { // a wiring fault: say so
+    if (services->log) {
+      services->log->error("checks.helo: no DNS resolver for checks; resolve is off");
+    }
+    rules.resolve = false;
   }
   return std::make_unique<Helo>(std::move(rules), *services);
 }

@@ -189,7 +189,13 @@ std::unique_ptr<policy::Check> make_reverse_dns(policy::Settings& settings,
   settings.boolean("enabled", enabled);
   const auto require =
       static_cast<Require>(settings.choice("require", {"none", "ptr", "confirmed"}, 0));
-  if (services == nullptr || services->resolver == nullptr || !enabled) {
+  if (services == nullptr || !enabled) {
+    return nullptr;
+  }
+  if (services->resolver == nullptr) { // a wiring fault: say so rather than pass silently
+    if (services->log) {
+      services->log->error("checks.reverse_dns: no DNS resolver for checks; the check is off");
+    }
     return nullptr;
   }
   return std::make_unique<ReverseDns>(services->resolver, require);

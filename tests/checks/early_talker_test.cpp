@@ -10,8 +10,8 @@ using policy::Stage;
 class EarlyTalkerTest : public CheckTest {};
 
 TEST_F(EarlyTalkerTest, ClientThatTalkedFirstIsRefusedAndDropped) {
-  auto check = make("early_talker", {});
-  ASSERT_TRUE(check) << "on by default: it only acts when greeting_delay gives it a chance";
+  auto check = make("early_talker", {{"enabled", true}});
+  ASSERT_TRUE(check);
   EXPECT_TRUE(check->runs_at(Stage::Connect));
   auto c = context("203.0.113.5");
   c.client.early_talker = true;
@@ -24,14 +24,14 @@ TEST_F(EarlyTalkerTest, ClientThatTalkedFirstIsRefusedAndDropped) {
 }
 
 TEST_F(EarlyTalkerTest, PoliteClientIsAccepted) {
-  auto check = make("early_talker", {});
+  auto check = make("early_talker", {{"enabled", true}});
   const auto v = run(*check, Stage::Connect, context("203.0.113.5"));
   EXPECT_EQ(v.decision, mail::Decision::Accept);
   EXPECT_FALSE(v.disconnect);
 }
 
-TEST_F(EarlyTalkerTest, CanBeSwitchedOff) {
-  EXPECT_EQ(make("early_talker", {{"enabled", false}}), nullptr);
+TEST_F(EarlyTalkerTest, OffUnlessEnabled) {
+  EXPECT_EQ(make("early_talker", {}), nullptr) << "greeting_delay alone only slows it down";
 }
 
 } // namespace

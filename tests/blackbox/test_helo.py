@@ -109,3 +109,10 @@ def test_resolve_defers_when_dns_is_down(make_server):
     code, lines = c.cmd("EHLO mail.client.test")
     assert code == 450, lines
     assert lines[-1].startswith("450 <mail.client.test>: Helo command rejected: "), lines
+
+
+def test_our_own_host_may_use_our_name(helo_server):
+    # A client on one of our own addresses (a local monitor) is not forging "HELO is me".
+    c = Smtp(helo_server.port, source="127.0.0.1")
+    c.read_reply()
+    assert c.code(f"EHLO {HOSTNAME}") == 250

@@ -54,8 +54,11 @@ public:
   std::string_view name() const override { return "helo"; }
   bool runs_at(Stage stage) const override { return stage == Stage::Helo; }
   void prefetch(Stage stage, const policy::SessionContext& context) const override {
+    if (stage != Stage::Helo || !rules_.resolve) {
+      return;
+    }
     const HeloName helo = HeloName::parse(context.helo);
-    if (stage == Stage::Helo && rules_.resolve && helo.kind == HeloName::Kind::Name) {
+    if (helo.kind == HeloName::Kind::Name) {
       asio::co_spawn(context.executor, warm_up(services_.resolver, helo.name), asio::detached);
     }
   }

@@ -13,6 +13,7 @@
 #include "delivery/etrn_service.hpp"
 #include "delivery/route_watch.hpp"
 #include "delivery/scheduler.hpp"
+#include "dns/per_loop_resolver.hpp"
 #include "dns/resolver.hpp"
 #include "mail/cidr.hpp"
 #include "metrics/counters.hpp"
@@ -78,6 +79,8 @@ private:
   mail::Status start_tls();
   void build_session_options();
   void start_loops(std::size_t count);
+  std::size_t worker_count() const;
+  mail::Status make_check_resolver();
   mail::Status start_delivery();
   mail::Status start_verification();
   nlohmann::json flush_cache(const std::string& pattern);
@@ -215,8 +218,31 @@ void Runtime::build_session_options() {
   o.counters = &counters_;
 }
 
+std::size_t Runtime::worker_count() const {
+  return config_.smtp.workers != 0 ? config_.smtp.workers
+                                   : std::max(1u, std::thread::hardware_concurrency());
+}
+
+// Checks ask DNS from their session's loop: one c-ares resolver per session loop (made
+// before the loops run, since the pipeline is built first), the delivery loop's elsewhere.
+mail::Status Runtime::make_check_resolver() {
+  while (loops_.size() < worker_count()) {
+    loops_.push_back(std::make_unique<asio::io_context>(1));
+  }
+  std::vector<dns::PerLoopResolver::Loop> per_loop;
+  for (auto& loop : loops_) {
+    auto created = dns::Resolver::create(loop->get_executor(), resolver_options(config_), clock_);
+    if (!created) {
+      return created.error();
+    }
+    per_loop.push_back({loop->get_executor(), std::move(created.value())});
+  }
+  check_resolver_ = std::make_unique<dns::PerLoopResolver>(std::move(per_loop), *resolver_);
+  return mail::Ok{};
+}
+
 void Runtime::start_loops(std::size_t count) {
-  for (std::size_t i = 0; i < count; ++i) {
+  while (loops_.size() < count) {
     loops_.push_back(std::make_unique<asio::io_context>(1));
   }
   for (auto& loop : loops_) {
@@ -307,6 +333,9 @@ mail::Status Runtime::start_verification() {
   auto lists = load_recipient_lists(config_);
   if (!lists) {
     return lists.error();
+  }
+  if (auto made = make_check_resolver(); !made) {
+    return made.error();
   }
   install_pipeline(lists.value());
   return mail::Ok{};
@@ -509,10 +538,7 @@ int Runtime::run() {
     log_->critical("{}", endpoints.error().message);
     return 1;
   }
-  const std::size_t workers = config_.smtp.workers != 0
-                                  ? config_.smtp.workers
-                                  : std::max(1u, std::thread::hardware_concurrency());
-  start_loops(workers);
+  start_loops(worker_count());
   std::vector<asio::io_context*> raw;
   for (auto& l : loops_) {
     raw.push_back(l.get());
@@ -545,7 +571,7 @@ int Runtime::run() {
     }
   });
   log_->info("backstop started: hostname {}, {} domains, {} event loops", config_.hostname,
-             config_.domains.size(), workers);
+             config_.domains.size(), loops_.size());
   for (auto& t : threads_) {
     t.join();
   }

@@ -13,6 +13,7 @@
 #include "delivery/etrn_service.hpp"
 #include "delivery/route_watch.hpp"
 #include "delivery/scheduler.hpp"
+#include "dns/loop_resolver.hpp"
 #include "dns/per_loop_resolver.hpp"
 #include "dns/resolver.hpp"
 #include "mail/cidr.hpp"
@@ -116,7 +117,8 @@ private:
   asio::io_context delivery_loop_{1};
   std::thread delivery_thread_;
   std::unique_ptr<dns::Resolver> resolver_;
-  std::unique_ptr<dns::Resolver> check_resolver_; // resolver_, awaitable from any loop
+  std::unique_ptr<dns::Resolver> delivery_dns_;   // resolver_, awaitable from any loop
+  std::unique_ptr<dns::Resolver> check_resolver_; // each session loop's own resolver
   std::unique_ptr<delivery::DnsRouter> router_;
   std::unique_ptr<delivery::Scheduler> scheduler_;
   std::unique_ptr<delivery::EtrnService> etrn_;
@@ -237,7 +239,9 @@ mail::Status Runtime::make_check_resolver() {
     }
     per_loop.push_back({loop->get_executor(), std::move(created.value())});
   }
-  check_resolver_ = std::make_unique<dns::PerLoopResolver>(std::move(per_loop), *resolver_);
+  // Any other loop (a reload, the signal loop) hops to the delivery loop's resolver.
+  delivery_dns_ = std::make_unique<dns::LoopResolver>(*resolver_, delivery_loop_.get_executor());
+  check_resolver_ = std::make_unique<dns::PerLoopResolver>(std::move(per_loop), *delivery_dns_);
   return mail::Ok{};
 }
 

@@ -29,6 +29,9 @@ struct SmtpConfig {
   std::uint64_t max_message_size = 26214400;
   std::size_t max_connections = 10000;
   std::size_t max_connections_per_ip = 50;
+  std::size_t max_connections_per_network = 0; // 0 = no limit
+  std::size_t network_prefix_ipv4 = 24;        // what one network is for that limit
+  std::size_t network_prefix_ipv6 = 64;
   std::size_t max_recipients = 100;
   std::size_t max_errors = 10;
   std::size_t max_line_length = 1000;   // DATA text lines, CRLF included

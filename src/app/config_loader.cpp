@@ -119,6 +119,15 @@ void read_smtp(TomlReader& r, SmtpConfig& smtp) {
   v = smtp.max_connections_per_ip;
   r.integer("max_connections_per_ip", v, 1, 1000000);
   smtp.max_connections_per_ip = v;
+  v = smtp.max_connections_per_network;
+  r.integer("max_connections_per_network", v, 0, 1000000);
+  smtp.max_connections_per_network = v;
+  v = smtp.network_prefix_ipv4;
+  r.integer("network_prefix_ipv4", v, 8, 32);
+  smtp.network_prefix_ipv4 = v;
+  v = smtp.network_prefix_ipv6;
+  r.integer("network_prefix_ipv6", v, 16, 128);
+  smtp.network_prefix_ipv6 = v;
   v = smtp.max_recipients;
   r.integer("max_recipients", v, 1, 100000);
   smtp.max_recipients = v;

@@ -26,6 +26,10 @@ void top_and_smtp(Diff& d, const Config& a, const Config& b) {
   d.field("smtp.max_message_size", s.max_message_size, t.max_message_size);
   d.field("smtp.max_connections", s.max_connections, t.max_connections);
   d.field("smtp.max_connections_per_ip", s.max_connections_per_ip, t.max_connections_per_ip);
+  d.field("smtp.max_connections_per_network", s.max_connections_per_network,
+          t.max_connections_per_network);
+  d.field("smtp.network_prefix_ipv4", s.network_prefix_ipv4, t.network_prefix_ipv4);
+  d.field("smtp.network_prefix_ipv6", s.network_prefix_ipv6, t.network_prefix_ipv6);
   d.field("smtp.max_recipients", s.max_recipients, t.max_recipients);
   d.field("smtp.max_errors", s.max_errors, t.max_errors);
   d.field("smtp.max_line_length", s.max_line_length, t.max_line_length);

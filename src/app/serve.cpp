@@ -505,8 +505,11 @@ int Runtime::run() {
                config_.smtp.max_connections, descriptors, allowed);
     config_.smtp.max_connections = allowed;
   }
-  limiter_ = std::make_unique<smtp::ConnectionLimiter>(config_.smtp.max_connections,
-                                                       config_.smtp.max_connections_per_ip);
+  limiter_ = std::make_unique<smtp::ConnectionLimiter>(
+      config_.smtp.max_connections, config_.smtp.max_connections_per_ip,
+      smtp::NetworkLimit{config_.smtp.max_connections_per_network,
+                         static_cast<unsigned>(config_.smtp.network_prefix_ipv4),
+                         static_cast<unsigned>(config_.smtp.network_prefix_ipv6)});
   for (auto status : {open_spool(), start_tls()}) {
     if (!status) {
       log_->critical("{}", status.error().message);
@@ -569,7 +572,7 @@ int Runtime::run() {
     }
   });
   log_->info("backstop started: hostname {}, {} domains, {} event loops", config_.hostname,
-             config_.domains.size(), workers);
+             config_.domains.size(), loops_.size());
   for (auto& t : threads_) {
     t.join();
   }

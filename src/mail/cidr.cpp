@@ -96,4 +96,25 @@ bool any_contains(const std::vector<Cidr>& networks, std::string_view address) {
   return false;
 }
 
+std::string network_of(std::string_view address, int ipv4_prefix, int ipv6_prefix) {
+  bool v6 = false;
+  std::array<std::uint8_t, 16> bytes{};
+  if (!to_bytes(address, v6, bytes)) {
+    return {};
+  }
+  if (v6 && is_v4_mapped(bytes)) {
+    unmap(bytes);
+    v6 = false;
+  }
+  const int bits = std::clamp(v6 ? ipv6_prefix : ipv4_prefix, 0, v6 ? 128 : 32);
+  int left = bits;
+  for (auto& byte : bytes) {
+    byte &= static_cast<std::uint8_t>(left >= 8 ? 0xFF : left <= 0 ? 0 : 0xFF << (8 - left));
+    left -= 8;
+  }
+  char text[INET6_ADDRSTRLEN] = {};
+  inet_ntop(v6 ? AF_INET6 : AF_INET, bytes.data(), text, sizeof text);
+  return std::string(text) + "/" + std::to_string(bits);
+}
+
 } // namespace backstop::mail

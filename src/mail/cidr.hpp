@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -22,6 +23,11 @@ private:
   std::array<std::uint8_t, 16> bytes_{};
   int bits_ = 0;
 };
+
+// The network an address belongs to, as text: "198.51.100.0/24", "2001:db8:1:2::/64" (an
+// IPv4-mapped address is its IPv4 address); "" when address is not an address. For limits
+// and greylisting that count a client's network.
+std::string network_of(std::string_view address, int ipv4_prefix, int ipv6_prefix);
 
 // True when address is inside any of networks.
 bool any_contains(const std::vector<Cidr>& networks, std::string_view address);

@@ -24,6 +24,7 @@ inline const Reply start_data{354, "", "End data with <CR><LF>.<CR><LF>"};
 // 4xx: we could not decide or could not store; the client keeps the message and retries.
 inline const Reply too_many_connections{421, "4.7.0", "Too many connections, try again later"};
 inline const Reply too_many_from_ip{421, "4.7.0", "Too many connections from your address"};
+inline const Reply too_many_from_network{421, "4.7.0", "Too many connections from your network"};
 inline const Reply timeout{421, "4.4.2", "Timeout, closing connection"};
 inline const Reply too_many_errors{421, "4.7.0", "Too many errors, closing connection"};
 inline const Reply shutting_down{421, "4.3.2", "Service shutting down, try again later"};

@@ -31,6 +31,29 @@ std::string peer_ip(const asio::ip::tcp::socket& socket) {
   }
   return addr.to_string();
 }
+
+const char* refusal_reason(AdmitResult result) {
+  switch (result) {
+  case AdmitResult::TooManyTotal:
+    return "max_connections reached";
+  case AdmitResult::TooManyFromNetwork:
+    return "max_connections_per_network";
+  default:
+    return "max_connections_per_ip";
+  }
+}
+
+const mail::Reply& refusal_reply(AdmitResult result) {
+  switch (result) {
+  case AdmitResult::TooManyTotal:
+    return mail::replies::too_many_connections;
+  case AdmitResult::TooManyFromNetwork:
+    return mail::replies::too_many_from_network;
+  default:
+    return mail::replies::too_many_from_ip;
+  }
+}
+
 } // namespace
 
 Server::Server(const SessionOptions& options, ConnectionLimiter& limiter,
@@ -116,15 +139,9 @@ void Server::start_session(asio::ip::tcp::socket socket) {
   if (admitted != AdmitResult::Admitted) {
     metrics::count(options_.counters, metrics::Counter::ConnectionsRefused);
     if (options_.log) {
-      options_.log->warn("refused connection from [{}]: {}", ip,
-                         admitted == AdmitResult::TooManyTotal ? "max_connections reached"
-                                                               : "max_connections_per_ip");
+      options_.log->warn("refused connection from [{}]: {}", ip, refusal_reason(admitted));
     }
-    asio::co_spawn(executor,
-                   refuse(std::move(socket), admitted == AdmitResult::TooManyTotal
-                                                 ? mail::replies::too_many_connections
-                                                 : mail::replies::too_many_from_ip),
-                   asio::detached);
+    asio::co_spawn(executor, refuse(std::move(socket), refusal_reply(admitted)), asio::detached);
     return;
   }
   metrics::count(options_.counters, metrics::Counter::ConnectionsAccepted);

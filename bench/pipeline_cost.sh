@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# pipeline_cost: what the check pipeline costs per message (issue 12). smtp-source sends
+# MESSAGES messages of 4 KiB over 20 sessions, one connection per message, in one run to
+#   off   backstop with no registered check (the core recipient rules only), and
+#   on    backstop with every check on: allowlist (not matching), reverse_dns, helo (with
+#         resolve), dnsbl (an IP zone and a sender RHSBL zone, the client listed in neither),
+#         spf (the sender domain's record passes the client), sender_callout (the sender
+#         domain's MX is an smtp-sink on 127.0.0.3 that accepts the address), greylist (the
+#         triplet passed once before the run), connection_rate (limits above the load) and
+#         early_talker (no greeting_delay: it only reads the flag).
+# Every answer comes from a dnsmasq on loopback; caches are warm after the first messages,
+# as on a real MX where the same senders come back. Prints msg/s of each, the ratio on/off
+# (target: at least 0.8), and backstop's CPU per message in each run.
+# Usage: bench/pipeline_cost.sh BUILD_DIR [MESSAGES]
+source "$(dirname "$0")/lib.sh"
+build=${1:-build}
+messages=${2:-${BENCH_MESSAGES:-10000}}
+sessions=${BENCH_SESSIONS:-20}
+make_workdir pipeline
+
+dport=$(free_port)
+dnsmasq --no-daemon --port="$dport" --listen-address=127.0.0.1 --bind-interfaces --no-resolv \
+  --no-hosts --conf-file=/dev/null --user=root --auth-server=ns.test,127.0.0.1 \
+  --auth-zone=test --auth-ttl=300 --local-ttl=300 \
+  --txt-record=sender.test,"v=spf1 ip4:127.0.0.0/8 -all" \
+  --mx-host=sender.test,mx.sender.test,10 --host-record=mx.sender.test,127.0.0.3 \
+  --host-record=client.test,127.0.0.1 --ptr-record=1.0.0.127.in-addr.arpa,client.test \
+  >"$work/dnsmasq.log" 2>&1 &
+pids+=($!)
+sleep 0.5
+
+sink_port=$(free_port 127.0.0.3)
+smtp-sink -u nobody -c "127.0.0.3:$sink_port" 100 >/dev/null 2>&1 &
+pids+=($!)
+wait_port 127.0.0.3 "$sink_port"
+
+checks_on() {
+  cat <<CFG
+[checks.allowlist]
+networks = ["192.0.2.0/24"]
+[checks.reverse_dns]
+enabled = true
+[checks.helo]
+enabled = true
+resolve = true
+[checks.dnsbl]
+threshold = 1
+[[checks.dnsbl.zone]]
+name = "bl.test"
+type = "ip"
+[[checks.dnsbl.zone]]
+name = "dbl.test"
+type = "sender"
+[checks.spf]
+enabled = true
+[checks.sender_callout]
+enabled = true
+per_minute_per_domain = 100000
+[checks.greylist]
+enabled = true
+delay = "1s"
+[checks.connection_rate]
+address_per_minute = 10000000
+network_per_minute = 10000000
+CFG
+}
+
+# name with_checks -> "msg/s cpu_us_per_message"
+run_backstop() {
+  local name=$1 port dir pid start end cpu0 cpu1
+  port=$(free_port)
+  dir="$work/$name"
+  mkdir -p "$dir"
+  write_backstop_config "$dir/backstop.toml" "$port" "$dir/queue"
+  sed -i "s/^servers = .*/servers = [\"127.0.0.1:$dport\"]/; s/^timeout = 200/timeout = 2000/" \
+    "$dir/backstop.toml"
+  sed -i "s/^retry_initial = \"1h\"/retry_initial = \"1h\"\nmx_port = $sink_port/" "$dir/backstop.toml"
+  [ "$2" = yes ] && checks_on >>"$dir/backstop.toml"
+  "$build/backstop" serve --config "$dir/backstop.toml" 2>"$dir/log" &
+  pid=$!
+  pids+=($pid)
+  wait_port 127.0.0.1 "$port"
+  if [ "$2" = yes ]; then # pass the one greylist triplet of the run before measuring
+    smtp-source -c -m 1 -M client.test -f sender@sender.test -t user@example.test \
+      "127.0.0.1:$port" >/dev/null 2>&1 || true
+    sleep 1.2
+    smtp-source -c -m 1 -M client.test -f sender@sender.test -t user@example.test \
+      "127.0.0.1:$port" >/dev/null 2>&1 || true
+  fi
+  cpu0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  start=$(now)
+  smtp-source -c -s "$sessions" -m "$messages" -l 4096 -M client.test -f sender@sender.test \
+    -t user@example.test "127.0.0.1:$port" >/dev/null
+  end=$(now)
+  cpu1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  queued=$("$build/backstop" queue list --json --config "$dir/backstop.toml" |
+    /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)["messages"]))')
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  local expected=$messages
+  [ "$2" = yes ] && expected=$((messages + 1))
+  if [ "$queued" != "$expected" ]; then
+    echo "!! $name: $queued messages queued, expected $expected (refusals?): $(grep -m3 -E 'reject|defer' "$dir/log")" >&2
+    exit 1
+  fi
+  local hz secs
+  hz=$(getconf CLK_TCK)
+  secs=$(/usr/bin/python3 -c "print($end - $start)")
+  echo "$(rate "$messages" "$secs") $(/usr/bin/python3 -c "print(round(($cpu1 - $cpu0) / $hz / $messages * 1e6))")"
+}
+
+read -r off_rate off_cpu < <(run_backstop off no)
+echo "checks off: $off_rate msg/s, backstop CPU ${off_cpu} us/message"
+read -r on_rate on_cpu < <(run_backstop on yes)
+echo "checks on:  $on_rate msg/s, backstop CPU ${on_cpu} us/message"
+echo "pipeline: on/off=$(ratio "$on_rate" "$off_rate") (target >= 0.8)" \
+  "cpu on/off=$(ratio "$on_cpu" "$off_cpu") (load: $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -13,6 +13,7 @@
 #include "delivery/etrn_service.hpp"
 #include "delivery/route_watch.hpp"
 #include "delivery/scheduler.hpp"
+#include "dns/loop_resolver.hpp"
 #include "dns/resolver.hpp"
 #include "mail/cidr.hpp"
 #include "metrics/counters.hpp"
@@ -251,6 +252,8 @@ mail::Status Runtime::start_delivery() {
     return resolver.error();
   }
   resolver_ = std::move(resolver.value());
+  // Checks on the session loops await the delivery loop's resolver (PerLoopResolver later).
+  check_resolver_ = std::make_unique<dns::LoopResolver>(*resolver_, delivery_loop_.get_executor());
   const auto by_mx = routed_by_mx(config_);
   destinations_.track({by_mx.begin(), by_mx.end()});
   router_ = make_router(config_, *resolver_, log_, &destinations_);

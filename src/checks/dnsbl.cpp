@@ -138,7 +138,11 @@ public:
     if (score >= threshold_) {
       verdict = co_await refusal(listings, subject, score);
     } else if (!listings.empty()) {
-      verdict.reason = fmt::format("score {} below threshold {}", score, threshold_);
+      // Below its own threshold the sum still counts towards [checks] reject_score, once
+      // per transaction (later recipients reuse it above and add nothing).
+      verdict.score = score;
+      verdict.reason = fmt::format("score {} below threshold {}: {}", score, threshold_,
+                                   listed_zones(listings));
     }
     verdict.facts.push_back({"dnsbl.for", asked_for});
     verdict.facts.push_back({"dnsbl.score", fmt::format("{}", score)});

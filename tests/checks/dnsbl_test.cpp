@@ -362,6 +362,7 @@ TEST_F(DnsblCheckTest, WeightsAddUpToTheThreshold) {
   const auto below = rcpt(*check);
   EXPECT_EQ(below.decision, mail::Decision::Accept) << "1 is below 2";
   EXPECT_EQ(fact(below, "dnsbl.score"), "1");
+  EXPECT_EQ(below.score, 1) << "counts towards the session score";
   resolver_.listed("sender.test.rhs.test", "127.0.0.2");
   const auto at = rcpt(*check);
   EXPECT_EQ(at.decision, mail::Decision::Reject) << "1 + 1 reaches 2";
@@ -382,6 +383,17 @@ TEST_F(DnsblCheckTest, AllowlistZoneLowersTheScore) {
   EXPECT_EQ(verdict.decision, mail::Decision::Accept);
   EXPECT_EQ(fact(verdict, "dnsbl.score"), "0");
   EXPECT_EQ(fact(verdict, "dnsbl.listed"), "bl.test wl.test");
+}
+
+TEST_F(DnsblCheckTest, AllowlistZoneAloneLowersTheSessionScore) {
+  settings_.add_zone("bl.test", "ip", 1);
+  settings_.add_zone("wl.test", "ip", -2);
+  auto check = make();
+  resolver_.listed("99.2.0.192.wl.test", "127.0.0.2");
+  const auto verdict = rcpt(*check);
+  EXPECT_EQ(verdict.decision, mail::Decision::Accept);
+  EXPECT_EQ(verdict.score, -2);
+  EXPECT_EQ(fact(verdict, "dnsbl.score"), "-2");
 }
 
 TEST_F(DnsblCheckTest, OnlyConfiguredCodesCount) {
@@ -449,14 +461,19 @@ TEST_F(DnsblCheckTest, PrefetchAsksWhenTheSubjectIsKnown) {
 }
 
 TEST_F(DnsblCheckTest, LaterRecipientsReuseTheTransactionsAnswer) {
+  settings_.numbers["threshold"] = 2;
   settings_.add_zone("bl.test", "ip", 1);
   auto check = make();
+  resolver_.listed("99.2.0.192.bl.test", "127.0.0.2");
   const auto first = rcpt(*check);
   ASSERT_EQ(first.decision, mail::Decision::Accept);
+  EXPECT_EQ(first.score, 1);
   record(first);
   const auto asked = resolver_.asked.size();
   context_.recipient = {"other", "example.org"};
-  EXPECT_EQ(rcpt(*check).decision, mail::Decision::Accept);
+  const auto second = rcpt(*check);
+  EXPECT_EQ(second.decision, mail::Decision::Accept);
+  EXPECT_EQ(second.score, 0) << "the transaction's score is not added twice";
   EXPECT_EQ(resolver_.asked.size(), asked) << "no DNS for the second recipient";
   context_.sender = {"new", "other.test"}; // a new transaction's sender: asked again
   rcpt(*check);

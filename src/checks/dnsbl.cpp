@@ -141,8 +141,8 @@ public:
       // Below its own threshold the sum still counts towards [checks] reject_score, once
       // per transaction (later recipients reuse it above and add nothing).
       verdict.score = score;
-      verdict.reason = fmt::format("score {} below threshold {}: {}", score, threshold_,
-                                   listed_zones(listings));
+      verdict.reason =
+          fmt::format("score {} below threshold {}: {}", score, threshold_, listed_zones(listings));
     }
     verdict.facts.push_back({"dnsbl.for", asked_for});
     verdict.facts.push_back({"dnsbl.score", fmt::format("{}", score)});
@@ -264,7 +264,14 @@ std::unique_ptr<policy::Check> make_dnsbl(policy::Settings& settings,
       zones.push_back(std::move(*zone));
     }
   }
-  if (services == nullptr || services->resolver == nullptr || zones.empty()) {
+  if (services == nullptr || zones.empty()) {
+    return nullptr;
+  }
+  if (services->resolver == nullptr) { // a wiring fault: say so rather than check nothing
+    if (services->log) {
+      services->log->error("dnsbl: no DNS resolver for checks; the {} zones are not asked",
+                           zones.size());
+    }
     return nullptr;
   }
   return std::make_unique<Dnsbl>(std::move(zones), threshold, *services);

@@ -5,10 +5,11 @@ DNSBL name ("2.0.0.127.bl.test"); the zones are A and TXT records in dnsmasq's "
 A listed client is refused at RCPT, not earlier, with 554 5.7.1 naming the zone and its TXT.
 """
 import socket
+import subprocess
 
 import pytest
 
-from conftest import Backstop, Smtp, toml_value
+from conftest import BIN, Backstop, Smtp, toml_value
 from peers import Dns
 
 NIBBLES_V6_LOOPBACK = ".".join(["1"] + ["0"] * 31)
@@ -27,6 +28,8 @@ RECORDS = [
     # spam.test as a sender domain, in the RHSBL
     "--host-record=spam.test.rhs.test,127.0.0.2",
     "--txt-record=spam.test.rhs.test,Sender domain listed",
+    # a HELO name in the RHSBL for HELO names
+    "--host-record=bad.helo.test.helo-bl.test,127.0.0.2",
     # ::1, listed by nibbles
     f"--host-record={NIBBLES_V6_LOOPBACK}.bl.test,127.0.0.2",
 ]
@@ -36,6 +39,7 @@ ZONES = [
     {"name": "half.test", "type": "ip", "weight": 0.5},
     {"name": "wl.test", "type": "ip", "weight": -1},
     {"name": "rhs.test", "type": "sender", "weight": 1, "codes": ["127.0.0.2"]},
+    {"name": "helo-bl.test", "type": "helo", "weight": 1},
 ]
 
 
@@ -67,10 +71,11 @@ def dns(tmp_path):
 def make_dnsbl_server(tmp_path):
     servers = []
 
-    def make(dns_port, zones=ZONES, listen=None):
+    def make(dns_port, zones=ZONES, listen=None, **extra):
         d = tmp_path / f"s{len(servers)}"
         d.mkdir()
-        sections = {"dns": {"servers": [f"127.0.0.1:{dns_port}"], "timeout": 1000, "tries": 2}}
+        sections = {"dns": {"servers": [f"127.0.0.1:{dns_port}"], "timeout": 1000, "tries": 2},
+                    **extra}
         s = DnsblServer(d, zones, **sections)
         if listen:
             s.configure(smtp={"listen": [listen(s.port)]})
@@ -82,13 +87,14 @@ def make_dnsbl_server(tmp_path):
         s.stop()
 
 
-def transaction(server, source, sender="a@b.example", host="127.0.0.1"):
+def transaction(server, source, sender="a@b.example", host="127.0.0.1", helo="client.example",
+                recipient="u@example.test"):
     """(MAIL reply, RCPT reply) of one session from `source`."""
     c = Smtp(server.port, host=host, source=source, timeout=15)
     try:
-        c.greet()
+        c.greet(helo)
         mail = c.cmd(f"MAIL FROM:<{sender}>")
-        rcpt = c.cmd("RCPT TO:<u@example.test>")
+        rcpt = c.cmd(f"RCPT TO:<{recipient}>")
         return mail, rcpt
     finally:
         c.close()
@@ -162,3 +168,31 @@ def test_ipv6_client_is_asked_by_nibbles(dns, make_dnsbl_server):
     _, (code, lines) = transaction(server, "::1", host="::1")
     assert code == 554, lines
     assert "client [::1] blocked using bl.test" in lines[0], lines
+
+
+def test_rhsbl_on_helo_name(dns, make_dnsbl_server):
+    server = make_dnsbl_server(dns.port)
+    _, (code, lines) = transaction(server, "127.0.0.6", helo="Bad.Helo.Test")
+    assert code == 554, lines
+    assert "HELO Bad.Helo.Test blocked using helo-bl.test" in lines[0], lines
+    _, (code, lines) = transaction(server, "127.0.0.6", helo="good.helo.test")
+    assert code == 250, lines
+
+
+def test_listed_client_still_reaches_an_allowlisted_recipient(dns, make_dnsbl_server):
+    # Refused at RCPT, not at connect: a recipient allowlist (postmaster) still wins.
+    server = make_dnsbl_server(
+        dns.port, **{"checks.allowlist": {"recipients": ["postmaster@example.test"]}})
+    _, (code, lines) = transaction(server, "127.0.0.2", recipient="postmaster@example.test")
+    assert code == 250, lines
+    _, (code, lines) = transaction(server, "127.0.0.2")
+    assert code == 554, lines
+
+
+def test_a_code_outside_127_is_a_configuration_error(tmp_path):
+    server = DnsblServer(tmp_path, [{"name": "bl.test", "codes": ["10.0.0.2"]}])
+    result = subprocess.run([BIN, "check-config", "--config", str(server.config_path)],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert "checks.dnsbl.zone[0].codes" in result.stderr, result.stderr
+    assert "outside 127.0.0.0/8" in result.stderr, result.stderr

@@ -90,6 +90,10 @@ public:
   }
 
   std::size_t queries() const { return queries_; }
+  std::size_t queries(ZoneEntry::Type type) const {
+    const auto it = by_type_.find(type);
+    return it == by_type_.end() ? 0 : it->second;
+  }
 
   static std::string reverse_name(const asio::ip::address& address) {
     std::string out;
@@ -122,6 +126,7 @@ private:
 
   Found lookup(const std::string& name, ZoneEntry::Type type) {
     ++queries_;
+    ++by_type_[type];
     std::set<std::string> seen;
     std::string current = key(name);
     while (true) {
@@ -173,6 +178,7 @@ private:
 
   std::map<std::string, std::vector<ZoneEntry>> zone_;
   std::size_t queries_ = 0;
+  std::map<ZoneEntry::Type, std::size_t> by_type_;
 };
 
 } // namespace backstop::spf::test

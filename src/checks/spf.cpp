@@ -225,7 +225,14 @@ std::unique_ptr<policy::Check> make_spf(policy::Settings& settings,
     settings.error("explanation", "is not a valid SPF macro string (RFC 7208 7.1)");
   }
   settings.millis("timeout", options.deadline);
-  if (!enabled || services == nullptr || services->resolver == nullptr) {
+  if (!enabled || services == nullptr) {
+    return nullptr;
+  }
+  if (services->resolver == nullptr) {
+    if (services->log) {
+      services->log->error("checks.spf: enabled, but no DNS resolver is available to checks; "
+                           "SPF is not checked");
+    }
     return nullptr;
   }
   mine.receiver = services->hostname;

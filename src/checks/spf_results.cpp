@@ -10,8 +10,9 @@ namespace backstop::checks {
 
 namespace {
 
-// Long enough for any transaction's RCPT commands; entries older are dropped.
-constexpr auto remembered_for = std::chrono::minutes(10);
+// Long enough for a transaction's RCPT commands, short enough that a flood of sessions does
+// not pile up answers; a RCPT after that evaluates again (same answer, one more cost).
+constexpr auto remembered_for = std::chrono::minutes(2);
 constexpr std::size_t sweep_every = 256;
 
 std::string key_of(const SpfQuestion& q) {

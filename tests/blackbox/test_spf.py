@@ -19,6 +19,7 @@ RECORDS = [
     "--txt-record=fail.test,v=spf1 ip4:192.0.2.1 -all exp=why.fail.test",
     f"--txt-record=why.fail.test,{EXPLANATION}",
     "--txt-record=pass.test,v=spf1 ip4:127.0.0.0/29 -all",
+    "--txt-record=helo-fail.test,v=spf1 ip4:192.0.2.1 -all",
     # example.test: the primary (elsewhere) and a second backup, 127.0.0.3.
     "--mx-host=example.test,primary.example.test,10",
     "--mx-host=example.test,backup2.example.test,30",
@@ -36,21 +37,25 @@ def dns(tmp_path):
     d.stop()
 
 
-@pytest.fixture
-def spf_server(make_server, tmp_path, dns):
+def configured(make_server, tmp_path, dns, **sections):
     everyone = tmp_path / "everyone.list"
     everyone.write_text("@example.test\n@other.test\n")
     return make_server(
         dns={"servers": [f"127.0.0.1:{dns.port}"], "timeout": 1000, "tries": 2},
-        **{"checks.spf": {"enabled": True}},
+        **{"checks.spf": {"enabled": True}}, **sections,
         domains=[{"name": d, "primary": ["127.0.0.1:1"], "verify": False,
                   "recipients": str(everyone)} for d in ("example.test", "other.test")],
     ).start()
 
 
-def session(server, sender, source=None):
+@pytest.fixture
+def spf_server(make_server, tmp_path, dns):
+    return configured(make_server, tmp_path, dns)
+
+
+def session(server, sender, source=None, helo="client.example"):
     c = Smtp(server.port, source=source, timeout=20)
-    c.greet("client.example")
+    c.greet(helo)
     code, lines = c.cmd(f"MAIL FROM:<{sender}>")
     assert code == 250, lines
     return c
@@ -112,4 +117,19 @@ def test_a_sender_domain_nobody_serves_is_a_temperror_and_defers(spf_server):
     # dnsmasq is authoritative for "test" only and forwards nowhere: it refuses the rest.
     c = session(spf_server, "alice@nowhere.example")
     assert_reply(c.cmd("RCPT TO:<bob@example.test>"), 451, "4.7.24")
+    c.cmd("QUIT")
+
+
+def test_the_null_sender_is_checked_by_its_helo_name(spf_server):
+    c = session(spf_server, "", helo="helo-fail.test")
+    assert_reply(c.cmd("RCPT TO:<bob@example.test>"), 550, "5.7.23")
+    c.cmd("QUIT")
+
+
+def test_a_recipient_domain_may_choose_its_own_policy(make_server, tmp_path, dns):
+    server = configured(make_server, tmp_path, dns,
+                        **{'checks.spf.domain."other.test"': {"fail": "defer"}})
+    c = session(server, "alice@fail.test")
+    assert_reply(c.cmd("RCPT TO:<bob@example.test>"), 550, "5.7.23")
+    assert_reply(c.cmd("RCPT TO:<carol@other.test>"), 451, "4.7.1")
     c.cmd("QUIT")

@@ -1,9 +1,9 @@
 // spf_results: in-flight sharing and a short memory of SPF answers per transaction.
 #include "checks/spf_results.hpp"
 
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 
 namespace backstop::checks {

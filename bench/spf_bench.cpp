@@ -5,6 +5,7 @@
 #include "spf/spf_suite.hpp"
 
 #include <benchmark/benchmark.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -85,6 +86,8 @@ struct Dnsmasq {
     const std::string port_arg = "--port=" + std::to_string(port);
     pid = ::fork();
     if (pid == 0) {
+      const int null = ::open("/dev/null", O_WRONLY);
+      ::dup2(null, STDERR_FILENO); // its start-up chatter is not part of the figures
       ::execlp(
           "dnsmasq", "dnsmasq", "--no-daemon", port_arg.c_str(), "--listen-address=127.0.0.1",
           "--bind-interfaces", "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--user=root",

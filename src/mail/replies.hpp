@@ -41,6 +41,8 @@ inline const Reply no_destination{451, "4.4.4", "Cannot deliver mail for this do
 inline const Reply policy_score{550, "5.7.1", "Message refused by policy"};
 inline const Reply too_many_unknown{421, "4.7.0",
                                     "Too many unknown recipients, closing connection"};
+inline const Reply spf_temperror{451, "4.7.24", "SPF check cannot be done now, try again later"};
+inline const Reply spf_deferred{451, "4.7.1", "SPF check deferred, try again later"};
 
 // 5xx
 inline const Reply syntax_error{500, "5.5.2", "Syntax error, command unrecognized"};
@@ -65,6 +67,8 @@ inline const Reply sender_routing_denied{550, "5.7.1", "Relaying denied"}; // + 
 inline const Reply dnsbl_listed{554, "5.7.1", "Service unavailable"}; // + zones, TXT
 inline const Reply unknown_recipient{550, "5.1.1", "Recipient address rejected: no such user"};
 inline const Reply sender_domain_missing{550, "5.1.8", "Sender address rejected: domain not found"};
+inline const Reply spf_fail{550, "5.7.23", "SPF check failed"}; // + the domain's explanation
+inline const Reply spf_permerror{550, "5.7.24", "SPF record of the sender's domain is broken"};
 inline const Reply utf8_needs_smtputf8{553, "5.6.7", "Non-ASCII address requires SMTPUTF8"};
 inline const Reply data_line_too_long{500, "5.5.6", "Message line too long"};
 inline const Reply bare_lf_in_data{554, "5.6.0", "Bare CR or LF in message data is not allowed"};

@@ -24,6 +24,8 @@ inline constexpr std::string_view ptr = "ptr";                     // the client
 inline constexpr std::string_view ptr_confirmed = "ptr_confirmed"; // "yes": resolves back
 inline constexpr std::string_view unknown_recipients = "session.unknown_recipients";
 inline constexpr std::string_view sender_verified = "sender_verified"; // "spf" | "callout"
+inline constexpr std::string_view spf_mfrom = "spf.mfrom"; // the SPF result of MAIL FROM
+inline constexpr std::string_view spf_helo = "spf.helo";   // ... of HELO (null sender)
 } // namespace facts
 
 struct ClientInfo {

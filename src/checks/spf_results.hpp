@@ -1,0 +1,70 @@
+// spf_results: one SPF evaluation per transaction. MAIL starts it (prefetch), every RCPT of
+// the transaction awaits the same answer, so ten recipients cost one evaluation. Keyed by
+// session, client, HELO and sender: a new MAIL with another sender is a new evaluation.
+// An entry is used only on its session's loop; the map itself is shared under a mutex.
+#pragma once
+
+#include "spf/evaluator.hpp"
+#include "spf/identity.hpp"
+
+#include <asio/any_io_executor.hpp>
+#include <asio/steady_timer.hpp>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace backstop::checks {
+
+struct SpfQuestion {
+  std::string session_id;
+  asio::ip::address client;
+  std::string helo;
+  std::string mail_from; // local@domain, "" for the null sender
+};
+
+struct SpfAnswer {
+  spf::IdentityQuery identity;
+  spf::Outcome outcome;
+};
+
+class SpfResults : public std::enable_shared_from_this<SpfResults> {
+public:
+  SpfResults(dns::Resolver& resolver, spf::EvaluatorOptions options);
+
+  // Starts the evaluation on executor unless it is known or on its way.
+  void start(const SpfQuestion& question, asio::any_io_executor executor);
+  // The answer, evaluating now if nothing started it.
+  asio::awaitable<SpfAnswer> answer(SpfQuestion question, asio::any_io_executor executor);
+
+  std::size_t evaluations() const { return evaluations_; }
+
+  struct Flight {
+    explicit Flight(asio::any_io_executor ex) : landed(ex, asio::steady_timer::time_point::max()) {}
+    asio::steady_timer landed;
+    std::optional<SpfAnswer> answer;
+  };
+
+private:
+  struct Entry {
+    std::shared_ptr<Flight> flight;
+    std::chrono::steady_clock::time_point created;
+  };
+  // The flight for question, and whether this call created it (then it must be flown).
+  std::pair<std::shared_ptr<Flight>, bool> flight_for(const SpfQuestion& question,
+                                                      asio::any_io_executor executor);
+  static asio::awaitable<void> fly(std::shared_ptr<SpfResults> self, std::shared_ptr<Flight> flight,
+                                   SpfQuestion question);
+  void sweep(std::chrono::steady_clock::time_point now);
+
+  spf::Evaluator evaluator_;
+  std::mutex mutex_;
+  std::map<std::string, Entry> entries_;
+  std::size_t inserted_ = 0;
+  std::atomic<std::size_t> evaluations_{0};
+};
+
+} // namespace backstop::checks

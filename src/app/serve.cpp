@@ -12,6 +12,7 @@
 #include "delivery/etrn_service.hpp"
 #include "delivery/route_watch.hpp"
 #include "delivery/scheduler.hpp"
+#include "delivery/sender_callout.hpp"
 #include "dns/resolver.hpp"
 #include "mail/cidr.hpp"
 #include "metrics/counters.hpp"
@@ -117,6 +118,7 @@ private:
   std::unique_ptr<policy::VerifyCache> verify_cache_;
   std::atomic<policy::VerifyCache*> delivery_cache_{nullptr}; // set once verification runs
   std::unique_ptr<delivery::CalloutClient> callout_;
+  std::unique_ptr<delivery::SenderCallout> sender_callout_; // [checks.sender_callout] asks it
   std::shared_ptr<const policy::SenderDomainCheck> sender_check_;
 };
 
@@ -259,6 +261,10 @@ mail::Status Runtime::start_verification() {
   options.counters = &counters_;
   callout_ =
       std::make_unique<delivery::CalloutClient>(delivery_loop_, *router_, std::move(options), log_);
+  sender_callout_ = std::make_unique<delivery::SenderCallout>(
+      delivery_loop_, *router_, clock_,
+      delivery::SenderCalloutOptions{config_.hostname, client_tls_.get()}, domain_names(config_),
+      log_);
   sender_check_ =
       std::make_shared<const policy::SenderDomainCheck>(*resolver_, delivery_loop_.get_executor());
   auto lists = load_recipient_lists(config_);
@@ -378,6 +384,7 @@ void Runtime::reload() {
 // domains watched for "nowhere to deliver".
 void Runtime::reload_delivery(const Config& next) {
   etrn_->set_domains(domain_names(next));
+  sender_callout_->set_backed_up_domains(domain_names(next));
   const auto by_mx = routed_by_mx(next);
   destinations_.track({by_mx.begin(), by_mx.end()});
   asio::post(delivery_loop_, [router = router_.get(), routes = primaries(next)]() mutable {

@@ -136,10 +136,11 @@ private:
                       domain ? l.domain_negative : l.negative);
       break;
     case SenderAnswer::CannotTell:
-      // Only an MX that was tried and could not be reached: a rate limit or a 4xx says
-      // nothing that lasts, and remembering it would stretch the limit.
-      if (domain && a.asked) {
-        cache_.remember(domain_key, a.answer, a.reply, l.cannot_tell);
+      // Only what an MX was asked for (it stalled, was unreachable or said 4xx), briefly, so
+      // that the recipients of one message cost it one question; a rate-limit answer is not
+      // remembered: that would stretch the limit.
+      if (a.asked) {
+        cache_.remember(domain ? domain_key : address_key, a.answer, a.reply, l.cannot_tell);
       }
       break;
     }

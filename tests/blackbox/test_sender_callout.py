@@ -105,9 +105,11 @@ def test_unknown_sender_is_refused_at_rcpt_with_the_remote_text(make_server, dns
     assert [(r["sender"], r["address"]) for r in refused] == [("", "nobody@sender.test")]
 
 
-def test_stalled_mx_gets_451_within_the_deadline(make_server, dns, wildcard_list, free_port):
+@pytest.mark.parametrize("stage", ["greeting", "ehlo", "mail", "rcpt"])
+def test_stalled_mx_gets_451_within_the_deadline(make_server, dns, wildcard_list, free_port,
+                                                 stage):
     port = free_port(STALL_MX)
-    peer = StallPeer("rcpt", host=STALL_MX, port=port)
+    peer = StallPeer(stage, host=STALL_MX, port=port)
     try:
         server = callout_server(make_server, dns, wildcard_list, port, timeout="2s",
                                 reply_timeout="10s")

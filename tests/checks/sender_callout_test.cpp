@@ -176,6 +176,22 @@ TEST_F(SenderCalloutCheckTest, CannotTellAcceptEverywhere) {
   EXPECT_EQ(ask(*check, {"c", "grey.test"}).decision, mail::Decision::Accept);
 }
 
+TEST_F(SenderCalloutCheckTest, TemporaryRefusalIsRememberedForTheAddressBriefly) {
+  auto check = make(); // cannot_tell_lifetime 1m
+  prober_.will_answer(SenderAnswer::CannotTell, "451 4.7.1 greylisted");
+  prober_.will_answer(SenderAnswer::Accepts, "250 ok");
+  EXPECT_EQ(ask(*check, {"c", "grey.test"}, {"one", "example.test"}).decision,
+            mail::Decision::Defer);
+  EXPECT_EQ(ask(*check, {"c", "grey.test"}, {"two", "example.test"}).decision,
+            mail::Decision::Defer);
+  EXPECT_EQ(prober_.asked.size(), 1u); // one question for the recipients of one message
+  EXPECT_EQ(ask(*check, {"other", "grey.test"}).decision, mail::Decision::Accept);
+  clock_.advance(1min);
+  prober_.will_answer(SenderAnswer::Accepts, "250 ok");
+  EXPECT_EQ(ask(*check, {"c", "grey.test"}).decision, mail::Decision::Accept);
+  EXPECT_EQ(prober_.asked.size(), 3u);
+}
+
 TEST_F(SenderCalloutCheckTest, UnreachableDomainIsRememberedBrieflyARateLimitIsNot) {
   settings_.set("cannot_tell_lifetime", "30s");
   auto check = make();

@@ -25,6 +25,7 @@ RECORDS = [
     "--mx-host=stall.test,mx.stall.test,10", f"--host-record=mx.stall.test,{STALL_MX}",
     "--mx-host=peer.test,mx.peer.test,10", f"--host-record=mx.peer.test,{PEER_MX}",
     "--mx-host=peer2.test,mx.peer.test,10",
+    f"--host-record=implicit.test,{PEER_MX}",  # no MX: the domain's address is its MX
 ]
 
 
@@ -181,6 +182,31 @@ def test_rate_limit_defers_without_contacting_the_mx(make_server, dns, wildcard_
         (code, lines), _ = rcpt(server, "third@peer2.test")
         assert code == 250, lines
         assert peer.connections() == 2
+    finally:
+        peer.stop()
+
+
+def test_stage_mail_refuses_at_mail_from(make_server, dns, wildcard_list, postfix_mx):
+    server = callout_server(make_server, dns, wildcard_list, postfix_mx.port, stage="mail")
+    c = Smtp(server.port, timeout=30)
+    try:
+        c.greet()
+        code, lines = c.cmd("MAIL FROM:<nobody@sender.test>")
+        assert code == 550 and lines[0].startswith("550 5.7.1 Sender address rejected: "), lines
+        code, lines = c.cmd("MAIL FROM:<alice@sender.test>")
+        assert code == 250, lines
+    finally:
+        c.close()
+
+
+def test_a_domain_without_mx_is_asked_at_its_address(make_server, dns, wildcard_list, free_port):
+    port = free_port(PEER_MX)
+    peer = StallPeer("none", host=PEER_MX, port=port)
+    try:
+        server = callout_server(make_server, dns, wildcard_list, port)
+        (code, lines), _ = rcpt(server, "unknown.hal@implicit.test")
+        assert code == 550, lines
+        assert peer.connections() == 1
     finally:
         peer.stop()
 

@@ -249,6 +249,28 @@ TEST_F(SenderCalloutTest, OverTheRateLimitThePeerIsNotContacted) {
   EXPECT_EQ(peer.connections(), 4);
 }
 
+TEST_F(SenderCalloutTest, OverTheConcurrencyLimitTheAnswerComesAtOnce) {
+  Peer peer(true);
+  start(peer.port());
+  limits_.concurrent_per_domain = 1;
+  limits_.timeout = 3s;
+  auto first =
+      asio::co_spawn(loop_, callout_->probe({"a", "sender.test"}, limits_), asio::use_future);
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (peer.commands().size() < 3 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(10ms); // polling for the first callout's RCPT to arrive
+  }
+  ASSERT_GE(peer.commands().size(), 3u);
+  const auto started = std::chrono::steady_clock::now();
+  const auto second = probe({"b", "sender.test"});
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 1s); // not behind the stalled one
+  EXPECT_EQ(second.answer, SenderAnswer::CannotTell);
+  EXPECT_FALSE(second.asked);
+  EXPECT_NE(second.reply.find("1 callouts at once"), std::string::npos) << second.reply;
+  EXPECT_EQ(first.get().answer, SenderAnswer::CannotTell); // the stalled one, at its deadline
+  EXPECT_EQ(peer.connections(), 1);
+}
+
 TEST_F(SenderCalloutTest, NeverAsksForTheNullSenderOrADomainWeBackUp) {
   Peer peer;
   start(peer.port());

@@ -89,6 +89,7 @@ private:
             &counters_,          &destinations_, check_services()};
   }
   policy::CheckServices check_services();
+  void install_pipeline(const RecipientLists& lists);
   nlohmann::json handle_control(const nlohmann::json& request);
   void on_signal(int signal);
   void reload();
@@ -130,6 +131,16 @@ private:
   std::unique_ptr<delivery::SenderCallout> sender_callout_; // [checks.sender_callout] asks it
   std::shared_ptr<const policy::SenderDomainCheck> sender_check_;
 };
+
+void Runtime::install_pipeline(const RecipientLists& lists) {
+  auto pipeline = make_pipeline(config_, lists, policy_services());
+  std::string order;
+  for (const auto& name : pipeline->describe()) {
+    order += (order.empty() ? "" : ", ") + name;
+  }
+  log_->info("checks in order: {} (! = required: allowlists do not skip it)", order);
+  pipeline_.set(std::move(pipeline));
+}
 
 // What checks share: DNS (awaitable from any session loop), time, who we are.
 policy::CheckServices Runtime::check_services() {
@@ -304,7 +315,7 @@ mail::Status Runtime::start_verification() {
   if (!lists) {
     return lists.error();
   }
-  pipeline_.set(make_pipeline(config_, lists.value(), policy_services()));
+  install_pipeline(lists.value());
   return mail::Ok{};
 }
 
@@ -406,7 +417,7 @@ void Runtime::reload() {
   config_.verify.max_unknown_recipients = next.verify.max_unknown_recipients;
   config_.verify.unknown_recipient_delay = next.verify.unknown_recipient_delay;
   config_.checks = next.checks;
-  pipeline_.set(make_pipeline(config_, lists.value(), policy_services()));
+  install_pipeline(lists.value());
   std::size_t listed = 0;
   for (const auto& [domain, list] : lists.value()) {
     listed += list->size();

@@ -75,8 +75,7 @@ class SenderCalloutCheck final : public policy::Check {
 public:
   SenderCalloutCheck(Options options, const policy::CheckServices& services)
       : options_(std::move(options)), prober_(*services.sender_prober),
-        backed_up_(services.backed_up_domains), log_(services.log),
-        cache_(*services.clock, options_.cache_size) {}
+        backed_up_(services.backed_up_domains), cache_(*services.clock, options_.cache_size) {}
 
   std::string_view name() const override { return check_name; }
   bool runs_at(Stage stage) const override { return stage == options_.stage; }
@@ -159,7 +158,7 @@ private:
   mail::Verdict verdict(const policy::SessionContext& context, const mail::Address& sender,
                         SenderAnswer answer, const std::string& reply, std::string_view how) const {
     const std::string who = "<" + sender.to_string() + "> ";
-    const std::string said = " (" + std::string(how) + "): " + reply;
+    const std::string said = " (" + std::string(how) + "): " + quote_remote(reply); // logged
     if (answer == SenderAnswer::Accepts) {
       auto v = mail::Verdict::accept(check_name, who + "accepted by its MX" + said);
       v.facts.push_back({std::string(policy::facts::sender_verified), "callout"});
@@ -182,7 +181,6 @@ private:
   Options options_;
   policy::SenderProber& prober_;
   std::set<std::string, std::less<>> backed_up_;
-  std::shared_ptr<spdlog::logger> log_;
   mutable SenderCalloutCache cache_;
 };
 

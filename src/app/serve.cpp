@@ -14,6 +14,8 @@
 #include "delivery/route_watch.hpp"
 #include "delivery/scheduler.hpp"
 #include "delivery/sender_callout.hpp"
+#include "dns/loop_resolver.hpp"
+#include "dns/per_loop_resolver.hpp"
 #include "dns/resolver.hpp"
 #include "mail/cidr.hpp"
 #include "metrics/counters.hpp"
@@ -78,7 +80,9 @@ private:
   mail::Status open_spool();
   mail::Status start_tls();
   void build_session_options();
-  void start_loops(std::size_t count);
+  void create_loops(std::size_t count);
+  void start_loops();
+  mail::Status make_check_resolver();
   mail::Status start_delivery();
   mail::Status start_verification();
   nlohmann::json flush_cache(const std::string& pattern);
@@ -114,7 +118,8 @@ private:
   asio::io_context delivery_loop_{1};
   std::thread delivery_thread_;
   std::unique_ptr<dns::Resolver> resolver_;
-  std::unique_ptr<dns::Resolver> check_resolver_; // resolver_, awaitable from any loop
+  std::unique_ptr<dns::Resolver> hop_resolver_;   // resolver_, awaitable from any loop
+  std::unique_ptr<dns::Resolver> check_resolver_; // one resolver per session loop
   std::unique_ptr<delivery::DnsRouter> router_;
   std::unique_ptr<delivery::Scheduler> scheduler_;
   std::unique_ptr<delivery::EtrnService> etrn_;
@@ -218,10 +223,28 @@ void Runtime::build_session_options() {
   o.counters = &counters_;
 }
 
-void Runtime::start_loops(std::size_t count) {
+void Runtime::create_loops(std::size_t count) {
   for (std::size_t i = 0; i < count; ++i) {
     loops_.push_back(std::make_unique<asio::io_context>(1));
   }
+}
+
+// Checks look names up on their session's own loop; other callers hop to the delivery loop.
+mail::Status Runtime::make_check_resolver() {
+  hop_resolver_ = std::make_unique<dns::LoopResolver>(*resolver_, delivery_loop_.get_executor());
+  std::vector<dns::PerLoopResolver::Loop> per_loop;
+  for (auto& loop : loops_) {
+    auto resolver = dns::Resolver::create(loop->get_executor(), resolver_options(config_), clock_);
+    if (!resolver) {
+      return resolver.error();
+    }
+    per_loop.push_back({loop->get_executor(), std::move(resolver.value())});
+  }
+  check_resolver_ = std::make_unique<dns::PerLoopResolver>(std::move(per_loop), *hop_resolver_);
+  return mail::Ok{};
+}
+
+void Runtime::start_loops() {
   for (auto& loop : loops_) {
     threads_.emplace_back([ctx = loop.get()] {
       auto guard = asio::make_work_guard(*ctx);
@@ -287,6 +310,9 @@ mail::Status Runtime::start_delivery() {
 }
 
 mail::Status Runtime::start_verification() {
+  if (auto made = make_check_resolver(); !made) {
+    return made;
+  }
   auto store = state::open_store({config_.state.backend, config_.state.path, false});
   if (!store) {
     return store.error();
@@ -496,6 +522,10 @@ int Runtime::run() {
     }
   }
   build_session_options();
+  const std::size_t workers = config_.smtp.workers != 0
+                                  ? config_.smtp.workers
+                                  : std::max(1u, std::thread::hardware_concurrency());
+  create_loops(workers);
   if (auto started = start_delivery(); !started) {
     log_->critical("{}", started.error().message);
     return 1;
@@ -514,10 +544,7 @@ int Runtime::run() {
     log_->critical("{}", endpoints.error().message);
     return 1;
   }
-  const std::size_t workers = config_.smtp.workers != 0
-                                  ? config_.smtp.workers
-                                  : std::max(1u, std::thread::hardware_concurrency());
-  start_loops(workers);
+  start_loops();
   std::vector<asio::io_context*> raw;
   for (auto& l : loops_) {
     raw.push_back(l.get());

@@ -13,6 +13,7 @@
 #include "delivery/etrn_service.hpp"
 #include "delivery/route_watch.hpp"
 #include "delivery/scheduler.hpp"
+#include "delivery/sender_callout.hpp"
 #include "dns/loop_resolver.hpp"
 #include "dns/per_loop_resolver.hpp"
 #include "dns/resolver.hpp"
@@ -132,6 +133,7 @@ private:
   std::unique_ptr<policy::VerifyCache> verify_cache_;
   std::atomic<policy::VerifyCache*> delivery_cache_{nullptr}; // set once verification runs
   std::unique_ptr<delivery::CalloutClient> callout_;
+  std::unique_ptr<delivery::SenderCallout> sender_callout_; // [checks.sender_callout] asks it
   std::shared_ptr<const policy::SenderDomainCheck> sender_check_;
 };
 
@@ -165,6 +167,7 @@ policy::CheckServices Runtime::check_services() {
   for (const auto& name : domain_names(config_)) {
     s.backed_up_domains.insert(name);
   }
+  s.sender_prober = sender_callout_.get();
   return s;
 }
 
@@ -328,6 +331,10 @@ mail::Status Runtime::start_verification() {
   options.counters = &counters_;
   callout_ =
       std::make_unique<delivery::CalloutClient>(delivery_loop_, *router_, std::move(options), log_);
+  sender_callout_ = std::make_unique<delivery::SenderCallout>(
+      delivery_loop_, *router_, clock_,
+      delivery::SenderCalloutOptions{config_.hostname, client_tls_.get()}, domain_names(config_),
+      log_);
   sender_check_ =
       std::make_shared<const policy::SenderDomainCheck>(*resolver_, delivery_loop_.get_executor());
   auto lists = load_recipient_lists(config_);
@@ -448,6 +455,7 @@ void Runtime::reload() {
 // domains watched for "nowhere to deliver".
 void Runtime::reload_delivery(const Config& next) {
   etrn_->set_domains(domain_names(next));
+  sender_callout_->set_backed_up_domains(domain_names(next));
   const auto by_mx = routed_by_mx(next);
   destinations_.track({by_mx.begin(), by_mx.end()});
   asio::post(delivery_loop_, [router = router_.get(), routes = primaries(next)]() mutable {

@@ -37,6 +37,8 @@ inline const Reply recipient_unverified{450, "4.1.1",
                                         "Recipient cannot be verified now, try again later"};
 inline const Reply sender_domain_unchecked{451, "4.4.3",
                                            "Sender domain cannot be checked now, try again later"};
+inline const Reply sender_callout_unchecked{
+    451, "4.7.1", "Sender address cannot be verified now, try again later"};
 inline const Reply no_destination{451, "4.4.4", "Cannot deliver mail for this domain now"};
 inline const Reply policy_score{550, "5.7.1", "Message refused by policy"};
 inline const Reply too_many_unknown{421, "4.7.0",
@@ -69,6 +71,7 @@ inline const Reply unknown_recipient{550, "5.1.1", "Recipient address rejected: 
 inline const Reply sender_domain_missing{550, "5.1.8", "Sender address rejected: domain not found"};
 inline const Reply spf_fail{550, "5.7.23", "SPF check failed"}; // + the domain's explanation
 inline const Reply spf_permerror{550, "5.7.24", "SPF record of the sender's domain is broken"};
+inline const Reply sender_callout_refused{550, "5.7.1", "Sender address rejected"}; // + MX reply
 inline const Reply utf8_needs_smtputf8{553, "5.6.7", "Non-ASCII address requires SMTPUTF8"};
 inline const Reply data_line_too_long{500, "5.5.6", "Message line too long"};
 inline const Reply bare_lf_in_data{554, "5.6.0", "Bare CR or LF in message data is not allowed"};

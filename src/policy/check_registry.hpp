@@ -12,6 +12,7 @@
 #include "metrics/counters.hpp"
 #include "policy/check.hpp"
 #include "policy/check_settings.hpp"
+#include "policy/sender_prober.hpp"
 
 #include <functional>
 #include <memory>
@@ -34,6 +35,7 @@ struct CheckServices {
   std::function<bool(std::string_view)> is_local_name;    // one of our names
   std::function<bool(std::string_view)> is_local_address; // one of our addresses (textual)
   std::set<std::string, std::less<>> backed_up_domains;
+  SenderProber* sender_prober = nullptr; // sender callouts; null: the check cannot run
 };
 
 // Reads settings (reporting errors there) and builds the check. services is null when the

@@ -39,6 +39,7 @@ inline const Reply sender_domain_unchecked{451, "4.4.3",
 inline const Reply no_destination{451, "4.4.4", "Cannot deliver mail for this domain now"};
 inline const Reply too_many_unknown{421, "4.7.0",
                                     "Too many unknown recipients, closing connection"};
+inline const Reply greylisted{451, "4.7.1", "Greylisted, try again later"}; // + the wait
 
 // 5xx
 inline const Reply syntax_error{500, "5.5.2", "Syntax error, command unrecognized"};

@@ -21,6 +21,10 @@
 #include <string_view>
 #include <vector>
 
+namespace backstop::state {
+class AsyncGreylistStore;
+} // namespace backstop::state
+
 namespace backstop::policy {
 
 // What checks may use that lives longer than one configuration. Built by app; every pointer
@@ -34,6 +38,7 @@ struct CheckServices {
   std::function<bool(std::string_view)> is_local_name;    // one of our names
   std::function<bool(std::string_view)> is_local_address; // one of our addresses (textual)
   std::set<std::string, std::less<>> backed_up_domains;
+  state::AsyncGreylistStore* greylist = nullptr; // greylisting state, awaited from any loop
 };
 
 // Reads settings (reporting errors there) and builds the check. services is null when the

@@ -13,9 +13,6 @@ namespace {
 
 std::vector<std::string> option_warnings(const Config& config) {
   std::vector<std::string> out;
-  if (config.smtp.greeting_delay.count() > 0) {
-    out.emplace_back("smtp.greeting_delay has no effect yet: the banner is sent at once");
-  }
   if (config.delivery.bounce == delivery::BounceMode::VerifiedSender) {
     out.emplace_back("delivery.bounce = \"verified-sender\": no sender can be verified yet, so "
                      "it acts as \"never\" (no bounce is sent)");

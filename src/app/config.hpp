@@ -12,6 +12,9 @@
 #include <string>
 #include <vector>
 
+#define TOML_EXCEPTIONS 1
+#include <toml++/toml.h>
+
 namespace backstop::app {
 
 struct Endpoint {
@@ -119,6 +122,13 @@ struct AdminConfig {
   std::filesystem::path control_socket; // empty = <queue.dir>/control.sock
 };
 
+// [checks]: the policy checks of src/checks/. Each [checks.<name>] table is kept as written
+// and read by its check (app/check_entries.cpp) when a pipeline is built.
+struct ChecksConfig {
+  double reject_score = 0; // a session score this high refuses at RCPT; 0 = off
+  toml::table sections;    // name -> its table
+};
+
 struct Config {
   std::filesystem::path source; // the file it came from
   std::string hostname;
@@ -133,6 +143,7 @@ struct Config {
   AdminConfig admin;
   DeliveryConfig delivery;
   VerifyConfig verify;
+  ChecksConfig checks;
   std::vector<DomainConfig> domains;
 
   std::filesystem::path control_socket() const {

@@ -1,6 +1,7 @@
 // config_loader: TOML -> Config, with every error named by key and line.
 #include "app/config_loader.hpp"
 
+#include "app/check_entries.hpp"
 #include "app/toml_reader.hpp"
 #include "dns/special_use.hpp"
 #include "mail/address.hpp"
@@ -420,6 +421,7 @@ void read_top(const toml::table& root, Config& config, std::vector<std::string>&
     admin.control_socket = path;
     r.finish();
   });
+  read_checks(top, config.checks, errors);
   read_domains(top, top.array("domain"), config.smtp.listen, config.domains, errors);
   top.string("postmaster", config.postmaster);
   if (config.postmaster.empty() && !config.domains.empty()) {

@@ -4,6 +4,7 @@
 #include "admin/control_socket.hpp"
 #include "admin/queue_admin.hpp"
 #include "app/config_loader.hpp"
+#include "app/local_identity.hpp"
 #include "app/logging.hpp"
 #include "app/reload_diff.hpp"
 #include "app/verification.hpp"
@@ -15,6 +16,7 @@
 #include "dns/resolver.hpp"
 #include "mail/cidr.hpp"
 #include "metrics/counters.hpp"
+#include "policy/core_checks.hpp"
 #include "policy/pipeline_slot.hpp"
 #include "queue/spool.hpp"
 #include "smtp/server.hpp"
@@ -32,6 +34,11 @@
 namespace backstop::app {
 
 namespace {
+
+// Until the configuration's pipeline is built, no domain is ours: every RCPT is refused.
+std::shared_ptr<const policy::Pipeline> refuse_all() {
+  return std::make_shared<const policy::Pipeline>(policy::relay_only({}));
+}
 
 // File descriptors the process needs besides client connections: spool segments, logs,
 // the control socket, DNS and delivery sockets.
@@ -64,8 +71,7 @@ mail::Result<std::vector<asio::ip::tcp::endpoint>> listen_endpoints(const Config
 class Runtime {
 public:
   explicit Runtime(const Config& config)
-      : config_(config), log_(make_logger(config.log.level)),
-        pipeline_(std::make_shared<const policy::Pipeline>(policy::RelayDomains({}))) {}
+      : config_(config), log_(make_logger(config.log.level)), pipeline_(refuse_all()) {}
   int run();
 
 private:
@@ -79,8 +85,11 @@ private:
   void forget_valid(const mail::Address& who, const std::string& reply);
   nlohmann::json stats() const;
   PolicyServices policy_services() {
-    return {verify_cache_.get(), callout_.get(), sender_check_, log_, &counters_, &destinations_};
+    return {verify_cache_.get(), callout_.get(), sender_check_,   log_,
+            &counters_,          &destinations_, check_services()};
   }
+  policy::CheckServices check_services();
+  void install_pipeline(const RecipientLists& lists);
   nlohmann::json handle_control(const nlohmann::json& request);
   void on_signal(int signal);
   void reload();
@@ -105,6 +114,7 @@ private:
   asio::io_context delivery_loop_{1};
   std::thread delivery_thread_;
   std::unique_ptr<dns::Resolver> resolver_;
+  std::unique_ptr<dns::Resolver> check_resolver_; // resolver_, awaitable from any loop
   std::unique_ptr<delivery::DnsRouter> router_;
   std::unique_ptr<delivery::Scheduler> scheduler_;
   std::unique_ptr<delivery::EtrnService> etrn_;
@@ -121,6 +131,39 @@ private:
   std::unique_ptr<delivery::CalloutClient> callout_;
   std::shared_ptr<const policy::SenderDomainCheck> sender_check_;
 };
+
+void Runtime::install_pipeline(const RecipientLists& lists) {
+  auto pipeline = make_pipeline(config_, lists, policy_services());
+  std::string order;
+  for (const auto& name : pipeline->describe()) {
+    order += (order.empty() ? "" : ", ") + name;
+  }
+  log_->info("checks in order: {} (! = required: allowlists do not skip it)", order);
+  pipeline_.set(std::move(pipeline));
+}
+
+// What checks share: DNS (awaitable from any session loop), time, who we are.
+policy::CheckServices Runtime::check_services() {
+  policy::CheckServices s;
+  s.resolver = check_resolver_.get();
+  s.clock = &clock_;
+  s.log = log_;
+  s.counters = &counters_;
+  s.hostname = config_.hostname;
+  auto identity = std::make_shared<const delivery::LocalIdentity>(local_identity(config_));
+  s.is_local_name = [identity](std::string_view name) {
+    return identity->names.contains(mail::normalize_domain(name));
+  };
+  s.is_local_address = [identity](std::string_view text) {
+    std::error_code ec;
+    const auto address = asio::ip::make_address(std::string(text), ec);
+    return !ec && identity->is_local(address);
+  };
+  for (const auto& name : domain_names(config_)) {
+    s.backed_up_domains.insert(name);
+  }
+  return s;
+}
 
 mail::Status Runtime::open_spool() {
   std::error_code ec;
@@ -274,7 +317,7 @@ mail::Status Runtime::start_verification() {
   if (!lists) {
     return lists.error();
   }
-  pipeline_.set(make_pipeline(config_, lists.value(), policy_services()));
+  install_pipeline(lists.value());
   return mail::Ok{};
 }
 
@@ -375,7 +418,8 @@ void Runtime::reload() {
   config_.smtp.reject_sender_routing = next.smtp.reject_sender_routing;
   config_.verify.max_unknown_recipients = next.verify.max_unknown_recipients;
   config_.verify.unknown_recipient_delay = next.verify.unknown_recipient_delay;
-  pipeline_.set(make_pipeline(config_, lists.value(), policy_services()));
+  config_.checks = next.checks;
+  install_pipeline(lists.value());
   std::size_t listed = 0;
   for (const auto& [domain, list] : lists.value()) {
     listed += list->size();

@@ -60,6 +60,27 @@ std::size_t TomlReader::choice(const char* key, std::initializer_list<std::strin
   return current;
 }
 
+void TomlReader::number(const char* key, double& out, double min, double max) {
+  const toml::node* node = lookup(key);
+  if (node == nullptr) {
+    return;
+  }
+  double value = 0;
+  if (const auto* f = node->as_floating_point()) {
+    value = f->get();
+  } else if (const auto* i = node->as_integer()) {
+    value = static_cast<double>(i->get());
+  } else {
+    error(key, "must be a number");
+    return;
+  }
+  if (value < min || value > max) {
+    error(key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    return;
+  }
+  out = value;
+}
+
 void TomlReader::boolean(const char* key, bool& out) {
   const toml::node* node = lookup(key);
   if (node == nullptr) {

@@ -27,6 +27,7 @@ public:
                      std::size_t current);
   void boolean(const char* key, bool& out);
   void integer(const char* key, std::uint64_t& out, std::uint64_t min, std::uint64_t max);
+  void number(const char* key, double& out, double min, double max); // integer or float
   // Accepts seconds as an integer or a string with unit: "90s", "5m", "4h", "5d".
   void duration(const char* key, std::chrono::seconds& out);
   void millis(const char* key, std::chrono::milliseconds& out);

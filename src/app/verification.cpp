@@ -1,7 +1,11 @@
 // verification: options to parts, and the pipeline they make.
 #include "app/verification.hpp"
 
+#include "app/check_entries.hpp"
 #include "app/local_identity.hpp"
+#include "policy/core_checks.hpp"
+
+#include <algorithm>
 
 namespace backstop::app {
 
@@ -108,13 +112,13 @@ delivery::CalloutOptions callout_options(const Config& config) {
   return o;
 }
 
-std::shared_ptr<const policy::Pipeline>
-make_pipeline(const Config& config, const RecipientLists& lists, const PolicyServices& services) {
-  std::vector<std::string> names;
+namespace {
+
+std::shared_ptr<const policy::RecipientVerifier>
+make_verifier(const Config& config, const RecipientLists& lists, const PolicyServices& services) {
   std::map<std::string, policy::DomainVerification, std::less<>> domains;
   bool any_verification = false;
   for (const auto& d : config.domains) {
-    names.push_back(d.name);
     policy::DomainVerification v;
     v.callout = d.verify.value_or(config.verify.callout) && services.prober != nullptr;
     v.defer_unverified = d.defer_unverified.value_or(config.verify.defer_unverified);
@@ -124,25 +128,60 @@ make_pipeline(const Config& config, const RecipientLists& lists, const PolicySer
     any_verification = any_verification || v.callout || v.list;
     domains.emplace(d.name, std::move(v));
   }
-  policy::PipelineParts parts{.relay_domains = policy::RelayDomains(names)};
-  parts.destinations = services.destinations;
-  parts.reject_sender_routing = config.smtp.reject_sender_routing;
+  if (!any_verification || services.cache == nullptr || services.prober == nullptr) {
+    return nullptr;
+  }
+  return std::make_shared<const policy::RecipientVerifier>(
+      std::move(domains), *services.cache, *services.prober, services.log, services.counters);
+}
+
+// The checks that [smtp], [verify] and [[domain]] configure, at fixed places in the order.
+std::vector<policy::CheckEntry> core_check_entries(const Config& config,
+                                                   const RecipientLists& lists,
+                                                   const PolicyServices& services) {
+  const auto domains = domain_names(config);
+  std::vector<std::string> names(domains.begin(), domains.end());
+  std::vector<policy::CheckEntry> out;
+  out.push_back(
+      {std::make_shared<const policy::RecipientDomainCheck>(
+           policy::RelayDomains(names), config.smtp.reject_sender_routing, services.destinations),
+       -100, true});
+  if (config.verify.sender_domain && services.sender_domain) {
+    policy::SenderDnsTrouble trouble;
+    for (const auto& d : config.domains) {
+      if (d.accept_sender_dns_trouble.value_or(config.verify.accept_sender_dns_trouble)) {
+        trouble.accepting.insert(d.name);
+      }
+    }
+    out.push_back({std::make_shared<const policy::SenderDomainStage>(
+                       services.sender_domain, std::move(trouble), services.log, services.counters),
+                   50, false});
+  }
+  if (auto verifier = make_verifier(config, lists, services)) {
+    policy::DictionaryGuard guard;
+    guard.max_unknown_recipients = config.verify.max_unknown_recipients;
+    guard.delay = config.verify.unknown_recipient_delay;
+    out.push_back(
+        {std::make_shared<const policy::RecipientVerification>(std::move(verifier), guard), 500,
+         true});
+  }
+  return out;
+}
+
+} // namespace
+
+std::shared_ptr<const policy::Pipeline>
+make_pipeline(const Config& config, const RecipientLists& lists, const PolicyServices& services) {
+  policy::PipelineParts parts;
+  parts.checks = core_check_entries(config, lists, services);
+  for (auto& entry : registered_check_entries(config.checks, services.checks)) {
+    parts.checks.push_back(std::move(entry));
+  }
+  std::stable_sort(parts.checks.begin(), parts.checks.end(),
+                   [](const auto& a, const auto& b) { return a.order < b.order; });
+  parts.reject_score = config.checks.reject_score;
   parts.log = services.log;
   parts.counters = services.counters;
-  for (const auto& d : config.domains) {
-    if (d.accept_sender_dns_trouble.value_or(config.verify.accept_sender_dns_trouble)) {
-      parts.sender_dns_trouble.accepting.insert(d.name);
-    }
-  }
-  if (any_verification && services.cache != nullptr && services.prober != nullptr) {
-    parts.verifier = std::make_shared<const policy::RecipientVerifier>(
-        std::move(domains), *services.cache, *services.prober, services.log, services.counters);
-  }
-  if (config.verify.sender_domain) {
-    parts.sender_domain = services.sender_domain;
-  }
-  parts.guard.max_unknown_recipients = config.verify.max_unknown_recipients;
-  parts.guard.delay = config.verify.unknown_recipient_delay;
   return std::make_shared<const policy::Pipeline>(std::move(parts));
 }
 

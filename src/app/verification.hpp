@@ -9,7 +9,12 @@
 #include "delivery/callout_client.hpp"
 #include "delivery/dns_router.hpp"
 #include "mail/result.hpp"
+#include "policy/check_registry.hpp"
+#include "policy/destinations.hpp"
 #include "policy/pipeline.hpp"
+#include "policy/recipient_list.hpp"
+#include "policy/recipient_prober.hpp"
+#include "policy/sender_domain.hpp"
 #include "policy/verify_cache.hpp"
 
 #include <map>
@@ -50,6 +55,7 @@ struct PolicyServices {
   std::shared_ptr<spdlog::logger> log;
   metrics::Counters* counters = nullptr;
   const policy::Destinations* destinations = nullptr;
+  policy::CheckServices checks; // for the checks of [checks.<name>]
 };
 
 std::shared_ptr<const policy::Pipeline>

@@ -37,6 +37,7 @@ inline const Reply recipient_unverified{450, "4.1.1",
 inline const Reply sender_domain_unchecked{451, "4.4.3",
                                            "Sender domain cannot be checked now, try again later"};
 inline const Reply no_destination{451, "4.4.4", "Cannot deliver mail for this domain now"};
+inline const Reply policy_score{550, "5.7.1", "Message refused by policy"};
 inline const Reply too_many_unknown{421, "4.7.0",
                                     "Too many unknown recipients, closing connection"};
 inline const Reply greylisted{451, "4.7.1", "Greylisted, try again later"}; // + the wait

@@ -1,77 +1,66 @@
-// pipeline: the policy checks a session asks at each SMTP stage, in order; the first verdict
-// that is not Accept wins. Checks see facts about the connection, never a socket. Checks
-// that need the network (DNS, callouts) are awaited; the session's loop keeps serving
-// other sessions meanwhile. Later checks (DNSBL, SPF, greylisting) are added here.
+// pipeline: the policy checks a session asks at each SMTP stage (connect, HELO, MAIL, RCPT,
+// DATA), in order. Required checks (relay domains, routing, recipient verification) always
+// run; filter checks (DNSBL, HELO, SPF, greylisting, ...) are skipped once an allowlist
+// permits. The first refusal of a check in enforce mode is the answer; in warn mode it is
+// logged and counted, and the mail goes on. The pipeline, not the check, records what each
+// check learnt in the session context. The session sends only the reply it is given.
 #pragma once
 
-#include "mail/address.hpp"
 #include "mail/verdict.hpp"
 #include "metrics/counters.hpp"
-#include "policy/destinations.hpp"
-#include "policy/recipient_verifier.hpp"
-#include "policy/relay_domains.hpp"
-#include "policy/sender_domain.hpp"
-#include "policy/sender_routing.hpp"
+#include "policy/check.hpp"
+#include "policy/session_context.hpp"
+#include "policy/stage.hpp"
 
-#include <asio.hpp>
-#include <chrono>
+#include <asio/awaitable.hpp>
+#include <map>
 #include <memory>
+#include <optional>
 #include <spdlog/logger.h>
 #include <string>
+#include <vector>
 
 namespace backstop::policy {
 
-struct ConnectionFacts {
-  std::string client_ip;
-  std::string helo;
-  bool tls = false;
-  std::size_t unknown_recipients = 0; // this session's RCPTs refused as unknown users
-  // Set by the last MAIL when DNS could not check its sender domain and some backed-up
-  // domain accepts such mail: why, for each RCPT to decide by its own domain.
-  std::string sender_domain_trouble{};
-};
+enum class CheckMode { Enforce, Warn };
 
-struct RcptQuery {
-  ConnectionFacts& connection;
-  const mail::Address& sender;
-  const mail::Address& recipient;
-};
-
-// Slowing, then dropping, a client that tries many unknown recipients (dictionary attack).
-struct DictionaryGuard {
-  std::size_t max_unknown_recipients = 5; // the one that reaches it gets 421 and the close
-  std::chrono::milliseconds delay{1000};  // times (count - 1) before each further refusal
-  std::chrono::milliseconds max_delay{10000};
+struct CheckEntry {
+  std::shared_ptr<const Check> check;
+  int order = 0;         // position: lower first (registered checks: CheckType::order)
+  bool required = false; // an allowlist's permit does not skip it
+  CheckMode mode = CheckMode::Enforce;
+  // Per recipient domain ([checks.<name>.domain."<d>"] mode). A refusal before RCPT by a
+  // check that has these is held and applied at each RCPT with that recipient's mode.
+  std::map<std::string, CheckMode, std::less<>> domain_modes{};
 };
 
 struct PipelineParts {
-  RelayDomains relay_domains;
-  std::shared_ptr<const RecipientVerifier> verifier{};      // null: no recipient verification
-  std::shared_ptr<const SenderDomainCheck> sender_domain{}; // null: MAIL FROM not checked
-  DictionaryGuard guard{};
-  const Destinations* destinations = nullptr; // null: every backed-up domain is routable
-  bool reject_sender_routing = true;          // [smtp] reject_sender_routing
-  SenderDnsTrouble sender_dns_trouble{};
-  std::shared_ptr<spdlog::logger> log{}; // null: mail taken unchecked is not logged
-  metrics::Counters* counters = nullptr; // null: nothing counted
+  std::vector<CheckEntry> checks; // in the order they are asked
+  double reject_score = 0;        // [checks] reject_score: a sum this high refuses; 0 = off
+  std::shared_ptr<spdlog::logger> log{};
+  metrics::Counters* counters = nullptr;
 };
 
 class Pipeline {
 public:
-  explicit Pipeline(RelayDomains relay_domains)
-      : parts_{.relay_domains = std::move(relay_domains)} {}
   explicit Pipeline(PipelineParts parts) : parts_(std::move(parts)) {}
 
-  // Resets and may set connection.sender_domain_trouble for the RCPTs that follow.
-  asio::awaitable<mail::Verdict> check_mail(ConnectionFacts& connection,
-                                            const mail::Address& sender) const;
-  asio::awaitable<mail::Verdict> check_rcpt(RcptQuery query) const;
-  const RelayDomains& relay_domains() const { return parts_.relay_domains; }
+  // The answer for this stage; the session has set what it knows (client, HELO, sender,
+  // recipient) in context first. Records facts, scores, headers and verdicts in context.
+  asio::awaitable<mail::Verdict> decide(Stage stage, SessionContext& context) const;
+  // The checks in order, "!" marking required ones, "(warn)" and "(per-domain)" their modes:
+  // logged at start and reload.
+  std::vector<std::string> describe() const;
 
 private:
-  std::optional<mail::Verdict> nowhere_to_deliver(const mail::Address& recipient) const;
-  mail::Verdict guard_unknown(ConnectionFacts& connection, mail::Verdict verdict) const;
-  mail::Verdict check_recipient_domain(const RcptQuery& query) const;
+  asio::awaitable<mail::Verdict> run_checks(Stage stage, SessionContext& context) const;
+  void prefetch(Stage stage, const SessionContext& context) const;
+  std::optional<mail::Verdict> apply_held(SessionContext& context) const;
+  CheckMode mode_for(const CheckEntry& entry, const SessionContext& context, Stage stage) const;
+  void record(Stage stage, const mail::Verdict& verdict, SessionContext& context,
+              bool warned) const;
+  void log_warning(Stage stage, const mail::Verdict& verdict, const SessionContext& context) const;
+  std::optional<mail::Verdict> over_score(const SessionContext& context) const;
 
   PipelineParts parts_;
 };

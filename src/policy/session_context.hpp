@@ -18,10 +18,11 @@
 namespace backstop::policy {
 
 // Well-known fact keys; a check may record others under its own name ("<check>.<what>").
+// A fact learnt from MAIL on belongs to the transaction, unless its key starts "session.".
 namespace facts {
 inline constexpr std::string_view ptr = "ptr";                     // the client's PTR name
 inline constexpr std::string_view ptr_confirmed = "ptr_confirmed"; // "yes": resolves back
-inline constexpr std::string_view unknown_recipients = "unknown_recipients";
+inline constexpr std::string_view unknown_recipients = "session.unknown_recipients";
 inline constexpr std::string_view sender_verified = "sender_verified"; // "spf" | "callout"
 } // namespace facts
 
@@ -41,6 +42,14 @@ struct RecordedVerdict {
   bool warned = false; // a check in warn mode: would have refused, did not
 };
 
+// A refusal before RCPT by a check with per-domain modes: each RCPT applies it with the
+// mode of that recipient's domain.
+struct HeldVerdict {
+  Stage stage;
+  std::size_t entry; // which of the pipeline's checks (a session keeps one pipeline)
+  mail::Verdict verdict;
+};
+
 struct SessionContext {
   std::string session_id;
   asio::any_io_executor executor; // the session's loop: where prefetches run
@@ -58,6 +67,7 @@ struct SessionContext {
   double transaction_score = 0;
   std::vector<RecordedVerdict> verdicts;
   std::vector<std::string> headers; // for the accepted message of this transaction
+  std::vector<HeldVerdict> held;
 
   // A transaction fact hides a session fact of the same key; "" when unknown.
   std::string_view fact(std::string_view key) const {
@@ -80,6 +90,7 @@ struct SessionContext {
     transaction_score = 0;
     headers.clear();
     std::erase_if(verdicts, [](const RecordedVerdict& v) { return is_transaction_stage(v.stage); });
+    std::erase_if(held, [](const HeldVerdict& h) { return is_transaction_stage(h.stage); });
   }
 };
 

@@ -5,6 +5,8 @@
 #include "smtp/asio_tokens.hpp"
 #include "smtp/session.hpp"
 
+#include <fmt/format.h>
+
 namespace backstop::smtp {
 
 namespace {
@@ -33,7 +35,11 @@ std::string peer_ip(const asio::ip::tcp::socket& socket) {
 
 Server::Server(const SessionOptions& options, ConnectionLimiter& limiter,
                std::vector<asio::io_context*> loops)
-    : options_(options), limiter_(limiter), loops_(std::move(loops)) {}
+    : options_(options), limiter_(limiter), loops_(std::move(loops)) {
+  const auto started = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  id_prefix_ = fmt::format("{:x}.", started.count());
+}
 
 mail::Status Server::listen(const std::vector<asio::ip::tcp::endpoint>& endpoints) {
   for (const auto& endpoint : endpoints) {
@@ -124,7 +130,9 @@ void Server::start_session(asio::ip::tcp::socket socket) {
   metrics::count(options_.counters, metrics::Counter::ConnectionsAccepted);
   std::error_code ignored;
   socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-  auto session = std::make_shared<Session>(options_, std::move(socket), std::move(admission));
+  std::string id = id_prefix_ + std::to_string(++sessions_started_);
+  auto session =
+      std::make_shared<Session>(options_, std::move(socket), std::move(admission), std::move(id));
   asio::co_spawn(executor, Session::run(std::move(session)),
                  [ip, log = options_.log](std::exception_ptr e) {
                    if (!e || !log) {

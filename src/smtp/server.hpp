@@ -31,6 +31,8 @@ private:
   ConnectionLimiter& limiter_;
   std::vector<asio::io_context*> loops_;
   std::size_t next_loop_ = 0;
+  std::string id_prefix_;              // this run's start time: ids never repeat across restarts
+  std::uint64_t sessions_started_ = 0; // accept loops all run on the first loop
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
 };
 

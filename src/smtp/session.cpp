@@ -16,15 +16,25 @@ constexpr std::size_t command_read_chunk = 2048;
 constexpr std::size_t max_framed_line = 1024;
 } // namespace
 
-Session::Session(const SessionOptions& options, asio::ip::tcp::socket socket, Admission admission)
+Session::Session(const SessionOptions& options, asio::ip::tcp::socket socket, Admission admission,
+                 std::string id)
     : options_(options), transport_(std::move(socket)), admission_(std::move(admission)),
       watchdog_timer_(transport_.socket().get_executor()), pipeline_(options.pipeline->get()) {
+  ctx_.session_id = std::move(id);
+  ctx_.executor = transport_.socket().get_executor();
   std::error_code ec;
   auto remote = transport_.socket().remote_endpoint(ec);
-  facts_.client_ip = ec ? "unknown" : remote.address().to_string();
-  if (!ec && remote.address().is_v6() && remote.address().to_v6().is_v4_mapped()) {
-    facts_.client_ip =
-        asio::ip::make_address_v4(asio::ip::v4_mapped, remote.address().to_v6()).to_string();
+  if (!ec) {
+    ctx_.client.address = remote.address();
+    if (remote.address().is_v6() && remote.address().to_v6().is_v4_mapped()) {
+      ctx_.client.address =
+          asio::ip::make_address_v4(asio::ip::v4_mapped, remote.address().to_v6());
+    }
+  }
+  ctx_.client.ip = ec ? "unknown" : ctx_.client.address.to_string();
+  auto local = transport_.socket().local_endpoint(ec);
+  if (!ec) {
+    ctx_.client.listener = local.address().to_string() + ":" + std::to_string(local.port());
   }
 }
 
@@ -146,11 +156,43 @@ asio::awaitable<void> Session::watchdog(std::shared_ptr<Session> self) {
 
 asio::awaitable<void> Session::run(std::shared_ptr<Session> self) { co_await self->converse(); }
 
+// Bots talk before the banner; real MTAs wait for it (RFC 5321 4.3.1). What arrives within
+// greeting_delay is kept as the first commands and marks the client an early talker.
+asio::awaitable<void> Session::watch_for_early_talk() {
+  asio::steady_timer timer(transport_.socket().get_executor(), options_.limits.greeting_delay);
+  timer.async_wait([self = shared_from_this()](std::error_code ec) {
+    if (!ec) {
+      std::error_code ignored;
+      self->transport_.socket().cancel(ignored);
+    }
+  });
+  input_.resize(command_read_chunk);
+  std::error_code ec;
+  const std::size_t n = co_await transport_.read_some(asio::buffer(input_), ec);
+  input_.resize(ec ? 0 : n);
+  timer.cancel();
+  ctx_.client.early_talker = n > 0 && !ec;
+}
+
+// The connect stage: the pipeline decides between the banner and a refusal that ends it.
+asio::awaitable<bool> Session::greet() {
+  if (options_.limits.greeting_delay.count() > 0) {
+    co_await watch_for_early_talk();
+  }
+  const auto verdict = co_await pipeline_->decide(policy::Stage::Connect, ctx_);
+  if (verdict.refused()) {
+    co_await answer_verdict(verdict, policy::Stage::Connect, ctx_.client.ip);
+    co_return false; // the refusal is sent as the session closes
+  }
+  reply({220, "", options_.hostname + " ESMTP backstop"});
+  co_return true;
+}
+
 asio::awaitable<void> Session::converse() {
   deadline_ = std::chrono::steady_clock::now() + options_.limits.command_timeout;
   asio::co_spawn(transport_.socket().get_executor(), watchdog(shared_from_this()), asio::detached);
-  reply({220, "", options_.hostname + " ESMTP backstop"});
-  for (;;) {
+  const bool greeted = co_await greet();
+  for (; greeted;) {
     auto line = co_await read_command_line();
     if (!line) {
       break;
@@ -170,8 +212,8 @@ asio::awaitable<void> Session::converse() {
   watchdog_timer_.cancel();
   transport_.close();
   if (options_.log) {
-    options_.log->info("disconnect from [{}] errors={}{}", facts_.client_ip, errors_,
-                       timed_out_ ? " timeout" : "");
+    options_.log->info("session={} disconnect from [{}] errors={}{}", ctx_.session_id,
+                       ctx_.client.ip, errors_, timed_out_ ? " timeout" : "");
   }
 }
 

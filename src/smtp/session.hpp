@@ -30,7 +30,8 @@ namespace backstop::smtp {
 
 class Session : public std::enable_shared_from_this<Session> {
 public:
-  Session(const SessionOptions& options, asio::ip::tcp::socket socket, Admission admission);
+  Session(const SessionOptions& options, asio::ip::tcp::socket socket, Admission admission,
+          std::string id);
   // Runs the conversation to its end. The coroutine owns the session through self, since a
   // lazily started coroutine cannot rely on its caller's shared_ptr still being there.
   static asio::awaitable<void> run(std::shared_ptr<Session> self);
@@ -59,11 +60,13 @@ private:
 
   // Commands (session_commands.cpp)
   asio::awaitable<Outcome> dispatch(const Command& command, std::size_t line_length);
-  void on_helo(std::string_view argument, bool extended);
+  asio::awaitable<Outcome> on_helo(std::string_view argument, bool extended);
   asio::awaitable<Outcome> on_mail(std::string_view argument);
   asio::awaitable<Outcome> on_rcpt(std::string_view argument);
-  asio::awaitable<Outcome> answer_verdict(const mail::Verdict& verdict, const char* stage,
-                                          const std::string& address);
+  asio::awaitable<Outcome> answer_verdict(const mail::Verdict& verdict, policy::Stage stage,
+                                          const std::string& subject);
+  asio::awaitable<bool> greet(); // false: refused at connect, the session ends
+  asio::awaitable<void> watch_for_early_talk();
   asio::awaitable<Outcome> on_starttls(std::string_view argument);
   void on_etrn(std::string_view argument);
   void reset_transaction();
@@ -91,7 +94,7 @@ private:
   std::string output_;
 
   std::shared_ptr<const policy::Pipeline> pipeline_;
-  policy::ConnectionFacts facts_;
+  policy::SessionContext ctx_; // what the pipeline knows of this session
   bool greeted_ = false;
   bool esmtp_ = false;
   std::size_t errors_ = 0;

@@ -29,6 +29,7 @@ mail::Reply reply_for(ParseError error, bool sender) {
 
 void Session::reset_transaction() {
   tx_ = Transaction{};
+  ctx_.reset_transaction();
   bdat_reader_.reset();
   body_.reset();
 }
@@ -43,8 +44,7 @@ asio::awaitable<Session::Outcome> Session::dispatch(const Command& command,
   switch (command.verb) {
   case Verb::Ehlo:
   case Verb::Helo:
-    on_helo(command.argument, command.verb == Verb::Ehlo);
-    break;
+    co_return co_await on_helo(command.argument, command.verb == Verb::Ehlo);
   case Verb::Mail:
     co_return co_await on_mail(command.argument);
   case Verb::Rcpt:
@@ -85,20 +85,25 @@ asio::awaitable<Session::Outcome> Session::dispatch(const Command& command,
   co_return Outcome::Continue;
 }
 
-void Session::on_helo(std::string_view argument, bool extended) {
+asio::awaitable<Session::Outcome> Session::on_helo(std::string_view argument, bool extended) {
   if (argument.empty()) {
     reply_error(mr::helo_required);
-    return;
+    co_return Outcome::Continue;
   }
   reset_transaction();
+  greeted_ = false;
+  ctx_.helo = std::string(argument.substr(0, argument.find(' ')));
+  const auto verdict = co_await pipeline_->decide(policy::Stage::Helo, ctx_);
+  if (verdict.refused()) {
+    co_return co_await answer_verdict(verdict, policy::Stage::Helo, ctx_.helo);
+  }
   greeted_ = true;
   esmtp_ = extended;
-  facts_.helo = std::string(argument.substr(0, argument.find(' ')));
   const std::string greeting =
-      options_.hostname + " Hello " + facts_.helo + " [" + facts_.client_ip + "]";
+      options_.hostname + " Hello " + ctx_.helo + " [" + ctx_.client.ip + "]";
   if (!extended) {
     reply({250, "", greeting});
-    return;
+    co_return Outcome::Continue;
   }
   std::string text = greeting + "\nPIPELINING\nSIZE " +
                      std::to_string(options_.limits.max_message_size) +
@@ -107,6 +112,7 @@ void Session::on_helo(std::string_view argument, bool extended) {
     text += "\nSTARTTLS";
   }
   reply({250, "", text});
+  co_return Outcome::Continue;
 }
 
 asio::awaitable<Session::Outcome> Session::on_mail(std::string_view argument) {
@@ -128,9 +134,12 @@ asio::awaitable<Session::Outcome> Session::on_mail(std::string_view argument) {
     reply_error(mr::size_exceeded);
     co_return Outcome::Continue;
   }
-  const auto verdict = co_await pipeline_->check_mail(facts_, args.sender);
-  if (!verdict.accepted()) {
-    co_return co_await answer_verdict(verdict, "MAIL", args.sender.to_string());
+  ctx_.reset_transaction();
+  ctx_.sender = args.sender;
+  const auto verdict = co_await pipeline_->decide(policy::Stage::Mail, ctx_);
+  if (verdict.refused()) {
+    ctx_.reset_transaction();
+    co_return co_await answer_verdict(verdict, policy::Stage::Mail, args.sender.to_string());
   }
   tx_.active = true;
   tx_.mail = std::move(args);
@@ -163,14 +172,16 @@ asio::awaitable<Session::Outcome> Session::on_rcpt(std::string_view argument) {
       co_return Outcome::Continue;
     }
   }
-  const auto verdict = co_await pipeline_->check_rcpt({facts_, tx_.mail.sender, args.recipient});
-  if (!verdict.accepted()) {
-    co_return co_await answer_verdict(verdict, "RCPT", args.recipient.to_string());
+  ctx_.recipient = args.recipient;
+  const auto verdict = co_await pipeline_->decide(policy::Stage::Rcpt, ctx_);
+  if (verdict.refused()) {
+    co_return co_await answer_verdict(verdict, policy::Stage::Rcpt, args.recipient.to_string());
   }
-  if (options_.log && !verdict.reason.empty() && options_.log->should_log(spdlog::level::debug)) {
-    options_.log->debug("RCPT <{}> from [{}]: {}: {}", args.recipient.to_string(), facts_.client_ip,
-                        verdict.check, verdict.reason);
+  if (options_.log && options_.log->should_log(spdlog::level::debug)) {
+    options_.log->debug("session={} RCPT <{}> from [{}]: accepted", ctx_.session_id,
+                        args.recipient.to_string(), ctx_.client.ip);
   }
+  ctx_.recipients.push_back(args.recipient);
   tx_.recipients.push_back({std::move(args.recipient), args.notify, std::move(args.orcpt)});
   metrics::count(options_.counters, metrics::Counter::RecipientsAccepted);
   reply(mr::recipient_ok);
@@ -179,15 +190,16 @@ asio::awaitable<Session::Outcome> Session::on_rcpt(std::string_view argument) {
 
 // A refusal from policy: logged with its check and reason, maybe delayed, maybe the end.
 asio::awaitable<Session::Outcome> Session::answer_verdict(const mail::Verdict& verdict,
-                                                          const char* stage,
-                                                          const std::string& address) {
+                                                          policy::Stage stage,
+                                                          const std::string& subject) {
   const char* decision = verdict.decision == mail::Decision::Reject ? "reject" : "defer";
   if (options_.counters != nullptr) {
-    options_.counters->refused(stage, decision, verdict.check);
+    options_.counters->refused(policy::stage_name(stage), decision, verdict.check);
   }
   if (options_.log) {
-    options_.log->info("{} {} from [{}]: {} <{}>: {}", decision, stage, facts_.client_ip,
-                       verdict.check, address, verdict.reason);
+    options_.log->info("session={} {} {} from [{}]: {} <{}>: {}", ctx_.session_id, decision,
+                       policy::stage_name(stage), ctx_.client.ip, verdict.check, subject,
+                       verdict.reason);
   }
   if (verdict.delay.count() > 0) {
     asio::steady_timer pause(transport_.socket().get_executor(), verdict.delay);
@@ -228,7 +240,8 @@ asio::awaitable<Session::Outcome> Session::on_starttls(std::string_view argument
   co_await transport_.start_tls(*options_.tls, ec);
   if (ec) {
     if (options_.log) {
-      options_.log->info("TLS handshake with [{}] failed: {}", facts_.client_ip, ec.message());
+      options_.log->info("session={} TLS handshake with [{}] failed: {}", ctx_.session_id,
+                         ctx_.client.ip, ec.message());
     }
     output_.clear();
     co_return Outcome::Close;
@@ -237,8 +250,8 @@ asio::awaitable<Session::Outcome> Session::on_starttls(std::string_view argument
   reset_transaction();
   greeted_ = false;
   esmtp_ = false;
-  facts_.helo.clear();
-  facts_.tls = true;
+  ctx_.helo.clear();
+  ctx_.client.tls = true;
   co_return Outcome::Continue;
 }
 
@@ -259,7 +272,7 @@ void Session::on_etrn(std::string_view argument) {
     reply_error(mr::etrn_unknown_domain);
     return;
   }
-  const auto r = options_.etrn->on_etrn(facts_.client_ip, std::string(argument));
+  const auto r = options_.etrn->on_etrn(ctx_.client.ip, std::string(argument));
   r.positive() ? reply(r) : reply_error(r);
 }
 

@@ -26,9 +26,14 @@ void Session::start_body() {
   message_store_failed_ = false;
   received_header_size_ = 0;
   body_.emplace(options_.spool->new_body());
+  std::string header;
+  for (const auto& line : ctx_.headers) { // what checks add (Received-SPF), above ours
+    header += line;
+    header += "\r\n";
+  }
   ReceivedFacts facts;
-  facts.helo = facts_.helo;
-  facts.client_ip = facts_.client_ip;
+  facts.helo = ctx_.helo;
+  facts.client_ip = ctx_.client.ip;
   facts.by_host = options_.hostname;
   facts.esmtp = esmtp_;
   facts.tls = transport_.tls_description();
@@ -38,7 +43,7 @@ void Session::start_body() {
     facts.single_recipient = tx_.recipients.front().address.to_string();
   }
   facts.unix_time = message_arrival_;
-  std::string header = received_header(facts);
+  header += received_header(facts);
   received_header_size_ = header.size();
   append_to_body(header);
   hops_ = {}; // our own trace header is not one of the client's hops
@@ -78,6 +83,11 @@ asio::awaitable<Session::Outcome> Session::on_data(std::string_view argument) {
   if (tx_.recipients.empty() || tx_.bdat_started) {
     reply_error(tx_.bdat_started ? mr::bad_sequence : mr::need_rcpt);
     co_return Outcome::Continue;
+  }
+  const auto verdict = co_await pipeline_->decide(policy::Stage::Data, ctx_);
+  if (verdict.refused()) {
+    reset_transaction();
+    co_return co_await answer_verdict(verdict, policy::Stage::Data, "DATA");
   }
   reply(mr::start_data);
   start_body();
@@ -153,6 +163,14 @@ asio::awaitable<Session::Outcome> Session::on_bdat(std::string_view argument) {
     co_return outcome;
   }
   if (!tx_.bdat_started) {
+    const auto verdict = co_await pipeline_->decide(policy::Stage::Data, ctx_);
+    if (verdict.refused()) {
+      const std::string sender = tx_.mail.sender.to_string();
+      reset_transaction();
+      const auto outcome = co_await discard_octets(args.size);
+      const auto answered = co_await answer_verdict(verdict, policy::Stage::Data, sender);
+      co_return outcome == Outcome::Close ? outcome : answered;
+    }
     tx_.bdat_started = true;
     bdat_reader_.emplace(options_.limits.max_data_line);
     start_body();
@@ -196,8 +214,8 @@ mail::Envelope Session::build_envelope() const {
   env.smtputf8 = tx_.mail.smtputf8;
   env.ret = tx_.mail.ret;
   env.envid = tx_.mail.envid;
-  env.client_ip = facts_.client_ip;
-  env.helo = facts_.helo;
+  env.client_ip = ctx_.client.ip;
+  env.helo = ctx_.helo;
   env.tls = transport_.tls_description();
   env.arrival_unix = message_arrival_;
   return env;
@@ -222,7 +240,8 @@ asio::awaitable<void> Session::finish_message(const DataReader& reader) {
   }
   if (refusal) {
     if (options_.log) {
-      options_.log->info("{}: refused from [{}]: {}", id, facts_.client_ip, refusal->text);
+      options_.log->info("session={} {}: refused from [{}]: {}", ctx_.session_id, id,
+                         ctx_.client.ip, refusal->text);
     }
     reset_transaction();
     reply_error(*refusal);
@@ -242,9 +261,9 @@ asio::awaitable<void> Session::finish_message(const DataReader& reader) {
     co_return;
   }
   if (options_.log) {
-    options_.log->info("{}: from=<{}> size={} nrcpt={} client=[{}]{}", id,
-                       tx_.mail.sender.to_string(), size, nrcpt, facts_.client_ip,
-                       facts_.tls ? " tls" : "");
+    options_.log->info("session={} {}: from=<{}> size={} nrcpt={} client=[{}]{}", ctx_.session_id,
+                       id, tx_.mail.sender.to_string(), size, nrcpt, ctx_.client.ip,
+                       ctx_.client.tls ? " tls" : "");
   }
   metrics::count(options_.counters, metrics::Counter::MessagesAccepted);
   reset_transaction();

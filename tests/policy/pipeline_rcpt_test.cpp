@@ -1,10 +1,12 @@
 // pipeline_rcpt_test: the RCPT stage of the policy pipeline: relaying is decided before any
 // callout, and the dictionary guard slows, then drops, a session that tries many unknown
-// recipients, counting in the session's ConnectionFacts.
+// recipients, counting in the session's context.
+#include "policy/core_checks.hpp"
 #include "policy/pipeline.hpp"
 #include "verify_fixture.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 namespace backstop::policy {
 namespace {
@@ -27,14 +29,34 @@ protected:
     };
     auto verifier =
         std::make_shared<const RecipientVerifier>(std::move(domains), *cache_, prober_, nullptr);
-    return Pipeline(PipelineParts{RelayDomains({"listed.test", "callout.test"}), verifier, nullptr,
-                                  guard_, nullptr});
+    PipelineParts parts;
+    parts.checks.push_back({std::make_shared<const RecipientDomainCheck>(
+                                RelayDomains({"listed.test", "callout.test"}), true, nullptr),
+                            -100, true});
+    parts.checks.push_back(
+        {std::make_shared<const RecipientVerification>(verifier, guard_), 500, true});
+    return Pipeline(std::move(parts));
   }
 
-  mail::Verdict rcpt(ConnectionFacts& connection, const mail::Address& recipient) {
+  mail::Verdict rcpt(SessionContext& connection, const mail::Address& recipient) {
     const auto p = pipeline();
-    auto verdict = run(p.check_rcpt(RcptQuery{connection, sender_, recipient}));
+    connection.sender = sender_;
+    connection.recipient = recipient;
+    auto verdict = run(p.decide(Stage::Rcpt, connection));
     return verdict ? *verdict : mail::Verdict{};
+  }
+
+  static std::size_t unknown(const SessionContext& connection) {
+    const auto text = connection.fact(facts::unknown_recipients);
+    std::size_t n = 0;
+    std::from_chars(text.data(), text.data() + text.size(), n);
+    return n;
+  }
+
+  static SessionContext context_of(std::string ip) {
+    SessionContext context;
+    context.client.ip = std::move(ip);
+    return context;
   }
 
   std::chrono::milliseconds expected_delay(std::size_t nth_unknown) const {
@@ -43,7 +65,7 @@ protected:
 
   DictionaryGuard guard_;
   const mail::Address sender_{"sender", "example.org"};
-  ConnectionFacts connection_{"192.0.2.1", "client.example.org", false, 0};
+  SessionContext connection_ = context_of("192.0.2.1");
 };
 
 TEST_F(PipelineRcptTest, OtherDomainIsRelayDeniedBeforeAnyCallout) {
@@ -53,13 +75,17 @@ TEST_F(PipelineRcptTest, OtherDomainIsRelayDeniedBeforeAnyCallout) {
   EXPECT_EQ(v.reply.code, 550);
   EXPECT_EQ(v.reply.enhanced, "5.7.1");
   EXPECT_EQ(prober_.calls(), 0u);
-  EXPECT_EQ(connection_.unknown_recipients, 0u) << "relay denials are not unknown users";
+  EXPECT_EQ(unknown(connection_), 0u) << "relay denials are not unknown users";
 }
 
 TEST_F(PipelineRcptTest, WithoutAVerifierOnlyRelayingIsChecked) {
-  const Pipeline plain(RelayDomains({"listed.test"}));
-  const mail::Address stranger{"nobody", "listed.test"};
-  const auto v = run(plain.check_rcpt(RcptQuery{connection_, sender_, stranger}));
+  PipelineParts parts;
+  parts.checks.push_back(
+      {std::make_shared<const RecipientDomainCheck>(RelayDomains({"listed.test"}), true, nullptr),
+       0, true});
+  const Pipeline plain(std::move(parts));
+  connection_.recipient = {"nobody", "listed.test"};
+  const auto v = run(plain.decide(Stage::Rcpt, connection_));
   ASSERT_TRUE(v.has_value());
   EXPECT_TRUE(v->accepted());
 }
@@ -76,7 +102,7 @@ TEST_F(PipelineRcptTest, UnknownRecipientsAreSlowedMoreEachTimeUpToTheCap) {
     EXPECT_EQ(v.reply.code, 550) << n;
     EXPECT_FALSE(v.disconnect) << n;
     EXPECT_EQ(v.delay, expected_delay(n)) << n;
-    EXPECT_EQ(connection_.unknown_recipients, n);
+    EXPECT_EQ(unknown(connection_), n);
   }
 }
 
@@ -96,7 +122,7 @@ TEST_F(PipelineRcptTest, ReachingTheMaximumOfUnknownRecipientsClosesTheSession) 
   EXPECT_EQ(last.reply.code, 421);
   EXPECT_EQ(last.reply.enhanced, "4.7.0");
   EXPECT_TRUE(last.disconnect);
-  EXPECT_EQ(connection_.unknown_recipients, guard_.max_unknown_recipients);
+  EXPECT_EQ(unknown(connection_), guard_.max_unknown_recipients);
 }
 
 TEST_F(PipelineRcptTest, KnownRecipientsNeitherCountNorWait) {
@@ -104,7 +130,7 @@ TEST_F(PipelineRcptTest, KnownRecipientsNeitherCountNorWait) {
   const auto v = rcpt(connection_, {"alice", "listed.test"});
   EXPECT_TRUE(v.accepted());
   EXPECT_EQ(v.delay, 0ms);
-  EXPECT_EQ(connection_.unknown_recipients, 1u);
+  EXPECT_EQ(unknown(connection_), 1u);
 }
 
 TEST_F(PipelineRcptTest, DeferredUnverifiedRecipientsDoNotCount) {
@@ -113,7 +139,7 @@ TEST_F(PipelineRcptTest, DeferredUnverifiedRecipientsDoNotCount) {
     EXPECT_EQ(v.reply.code, 450) << i;
     EXPECT_FALSE(v.disconnect) << i;
   }
-  EXPECT_EQ(connection_.unknown_recipients, 0u);
+  EXPECT_EQ(unknown(connection_), 0u);
 }
 
 TEST_F(PipelineRcptTest, PrimaryRefusalsCountLikeListRefusals) {
@@ -123,17 +149,17 @@ TEST_F(PipelineRcptTest, PrimaryRefusalsCountLikeListRefusals) {
   const auto v = rcpt(connection_, {"p2", "callout.test"});
   EXPECT_EQ(v.reply.code, 550);
   EXPECT_EQ(v.delay, guard_.delay);
-  EXPECT_EQ(connection_.unknown_recipients, 2u);
+  EXPECT_EQ(unknown(connection_), 2u);
 }
 
 TEST_F(PipelineRcptTest, EachConnectionCountsForItself) {
   rcpt(connection_, {"a", "listed.test"});
   rcpt(connection_, {"b", "listed.test"});
-  ConnectionFacts other{"198.51.100.7", "other.example", false, 0};
+  SessionContext other = context_of("198.51.100.7");
   const auto v = rcpt(other, {"c", "listed.test"});
   EXPECT_EQ(v.delay, 0ms);
-  EXPECT_EQ(other.unknown_recipients, 1u);
-  EXPECT_EQ(connection_.unknown_recipients, 2u);
+  EXPECT_EQ(unknown(other), 1u);
+  EXPECT_EQ(unknown(connection_), 2u);
 }
 
 TEST_F(PipelineRcptTest, ZeroMaximumNeverDisconnects) {

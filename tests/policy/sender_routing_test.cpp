@@ -1,4 +1,5 @@
 // sender_routing_test: which local parts carry routing, and the refusal's reply and reason.
+#include "policy/core_checks.hpp"
 #include "policy/pipeline.hpp"
 #include "policy/sender_routing.hpp"
 
@@ -46,26 +47,22 @@ TEST(SenderRouting, PlainRecipientPasses) {
 // Run synchronously: the RCPT checks that need no network finish without suspending.
 mail::Verdict rcpt(const Pipeline& pipeline, const mail::Address& recipient) {
   asio::io_context io;
-  ConnectionFacts facts;
-  const mail::Address sender{"a", "b.example"};
+  SessionContext context;
+  context.sender = {"a", "b.example"};
+  context.recipient = recipient;
   mail::Verdict out;
   asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<void> {
-        out = co_await pipeline.check_rcpt(RcptQuery{facts, sender, recipient});
-      },
+      io, [&]() -> asio::awaitable<void> { out = co_await pipeline.decide(Stage::Rcpt, context); },
       asio::detached);
   io.run();
   return out;
 }
 
 TEST(SenderRouting, PipelineRefusesRoutingOnlyForBackedUpDomainsAndOnlyWhenOn) {
-  const Pipeline on(RelayDomains({"example.test"}));
+  const Pipeline on(relay_only({"example.test"}, true));
   EXPECT_EQ(rcpt(on, {"u%x.example", "example.test"}).check, "sender_routing");
   EXPECT_EQ(rcpt(on, {"u%example.test", "other.example"}).check, "relay_domains");
-  PipelineParts parts{.relay_domains = RelayDomains({"example.test"})};
-  parts.reject_sender_routing = false;
-  const Pipeline off(std::move(parts));
+  const Pipeline off(relay_only({"example.test"}, false));
   EXPECT_TRUE(rcpt(off, {"u%x.example", "example.test"}).accepted());
 }
 

@@ -1,6 +1,7 @@
 // session_test: the session's state machine, table-driven, over a real loopback socket to a
 // real Server with a real spool in a temporary directory: which command is allowed when,
 // and what each answers.
+#include "policy/core_checks.hpp"
 #include "policy/pipeline_slot.hpp"
 #include "queue/spool.hpp"
 #include "smtp/server.hpp"
@@ -82,7 +83,7 @@ protected:
   std::thread thread_;
   std::unique_ptr<queue::Spool> spool_;
   policy::PipelineSlot slot_{
-      std::make_shared<const policy::Pipeline>(policy::RelayDomains({"example.test"}))};
+      std::make_shared<const policy::Pipeline>(policy::relay_only({"example.test"}))};
   mail::SystemClock clock_;
   ConnectionLimiter limiter_{100, 100};
   SessionOptions options_;

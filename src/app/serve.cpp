@@ -149,6 +149,7 @@ policy::CheckServices Runtime::check_services() {
   s.clock = &clock_;
   s.log = log_;
   s.counters = &counters_;
+  s.greylist = greylist_.get();
   s.hostname = config_.hostname;
   auto identity = std::make_shared<const delivery::LocalIdentity>(local_identity(config_));
   s.is_local_name = [identity](std::string_view name) {

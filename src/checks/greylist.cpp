@@ -97,7 +97,7 @@ private:
 
   void log_unavailable(const policy::SessionContext& context, const state::Error& e) const {
     if (log_) {
-      log_->warn("session {}: greylist: state store {}: {}; recipient accepted ungreylisted",
+      log_->warn("session={} greylist: state store {}: {}; recipient accepted ungreylisted",
                  context.session_id, state::to_string(e.kind), e.message);
     }
   }
@@ -147,6 +147,9 @@ std::unique_ptr<policy::Check> make_greylist(policy::Settings& settings,
   }
   if (services->greylist == nullptr || services->clock == nullptr) {
     settings.error("enabled", "greylisting needs the state store, which is not running");
+    if (services->log) {
+      services->log->error("greylist: no state store; greylisting is off");
+    }
     return nullptr;
   }
   return std::make_unique<Greylist>(o, *services);

@@ -24,6 +24,7 @@
 #include "queue/spool.hpp"
 #include "smtp/server.hpp"
 #include "smtp/transport.hpp"
+#include "state/async_store.hpp"
 #include "state/store.hpp"
 
 #include <asio.hpp>
@@ -130,6 +131,7 @@ private:
   asio::io_context state_loop_{1};
   std::thread state_thread_;
   std::unique_ptr<state::Store> store_;
+  std::unique_ptr<state::AsyncGreylistStore> greylist_; // CheckServices::greylist
   std::unique_ptr<policy::VerifyCache> verify_cache_;
   std::atomic<policy::VerifyCache*> delivery_cache_{nullptr}; // set once verification runs
   std::unique_ptr<delivery::CalloutClient> callout_;
@@ -154,6 +156,7 @@ policy::CheckServices Runtime::check_services() {
   s.clock = &clock_;
   s.log = log_;
   s.counters = &counters_;
+  s.greylist = greylist_.get();
   s.hostname = config_.hostname;
   auto identity = std::make_shared<const delivery::LocalIdentity>(local_identity(config_));
   s.is_local_name = [identity](std::string_view name) {
@@ -322,9 +325,16 @@ mail::Status Runtime::start_verification() {
     auto guard = asio::make_work_guard(state_loop_);
     state_loop_.run();
   });
-  verify_cache_ = std::make_unique<policy::VerifyCache>(store_.get(), state_loop_.get_executor(),
-                                                        clock_, cache_options(config_), log_);
+  verify_cache_ = std::make_unique<policy::VerifyCache>(
+      &store_->verify(), state_loop_.get_executor(), clock_, cache_options(config_), log_);
   verify_cache_->start_purging(std::chrono::hours(1));
+  greylist_ =
+      std::make_unique<state::AsyncGreylistStore>(store_->greylist(), state_loop_.get_executor());
+  greylist_->start_purging(clock_, std::chrono::hours(1), [log = log_](const auto& purged) {
+    if (!purged) {
+      log->warn("greylist: {}", purged.error().message);
+    }
+  });
   delivery_cache_ = verify_cache_.get();
   auto options = callout_options(config_);
   options.client.tls_context = client_tls_.get();
@@ -349,10 +359,10 @@ nlohmann::json Runtime::flush_cache(const std::string& typed) {
   const std::string pattern = policy::normalize_cache_pattern(typed);
   // On the store's thread, after the cache writes already queued there, so none of them
   // brings a flushed answer back.
-  std::promise<mail::Result<std::size_t>> done;
+  std::promise<state::Result<std::size_t>> done;
   auto result = done.get_future();
   asio::post(state_loop_,
-             [this, &done, &pattern] { done.set_value(store_->erase_verify(pattern)); });
+             [this, &done, &pattern] { done.set_value(store_->verify().erase_verify(pattern)); });
   auto erased = result.get();
   verify_cache_->forget(pattern); // after the store: a miss now cannot find the old answer
   if (!erased) {

@@ -107,7 +107,7 @@ int run_verify_command(const Config& config, const VerifyCommand& command) {
     return 1;
   }
   const auto key = policy::cache_key(who);
-  auto cached = store.value()->get_verify(key, mail::SystemClock().now_unix());
+  auto cached = store.value()->verify().get_verify(key, mail::SystemClock().now_unix());
   json out{{"address", key}, {"cached", nullptr}, {"callout", nullptr}};
   if (cached && cached.value()) {
     out["cached"] = entry_json(*cached.value());
@@ -158,7 +158,7 @@ int run_cache_command(const Config& config, const CacheCommand& command) {
       result = *answer;
     } else if (auto store = open(config); !store) {
       result = json{{"ok", false}, {"error", store.error().message}};
-    } else if (auto erased = store.value()->erase_verify(pattern); !erased) {
+    } else if (auto erased = store.value()->verify().erase_verify(pattern); !erased) {
       result = json{{"ok", false}, {"error", erased.error().message}};
     } else {
       result = json{{"ok", true}, {"flushed", erased.value()}};
@@ -177,7 +177,7 @@ int run_cache_command(const Config& config, const CacheCommand& command) {
     std::cerr << "backstop cache list: " << store.error().message << "\n";
     return 1;
   }
-  auto entries = store.value()->list_verify(mail::SystemClock().now_unix());
+  auto entries = store.value()->verify().list_verify(mail::SystemClock().now_unix());
   if (!entries) {
     std::cerr << "backstop cache list: " << entries.error().message << "\n";
     return 1;

@@ -45,6 +45,7 @@ inline const Reply too_many_unknown{421, "4.7.0",
                                     "Too many unknown recipients, closing connection"};
 inline const Reply spf_temperror{451, "4.7.24", "SPF check cannot be done now, try again later"};
 inline const Reply spf_deferred{451, "4.7.1", "SPF check deferred, try again later"};
+inline const Reply greylisted{451, "4.7.1", "Greylisted, try again later"}; // + the wait
 
 // 5xx
 inline const Reply syntax_error{500, "5.5.2", "Syntax error, command unrecognized"};

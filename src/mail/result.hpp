@@ -1,5 +1,6 @@
 // result: errors as values at module boundaries. A Result<T> holds a T or an Error whose
-// message names what went wrong in words an administrator can act on.
+// message names what went wrong in words an administrator can act on. A module whose
+// callers must tell kinds of failure apart gives its own error type (state::Error).
 #pragma once
 
 #include <string>
@@ -12,10 +13,10 @@ struct Error {
   std::string message;
 };
 
-template <typename T> class Result {
+template <typename T, typename E = Error> class Result {
 public:
-  Result(T value) : data_(std::move(value)) {}     // NOLINT(google-explicit-constructor)
-  Result(Error error) : data_(std::move(error)) {} // NOLINT(google-explicit-constructor)
+  Result(T value) : data_(std::move(value)) {} // NOLINT(google-explicit-constructor)
+  Result(E error) : data_(std::move(error)) {} // NOLINT(google-explicit-constructor)
 
   bool ok() const { return std::holds_alternative<T>(data_); }
   explicit operator bool() const { return ok(); }
@@ -23,10 +24,10 @@ public:
   const T& value() const { return std::get<T>(data_); }
   T& operator*() { return value(); }
   T* operator->() { return &value(); }
-  const Error& error() const { return std::get<Error>(data_); }
+  const E& error() const { return std::get<E>(data_); }
 
 private:
-  std::variant<T, Error> data_;
+  std::variant<T, E> data_;
 };
 
 struct Ok {};

@@ -22,6 +22,10 @@
 #include <string_view>
 #include <vector>
 
+namespace backstop::state {
+class AsyncGreylistStore;
+} // namespace backstop::state
+
 namespace backstop::policy {
 
 // What checks may use that lives longer than one configuration. Built by app; every pointer
@@ -36,6 +40,7 @@ struct CheckServices {
   std::function<bool(std::string_view)> is_local_address; // one of our addresses (textual)
   std::set<std::string, std::less<>> backed_up_domains;
   SenderProber* sender_prober = nullptr; // sender callouts; null: the check cannot run
+  state::AsyncGreylistStore* greylist = nullptr; // greylisting state, awaited from any loop
 };
 
 // Reads settings (reporting errors there) and builds the check. services is null when the

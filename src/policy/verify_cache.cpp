@@ -1,6 +1,8 @@
 // verify_cache: memory tier, store tier and their lifetimes.
 #include "policy/verify_cache.hpp"
 
+#include "state/async_store.hpp"
+
 namespace backstop::policy {
 
 std::string cache_key(const mail::Address& address) { return address.local + "@" + address.domain; }
@@ -13,7 +15,7 @@ std::string normalize_cache_pattern(const std::string& pattern) {
   return pattern.substr(0, at + 1) + mail::normalize_domain(pattern.substr(at + 1));
 }
 
-VerifyCache::VerifyCache(state::Store* store, asio::any_io_executor store_executor,
+VerifyCache::VerifyCache(state::VerifyStore* store, asio::any_io_executor store_executor,
                          const mail::Clock& clock, VerifyCacheOptions options,
                          std::shared_ptr<spdlog::logger> log)
     : store_(store), store_executor_(std::move(store_executor)), clock_(clock), options_(options),
@@ -46,19 +48,14 @@ void VerifyCache::keep(const state::VerifyEntry& entry) {
   memory_[entry.address] = entry;
 }
 
-// A plain coroutine, not a capturing lambda: GCC 12 copies a lambda's captured strings
-// bitwise into co_spawn's frame, leaving them pointing into the old frame.
-asio::awaitable<std::optional<state::VerifyEntry>>
-VerifyCache::read_store(state::Store* store, std::string key, std::int64_t now,
-                        std::shared_ptr<spdlog::logger> log) {
-  auto stored = store->get_verify(key, now);
-  if (!stored) {
-    if (log) {
-      log->warn("verify cache: {}", stored.error().message);
-    }
-    co_return std::nullopt; // a store that cannot answer is a miss, never a verdict
-  }
-  co_return stored.value();
+// Not a coroutine: the store call is built here, not as a temporary inside a co_await
+// expression (GCC 12 destroys such a lambda's strings while the call still uses them).
+asio::awaitable<state::Result<std::optional<state::VerifyEntry>>>
+VerifyCache::read_store(asio::any_io_executor store_executor, std::chrono::milliseconds deadline,
+                        state::VerifyStore* store, std::string key, std::int64_t now) {
+  return state::run_on_store<std::optional<state::VerifyEntry>>(
+      std::move(store_executor), deadline,
+      [store, key = std::move(key), now] { return store->get_verify(key, now); });
 }
 
 asio::awaitable<std::optional<state::VerifyEntry>> VerifyCache::lookup(std::string key) {
@@ -69,12 +66,17 @@ asio::awaitable<std::optional<state::VerifyEntry>> VerifyCache::lookup(std::stri
   if (store_ == nullptr) {
     co_return std::nullopt;
   }
-  auto found = co_await asio::co_spawn(store_executor_, read_store(store_, key, now, log_),
-                                       asio::use_awaitable);
-  if (found) {
-    keep(*found);
+  auto stored = co_await read_store(store_executor_, options_.store_deadline, store_, key, now);
+  if (!stored) {
+    if (log_) {
+      log_->warn("verify cache: {}", stored.error().message);
+    }
+    co_return std::nullopt; // a store that cannot answer is a miss, never a verdict
   }
-  co_return found;
+  if (stored.value()) {
+    keep(*stored.value());
+  }
+  co_return stored.value();
 }
 
 void VerifyCache::remember(const std::string& key, state::VerifyResult result, std::string reply) {
@@ -114,7 +116,7 @@ void VerifyCache::start_purging(std::chrono::seconds every) {
   }
 }
 
-asio::awaitable<void> VerifyCache::purge_loop(state::Store* store, const mail::Clock& clock,
+asio::awaitable<void> VerifyCache::purge_loop(state::VerifyStore* store, const mail::Clock& clock,
                                               std::chrono::seconds every,
                                               std::shared_ptr<spdlog::logger> log) {
   asio::steady_timer timer(co_await asio::this_coro::executor);

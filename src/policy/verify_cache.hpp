@@ -1,13 +1,14 @@
 // verify_cache: the remembered answers of primaries about recipients, with separate lifetimes
 // for "exists" and "does not exist" (positive answers live long so that the cache can decide
 // while the primary is down). A bounded in-memory map in front of the state store: hits cost
-// no thread hop; misses ask the store on its own thread; writes go through to the store.
+// no thread hop; misses ask the store on its own thread (with a deadline: a slow store is
+// a miss); writes go through to the store.
 // Shared by every event loop (one mutex); the store may be shared by several hosts later.
 #pragma once
 
 #include "mail/address.hpp"
 #include "mail/clock.hpp"
-#include "state/store.hpp"
+#include "state/verify_store.hpp"
 
 #include <asio.hpp>
 #include <chrono>
@@ -26,6 +27,7 @@ struct VerifyCacheOptions {
   std::chrono::seconds negative_ttl{3 * 3600};
   std::chrono::seconds positive_refresh{7 * 86400};
   std::size_t capacity = 100000;
+  std::chrono::milliseconds store_deadline{1000}; // a store read that takes longer is a miss
 };
 
 std::string cache_key(const mail::Address& address);
@@ -36,12 +38,13 @@ std::string normalize_cache_pattern(const std::string& pattern);
 class VerifyCache {
 public:
   // store may be null (memory only). Store calls run on store_executor's thread.
-  VerifyCache(state::Store* store, asio::any_io_executor store_executor, const mail::Clock& clock,
-              VerifyCacheOptions options, std::shared_ptr<spdlog::logger> log);
+  VerifyCache(state::VerifyStore* store, asio::any_io_executor store_executor,
+              const mail::Clock& clock, VerifyCacheOptions options,
+              std::shared_ptr<spdlog::logger> log);
 
   asio::awaitable<std::optional<state::VerifyEntry>> lookup(std::string key);
   void remember(const std::string& key, state::VerifyResult result, std::string reply);
-  // Drops entries from memory (pattern as state::Store::erase_verify); the caller erases
+  // Drops entries from memory (pattern as state::VerifyStore::erase_verify); the caller erases
   // them from the store, where it can wait for the answer.
   void forget(const std::string& pattern);
 
@@ -56,16 +59,16 @@ public:
   void end_refresh(const std::string& key);
 
 private:
-  static asio::awaitable<std::optional<state::VerifyEntry>>
-  read_store(state::Store* store, std::string key, std::int64_t now,
-             std::shared_ptr<spdlog::logger> log);
-  static asio::awaitable<void> purge_loop(state::Store* store, const mail::Clock& clock,
+  static asio::awaitable<state::Result<std::optional<state::VerifyEntry>>>
+  read_store(asio::any_io_executor store_executor, std::chrono::milliseconds deadline,
+             state::VerifyStore* store, std::string key, std::int64_t now);
+  static asio::awaitable<void> purge_loop(state::VerifyStore* store, const mail::Clock& clock,
                                           std::chrono::seconds every,
                                           std::shared_ptr<spdlog::logger> log);
   std::optional<state::VerifyEntry> from_memory(const std::string& key, std::int64_t now);
   void keep(const state::VerifyEntry& entry);
 
-  state::Store* store_;
+  state::VerifyStore* store_;
   asio::any_io_executor store_executor_;
   const mail::Clock& clock_;
   VerifyCacheOptions options_;

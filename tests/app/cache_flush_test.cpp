@@ -38,8 +38,9 @@ protected:
     ASSERT_TRUE(store.ok()) << store.error().message;
     for (const char* key : {"User@example.test", "other@example.test", "user@elsewhere.test"}) {
       ASSERT_TRUE(store.value()
-                      ->put_verify({key, state::VerifyResult::Valid, "250 ok", 1,
-                                    std::numeric_limits<std::int64_t>::max()})
+                      ->verify()
+                      .put_verify({key, state::VerifyResult::Valid, "250 ok", 1,
+                                   std::numeric_limits<std::int64_t>::max()})
                       .ok());
     }
   }
@@ -52,7 +53,7 @@ protected:
     if (!store.ok()) {
       return out;
     }
-    auto listed = store.value()->list_verify(0);
+    auto listed = store.value()->verify().list_verify(0);
     EXPECT_TRUE(listed.ok());
     if (listed.ok()) {
       for (const auto& e : listed.value()) {

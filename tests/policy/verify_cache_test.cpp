@@ -2,6 +2,7 @@
 // own thread, with a manual clock: lifetimes, the store behind memory (a restart keeps the
 // answers), forgetting, the refresh rules and the memory bound.
 #include "policy/verify_cache.hpp"
+#include "state/store.hpp"
 
 #include <filesystem>
 #include <future>
@@ -39,22 +40,19 @@ private:
 };
 
 // A store that fails every call, as a locked or broken database would.
-class FailingStore final : public state::Store {
+class FailingStore final : public state::VerifyStore {
 public:
-  mail::Result<std::optional<state::VerifyEntry>> get_verify(const std::string&,
-                                                             std::int64_t) override {
-    return mail::make_error("broken");
+  static state::Error broken() { return {state::ErrorKind::Unavailable, "broken"}; }
+  state::Result<std::optional<state::VerifyEntry>> get_verify(const std::string&,
+                                                              std::int64_t) override {
+    return broken();
   }
-  mail::Status put_verify(const state::VerifyEntry&) override { return mail::make_error("broken"); }
-  mail::Result<std::vector<state::VerifyEntry>> list_verify(std::int64_t) override {
-    return mail::make_error("broken");
+  state::Status put_verify(const state::VerifyEntry&) override { return broken(); }
+  state::Result<std::vector<state::VerifyEntry>> list_verify(std::int64_t) override {
+    return broken();
   }
-  mail::Result<std::size_t> erase_verify(const std::string&) override {
-    return mail::make_error("broken");
-  }
-  mail::Result<std::size_t> erase_expired(std::int64_t) override {
-    return mail::make_error("broken");
-  }
+  state::Result<std::size_t> erase_verify(const std::string&) override { return broken(); }
+  state::Result<std::size_t> erase_expired(std::int64_t) override { return broken(); }
 };
 
 class VerifyCacheTest : public ::testing::Test {
@@ -78,7 +76,7 @@ protected:
     fs::remove_all(dir_);
   }
 
-  std::unique_ptr<VerifyCache> make_cache(state::Store* store) {
+  std::unique_ptr<VerifyCache> make_cache(state::VerifyStore* store) {
     return std::make_unique<VerifyCache>(store, store_thread_.executor(), clock_, options_,
                                          nullptr);
   }
@@ -101,7 +99,7 @@ protected:
 
   std::optional<state::VerifyEntry> stored(const std::string& key) {
     store_thread_.drain();
-    auto got = store_->get_verify(key, clock_.now_unix());
+    auto got = store_->verify().get_verify(key, clock_.now_unix());
     EXPECT_TRUE(got.ok());
     return got.ok() ? got.value() : std::nullopt;
   }
@@ -122,12 +120,12 @@ TEST_F(VerifyCacheTest, CacheKeyIsLocalAtDomain) {
 }
 
 TEST_F(VerifyCacheTest, MissWhenNothingIsKnown) {
-  auto cache = make_cache(store_.get());
+  auto cache = make_cache(&store_->verify());
   EXPECT_FALSE(lookup(*cache, "nobody@example.test").has_value());
 }
 
 TEST_F(VerifyCacheTest, RemembersValidAndInvalidWithTheirReplies) {
-  auto cache = make_cache(store_.get());
+  auto cache = make_cache(&store_->verify());
   cache->remember("yes@example.test", VerifyResult::Valid, "250 2.1.5 ok");
   cache->remember("no@example.test", VerifyResult::Invalid, "550 5.1.1 unknown");
   const auto yes = lookup(*cache, "yes@example.test");
@@ -141,7 +139,7 @@ TEST_F(VerifyCacheTest, RemembersValidAndInvalidWithTheirReplies) {
 }
 
 TEST_F(VerifyCacheTest, RememberWritesThroughToTheStore) {
-  auto cache = make_cache(store_.get());
+  auto cache = make_cache(&store_->verify());
   cache->remember("yes@example.test", VerifyResult::Valid, "250 ok");
   const auto row = stored("yes@example.test");
   ASSERT_TRUE(row.has_value());
@@ -150,7 +148,7 @@ TEST_F(VerifyCacheTest, RememberWritesThroughToTheStore) {
 }
 
 TEST_F(VerifyCacheTest, PositiveAnswerLivesForPositiveTtl) {
-  auto cache = make_cache(store_.get());
+  auto cache = make_cache(&store_->verify());
   cache->remember("yes@example.test", VerifyResult::Valid, "250 ok");
   clock_.advance(options_.positive_ttl - 1s);
   EXPECT_TRUE(lookup(*cache, "yes@example.test").has_value());
@@ -159,7 +157,7 @@ TEST_F(VerifyCacheTest, PositiveAnswerLivesForPositiveTtl) {
 }
 
 TEST_F(VerifyCacheTest, NegativeAnswerLivesForNegativeTtl) {
-  auto cache = make_cache(store_.get());
+  auto cache = make_cache(&store_->verify());
   cache->remember("no@example.test", VerifyResult::Invalid, "550 no");
   clock_.advance(options_.negative_ttl - 1s);
   EXPECT_TRUE(lookup(*cache, "no@example.test").has_value());
@@ -168,7 +166,7 @@ TEST_F(VerifyCacheTest, NegativeAnswerLivesForNegativeTtl) {
 }
 
 TEST_F(VerifyCacheTest, NewerAnswerReplacesOlder) {
-  auto cache = make_cache(store_.get());
+  auto cache = make_cache(&store_->verify());
   cache->remember("user@example.test", VerifyResult::Valid, "250 ok");
   clock_.advance(60s);
   cache->remember("user@example.test", VerifyResult::Invalid, "550 gone");
@@ -181,13 +179,13 @@ TEST_F(VerifyCacheTest, NewerAnswerReplacesOlder) {
 }
 
 TEST_F(VerifyCacheTest, AnswersSurviveARestartThroughTheStore) {
-  auto before = make_cache(store_.get());
+  auto before = make_cache(&store_->verify());
   before->remember("yes@example.test", VerifyResult::Valid, "250 ok");
   before->remember("no@example.test", VerifyResult::Invalid, "550 no");
   store_thread_.drain();
   before.reset();
 
-  auto after = make_cache(store_.get()); // empty memory: every hit comes from the store
+  auto after = make_cache(&store_->verify()); // empty memory: every hit comes from the store
   const auto yes = lookup(*after, "yes@example.test");
   const auto no = lookup(*after, "no@example.test");
   ASSERT_TRUE(yes && no);
@@ -197,12 +195,12 @@ TEST_F(VerifyCacheTest, AnswersSurviveARestartThroughTheStore) {
 }
 
 TEST_F(VerifyCacheTest, StoreHitIsKeptInMemory) {
-  auto writer = make_cache(store_.get());
+  auto writer = make_cache(&store_->verify());
   writer->remember("yes@example.test", VerifyResult::Valid, "250 ok");
   store_thread_.drain();
-  auto reader = make_cache(store_.get());
+  auto reader = make_cache(&store_->verify());
   ASSERT_TRUE(lookup(*reader, "yes@example.test").has_value());
-  ASSERT_TRUE(store_->erase_verify("").ok());
+  ASSERT_TRUE(store_->verify().erase_verify("").ok());
   EXPECT_TRUE(lookup(*reader, "yes@example.test").has_value());
 }
 
@@ -302,7 +300,7 @@ TEST_F(VerifyCacheTest, MemoryStaysWithinCapacity) {
 
 TEST_F(VerifyCacheTest, StoreAnswersWhatMemoryDropped) {
   options_.capacity = 8;
-  auto cache = make_cache(store_.get());
+  auto cache = make_cache(&store_->verify());
   const int n = 50;
   for (int i = 0; i < n; ++i) {
     cache->remember("u" + std::to_string(i) + "@example.test", VerifyResult::Valid, "");

@@ -81,7 +81,7 @@ protected:
   }
 
   std::unique_ptr<VerifyCache> new_cache() {
-    return std::make_unique<VerifyCache>(store_.get(), io_.get_executor(), clock_, cache_options_,
+    return std::make_unique<VerifyCache>(&store_->verify(), io_.get_executor(), clock_, cache_options_,
                                          nullptr);
   }
 

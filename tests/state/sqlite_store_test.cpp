@@ -41,19 +41,19 @@ protected:
   }
 
   void put(const VerifyEntry& e) {
-    auto status = store_->put_verify(e);
+    auto status = verify().put_verify(e);
     ASSERT_TRUE(status.ok()) << status.error().message;
   }
   void put_live(const std::string& address) { put(entry(address, VerifyResult::Valid, 100, 1000)); }
 
   std::optional<VerifyEntry> get(const std::string& address, std::int64_t now = 500) {
-    auto got = store_->get_verify(address, now);
+    auto got = verify().get_verify(address, now);
     EXPECT_TRUE(got.ok()) << got.error().message;
     return got.ok() ? got.value() : std::nullopt;
   }
 
   std::vector<std::string> addresses(std::int64_t now = 500) {
-    auto listed = store_->list_verify(now);
+    auto listed = verify().list_verify(now);
     EXPECT_TRUE(listed.ok()) << listed.error().message;
     std::vector<std::string> out;
     if (listed.ok()) {
@@ -65,10 +65,12 @@ protected:
   }
 
   std::size_t erase(const std::string& pattern) {
-    auto erased = store_->erase_verify(pattern);
+    auto erased = verify().erase_verify(pattern);
     EXPECT_TRUE(erased.ok()) << erased.error().message;
     return erased.ok() ? erased.value() : 0;
   }
+
+  VerifyStore& verify() { return store_->verify(); }
 
   fs::path dir_;
   std::unique_ptr<Store> store_;
@@ -155,7 +157,7 @@ TEST_F(SqliteStoreTest, EmptyPatternErasesEverything) {
 TEST_F(SqliteStoreTest, EraseExpiredRemovesOnlyDeadRows) {
   put(entry("dead@example.test", VerifyResult::Invalid, 100, 200));
   put(entry("alive@example.test", VerifyResult::Valid, 100, 1000));
-  auto erased = store_->erase_expired(200);
+  auto erased = verify().erase_expired(200);
   ASSERT_TRUE(erased.ok()) << erased.error().message;
   EXPECT_EQ(erased.value(), 1u);
   // Even asked about a time before it expired, the dead row is gone from the file.
@@ -178,11 +180,12 @@ TEST_F(SqliteStoreTest, ReadOnlyStoreReadsButRefusesWrites) {
   put_live("user@example.test");
   auto reader = open(/*read_only=*/true);
   ASSERT_NE(reader, nullptr);
-  auto got = reader->get_verify("user@example.test", 500);
+  auto got = reader->verify().get_verify("user@example.test", 500);
   ASSERT_TRUE(got.ok()) << got.error().message;
   EXPECT_TRUE(got.value().has_value());
-  EXPECT_FALSE(reader->put_verify(entry("new@example.test", VerifyResult::Valid, 1, 2)).ok());
-  EXPECT_FALSE(reader->erase_verify("").ok());
+  EXPECT_FALSE(
+      reader->verify().put_verify(entry("new@example.test", VerifyResult::Valid, 1, 2)).ok());
+  EXPECT_FALSE(reader->verify().erase_verify("").ok());
   EXPECT_TRUE(get("user@example.test").has_value());
 }
 

@@ -1,0 +1,19 @@
+// sqlite_stores: the SQLite implementation of each concern, over one shared Database.
+// Each concern owns its tables (its schema is run when the file is opened for writing).
+#pragma once
+
+#include "state/greylist_store.hpp"
+#include "state/sqlite_database.hpp"
+#include "state/verify_store.hpp"
+
+#include <memory>
+
+namespace backstop::state {
+
+extern const char* const sqlite_verify_schema;
+std::unique_ptr<VerifyStore> make_sqlite_verify_store(Database& db);
+
+extern const char* const sqlite_greylist_schema;
+std::unique_ptr<GreylistStore> make_sqlite_greylist_store(Database& db);
+
+} // namespace backstop::state

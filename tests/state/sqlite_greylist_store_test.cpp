@@ -1,0 +1,177 @@
+// sqlite_greylist_store_test: greylisting state in a real SQLite file in a temporary
+// directory: a triplet's life (new, early, passed, expired), the network allowlist after N
+// passes, known SPF-pass domains, purging, and that it all survives a reopen.
+#include "state/store.hpp"
+
+#include <filesystem>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+namespace backstop::state {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::int64_t t0 = 1700000000;
+
+class SqliteGreylistStoreTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("sqlite_greylist_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    reopen();
+    rules_.delay = 300;
+    rules_.retry_window = 3600;
+    rules_.lifetime = 86400;
+    rules_.allow_after = 0;
+    rules_.allow_lifetime = 7 * 86400;
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+  void reopen() {
+    store_.reset();
+    auto opened = open_store({"sqlite", dir_ / "state.db", false});
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    store_ = std::move(opened.value());
+  }
+
+  GreylistOutcome attempt(std::int64_t now, std::string network = "192.0.2.0/24",
+                          std::string sender = "a@sender.test", bool spf_pass = false) {
+    GreylistAttempt a;
+    a.triplet = {std::move(network), sender, "u@example.test"};
+    a.sender_domain = sender.substr(sender.find('@') + 1);
+    a.spf_pass = spf_pass;
+    a.now = now;
+    auto got = store_->greylist().record_attempt(a, rules_);
+    EXPECT_TRUE(got.ok()) << (got.ok() ? "" : got.error().message);
+    return got.ok() ? got.value() : GreylistOutcome{};
+  }
+
+  fs::path dir_;
+  GreylistRules rules_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(SqliteGreylistStoreTest, FirstAttemptIsNewAndNamesTheRetryTime) {
+  const auto o = attempt(t0);
+  EXPECT_EQ(o.status, GreylistStatus::New);
+  EXPECT_EQ(o.retry_at, t0 + 300);
+  EXPECT_EQ(o.triplet.first_seen, t0);
+  EXPECT_EQ(o.triplet.passes, 0u);
+  EXPECT_EQ(o.triplet.expires_at, t0 + 3600);
+}
+
+TEST_F(SqliteGreylistStoreTest, RetryBeforeTheDelayIsEarlyAndKeepsFirstSeen) {
+  attempt(t0);
+  const auto o = attempt(t0 + 299);
+  EXPECT_EQ(o.status, GreylistStatus::Early);
+  EXPECT_EQ(o.retry_at, t0 + 300);
+  EXPECT_EQ(o.triplet.first_seen, t0);
+  EXPECT_EQ(o.triplet.last_seen, t0 + 299);
+}
+
+TEST_F(SqliteGreylistStoreTest, RetryAfterTheDelayPassesAndLivesForLifetime) {
+  attempt(t0);
+  const auto o = attempt(t0 + 300);
+  EXPECT_EQ(o.status, GreylistStatus::Passed);
+  EXPECT_EQ(o.triplet.passes, 1u);
+  EXPECT_EQ(o.triplet.expires_at, t0 + 300 + 86400);
+  const auto again = attempt(t0 + 300 + 86399);
+  EXPECT_EQ(again.status, GreylistStatus::Passed) << "a pass extends the lifetime";
+  EXPECT_EQ(again.triplet.passes, 2u);
+}
+
+TEST_F(SqliteGreylistStoreTest, UnretriedTripletIsForgottenAfterTheRetryWindow) {
+  attempt(t0);
+  const auto o = attempt(t0 + 3600);
+  EXPECT_EQ(o.status, GreylistStatus::New);
+  EXPECT_EQ(o.triplet.first_seen, t0 + 3600);
+}
+
+TEST_F(SqliteGreylistStoreTest, PassedTripletExpiresAfterLifetimeWithoutUse) {
+  attempt(t0);
+  attempt(t0 + 300);
+  EXPECT_EQ(attempt(t0 + 300 + 86400).status, GreylistStatus::New);
+}
+
+TEST_F(SqliteGreylistStoreTest, TripletsAreSeparatePerNetworkAndSender) {
+  attempt(t0);
+  EXPECT_EQ(attempt(t0 + 300, "198.51.100.0/24").status, GreylistStatus::New);
+  EXPECT_EQ(attempt(t0 + 300, "192.0.2.0/24", "b@sender.test").status, GreylistStatus::New);
+  EXPECT_EQ(attempt(t0 + 300).status, GreylistStatus::Passed);
+}
+
+TEST_F(SqliteGreylistStoreTest, NetworkIsAllowlistedAfterNPasses) {
+  rules_.allow_after = 2;
+  attempt(t0, "192.0.2.0/24", "a@one.test");
+  auto first = attempt(t0 + 300, "192.0.2.0/24", "a@one.test");
+  EXPECT_EQ(first.network_passes, 1u);
+  EXPECT_EQ(first.allowed_until, 0);
+  auto second = attempt(t0 + 400, "192.0.2.0/24", "a@one.test");
+  EXPECT_EQ(second.network_passes, 2u);
+  EXPECT_EQ(second.allowed_until, t0 + 400 + rules_.allow_lifetime);
+  const auto fresh = attempt(t0 + 500, "192.0.2.0/24", "new@other.test");
+  EXPECT_EQ(fresh.status, GreylistStatus::NetworkAllowed) << "a new triplet of that network";
+  EXPECT_EQ(attempt(t0 + 500, "198.51.100.0/24", "new@other.test").status, GreylistStatus::New);
+}
+
+TEST_F(SqliteGreylistStoreTest, NetworkAllowlistEndsAfterItsLifetimeUnused) {
+  rules_.allow_after = 1;
+  attempt(t0);
+  attempt(t0 + 300);
+  const std::int64_t later = t0 + 300 + rules_.allow_lifetime;
+  EXPECT_EQ(attempt(later, "192.0.2.0/24", "new@other.test").status, GreylistStatus::New);
+}
+
+TEST_F(SqliteGreylistStoreTest, KnownDomainSkipsOnlyWithSpfPassAndWhenRemembered) {
+  rules_.remember_domains = true;
+  attempt(t0, "192.0.2.0/24", "a@sender.test", true);
+  ASSERT_EQ(attempt(t0 + 300, "192.0.2.0/24", "a@sender.test", true).status,
+            GreylistStatus::Passed);
+  EXPECT_EQ(attempt(t0 + 400, "203.0.113.0/24", "b@sender.test", true).status,
+            GreylistStatus::DomainKnown);
+  EXPECT_EQ(attempt(t0 + 400, "203.0.113.0/24", "c@sender.test", false).status, GreylistStatus::New)
+      << "without SPF pass the domain does not help";
+  rules_.remember_domains = false;
+  EXPECT_EQ(attempt(t0 + 400, "203.0.113.0/24", "d@sender.test", true).status, GreylistStatus::New);
+}
+
+TEST_F(SqliteGreylistStoreTest, PassWithoutSpfPassDoesNotMakeTheDomainKnown) {
+  rules_.remember_domains = true;
+  attempt(t0);
+  attempt(t0 + 300);
+  EXPECT_EQ(attempt(t0 + 400, "203.0.113.0/24", "b@sender.test", true).status, GreylistStatus::New);
+}
+
+TEST_F(SqliteGreylistStoreTest, StateSurvivesReopen) {
+  attempt(t0);
+  reopen();
+  EXPECT_EQ(attempt(t0 + 300).status, GreylistStatus::Passed);
+}
+
+TEST_F(SqliteGreylistStoreTest, EraseExpiredRemovesOnlyDeadRecords) {
+  rules_.allow_after = 1;
+  attempt(t0, "192.0.2.0/24");           // expires t0+3600 unretried
+  attempt(t0 + 1000, "198.51.100.0/24"); // expires t0+4600
+  auto erased = store_->greylist().erase_expired(t0 + 3600);
+  ASSERT_TRUE(erased.ok()) << erased.error().message;
+  EXPECT_EQ(erased.value(), 1u);
+  EXPECT_EQ(attempt(t0 + 1300, "198.51.100.0/24").status, GreylistStatus::Passed);
+}
+
+TEST_F(SqliteGreylistStoreTest, ReadOnlyStoreRefusesAttemptsAsReadOnly) {
+  attempt(t0);
+  auto reader = open_store({"sqlite", dir_ / "state.db", true});
+  ASSERT_TRUE(reader.ok()) << reader.error().message;
+  GreylistAttempt a{{"192.0.2.0/24", "x@y.test", "u@example.test"}, "y.test", false, t0};
+  auto got = reader.value()->greylist().record_attempt(a, rules_);
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().kind, ErrorKind::ReadOnly) << got.error().message;
+}
+
+} // namespace
+} // namespace backstop::state

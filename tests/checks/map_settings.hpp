@@ -11,23 +11,23 @@
 
 namespace backstop::checks::test {
 
-class MapSettings final : public policy::Settings {
+class CalloutMapSettings final : public policy::Settings {
 public:
   std::map<std::string, std::string> values;
   std::vector<std::string> errors;
 
-  MapSettings& set(const std::string& key, std::string value) {
+  CalloutMapSettings& set(const std::string& key, std::string value) {
     values[key] = std::move(value);
     return *this;
   }
-  MapSettings& table(const std::string& key, const std::string& name) {
+  CalloutMapSettings& table(const std::string& key, const std::string& name) {
     auto& list = tables_[key];
     for (auto& [n, t] : list) {
       if (n == name) {
         return *t;
       }
     }
-    list.emplace_back(name, std::make_unique<MapSettings>());
+    list.emplace_back(name, std::make_unique<CalloutMapSettings>());
     return *list.back().second;
   }
 
@@ -106,7 +106,7 @@ public:
   std::string name(const char* key) const override { return key; }
 
 private:
-  std::map<std::string, std::vector<std::pair<std::string, std::unique_ptr<MapSettings>>>> tables_;
+  std::map<std::string, std::vector<std::pair<std::string, std::unique_ptr<CalloutMapSettings>>>> tables_;
 };
 
 } // namespace backstop::checks::test

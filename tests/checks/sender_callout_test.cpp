@@ -83,7 +83,7 @@ protected:
   mail::ManualClock clock_;
   ScriptedSenderProber prober_;
   policy::CheckServices services_;
-  test::MapSettings settings_;
+  test::CalloutMapSettings settings_;
 };
 
 TEST_F(SenderCalloutCheckTest, OffByDefault) {

@@ -13,6 +13,8 @@
 #include "delivery/etrn_service.hpp"
 #include "delivery/route_watch.hpp"
 #include "delivery/scheduler.hpp"
+#include "dns/loop_resolver.hpp"
+#include "dns/per_loop_resolver.hpp"
 #include "dns/resolver.hpp"
 #include "mail/cidr.hpp"
 #include "metrics/counters.hpp"
@@ -77,7 +79,9 @@ private:
   mail::Status open_spool();
   mail::Status start_tls();
   void build_session_options();
-  void start_loops(std::size_t count);
+  void create_loops(std::size_t count);
+  void start_loops();
+  mail::Status make_check_resolver();
   mail::Status start_delivery();
   mail::Status start_verification();
   nlohmann::json flush_cache(const std::string& pattern);
@@ -88,6 +92,7 @@ private:
             &counters_,          &destinations_, check_services()};
   }
   policy::CheckServices check_services();
+  void install_pipeline(const RecipientLists& lists);
   nlohmann::json handle_control(const nlohmann::json& request);
   void on_signal(int signal);
   void reload();
@@ -112,7 +117,8 @@ private:
   asio::io_context delivery_loop_{1};
   std::thread delivery_thread_;
   std::unique_ptr<dns::Resolver> resolver_;
-  std::unique_ptr<dns::Resolver> check_resolver_; // resolver_, awaitable from any loop
+  std::unique_ptr<dns::Resolver> hop_resolver_;   // resolver_, awaitable from any loop
+  std::unique_ptr<dns::Resolver> check_resolver_; // one resolver per session loop
   std::unique_ptr<delivery::DnsRouter> router_;
   std::unique_ptr<delivery::Scheduler> scheduler_;
   std::unique_ptr<delivery::EtrnService> etrn_;
@@ -128,6 +134,16 @@ private:
   std::unique_ptr<delivery::CalloutClient> callout_;
   std::shared_ptr<const policy::SenderDomainCheck> sender_check_;
 };
+
+void Runtime::install_pipeline(const RecipientLists& lists) {
+  auto pipeline = make_pipeline(config_, lists, policy_services());
+  std::string order;
+  for (const auto& name : pipeline->describe()) {
+    order += (order.empty() ? "" : ", ") + name;
+  }
+  log_->info("checks in order: {} (! = required: allowlists do not skip it)", order);
+  pipeline_.set(std::move(pipeline));
+}
 
 // What checks share: DNS (awaitable from any session loop), time, who we are.
 policy::CheckServices Runtime::check_services() {
@@ -204,10 +220,28 @@ void Runtime::build_session_options() {
   o.counters = &counters_;
 }
 
-void Runtime::start_loops(std::size_t count) {
+void Runtime::create_loops(std::size_t count) {
   for (std::size_t i = 0; i < count; ++i) {
     loops_.push_back(std::make_unique<asio::io_context>(1));
   }
+}
+
+// Checks look names up on their session's own loop; other callers hop to the delivery loop.
+mail::Status Runtime::make_check_resolver() {
+  hop_resolver_ = std::make_unique<dns::LoopResolver>(*resolver_, delivery_loop_.get_executor());
+  std::vector<dns::PerLoopResolver::Loop> per_loop;
+  for (auto& loop : loops_) {
+    auto resolver = dns::Resolver::create(loop->get_executor(), resolver_options(config_), clock_);
+    if (!resolver) {
+      return resolver.error();
+    }
+    per_loop.push_back({loop->get_executor(), std::move(resolver.value())});
+  }
+  check_resolver_ = std::make_unique<dns::PerLoopResolver>(std::move(per_loop), *hop_resolver_);
+  return mail::Ok{};
+}
+
+void Runtime::start_loops() {
   for (auto& loop : loops_) {
     threads_.emplace_back([ctx = loop.get()] {
       auto guard = asio::make_work_guard(*ctx);
@@ -273,6 +307,9 @@ mail::Status Runtime::start_delivery() {
 }
 
 mail::Status Runtime::start_verification() {
+  if (auto made = make_check_resolver(); !made) {
+    return made;
+  }
   auto store = state::open_store({config_.state.backend, config_.state.path, false});
   if (!store) {
     return store.error();
@@ -297,7 +334,7 @@ mail::Status Runtime::start_verification() {
   if (!lists) {
     return lists.error();
   }
-  pipeline_.set(make_pipeline(config_, lists.value(), policy_services()));
+  install_pipeline(lists.value());
   return mail::Ok{};
 }
 
@@ -399,7 +436,7 @@ void Runtime::reload() {
   config_.verify.max_unknown_recipients = next.verify.max_unknown_recipients;
   config_.verify.unknown_recipient_delay = next.verify.unknown_recipient_delay;
   config_.checks = next.checks;
-  pipeline_.set(make_pipeline(config_, lists.value(), policy_services()));
+  install_pipeline(lists.value());
   std::size_t listed = 0;
   for (const auto& [domain, list] : lists.value()) {
     listed += list->size();
@@ -477,6 +514,10 @@ int Runtime::run() {
     }
   }
   build_session_options();
+  const std::size_t workers = config_.smtp.workers != 0
+                                  ? config_.smtp.workers
+                                  : std::max(1u, std::thread::hardware_concurrency());
+  create_loops(workers);
   if (auto started = start_delivery(); !started) {
     log_->critical("{}", started.error().message);
     return 1;
@@ -495,10 +536,7 @@ int Runtime::run() {
     log_->critical("{}", endpoints.error().message);
     return 1;
   }
-  const std::size_t workers = config_.smtp.workers != 0
-                                  ? config_.smtp.workers
-                                  : std::max(1u, std::thread::hardware_concurrency());
-  start_loops(workers);
+  start_loops();
   std::vector<asio::io_context*> raw;
   for (auto& l : loops_) {
     raw.push_back(l.get());

@@ -4,6 +4,7 @@
 // the DNS wire format; we only map its results and cache them.
 #include "dns/answer_ttl.hpp"
 #include "dns/resolver.hpp"
+#include "dns/reverse_name.hpp"
 #include "dns/special_use.hpp"
 #include "mail/address.hpp"
 
@@ -14,6 +15,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <netdb.h>
 
 namespace backstop::dns {
 
@@ -53,7 +55,14 @@ public:
   mail::Status init();
   asio::awaitable<MxAnswer> mx(std::string domain) override;
   asio::awaitable<AddressAnswer> addresses(std::string host) override;
-  std::size_t remembered() const override { return mx_cache_.size() + address_cache_.size(); }
+  asio::awaitable<AddressAnswer> a(std::string host) override;
+  asio::awaitable<AddressAnswer> aaaa(std::string host) override;
+  asio::awaitable<TextAnswer> txt(std::string name) override;
+  asio::awaitable<NameAnswer> ptr(asio::ip::address address) override;
+  std::size_t remembered() const override {
+    return mx_cache_.size() + address_cache_.size() + a_cache_.size() + aaaa_cache_.size() +
+           txt_cache_.size() + ptr_cache_.size();
+  }
 
 private:
   struct Watch {
@@ -94,6 +103,8 @@ private:
   asio::awaitable<RawAnswer> query(const std::string& name, int type);
   MxAnswer parse_mx(const RawAnswer& raw, std::chrono::seconds& ttl) const;
   AddressAnswer parse_addresses(const RawAnswer& raw, int type, std::chrono::seconds& ttl) const;
+  TextAnswer parse_txt(const RawAnswer& raw, std::chrono::seconds& ttl) const;
+  NameAnswer parse_ptr(const RawAnswer& raw, std::chrono::seconds& ttl) const;
   std::chrono::seconds bounded(std::int64_t record_ttl) const;
   template <typename Answer>
   void remember(std::map<std::string, CacheEntry<Answer>>& cache, const std::string& name,
@@ -104,6 +115,11 @@ private:
   void land(Flights<Answer>& flights, const std::string& name, const Answer& answer);
   asio::awaitable<MxAnswer> fetch_mx(std::string domain);
   asio::awaitable<AddressAnswer> fetch_addresses(std::string host);
+  asio::awaitable<AddressAnswer> fetch_a(std::string host);
+  asio::awaitable<AddressAnswer> fetch_aaaa(std::string host);
+  asio::awaitable<AddressAnswer> fetch_family(std::string host, int type);
+  asio::awaitable<TextAnswer> fetch_txt(std::string name);
+  asio::awaitable<NameAnswer> fetch_ptr(std::string name);
   template <typename Answer> using Fetch = asio::awaitable<Answer> (CaresResolver::*)(std::string);
   template <typename Answer>
   asio::awaitable<Answer> lookup(std::map<std::string, CacheEntry<Answer>>& cache,
@@ -117,9 +133,17 @@ private:
   asio::steady_timer timer_;
   std::map<std::string, CacheEntry<MxAnswer>> mx_cache_;
   std::map<std::string, CacheEntry<AddressAnswer>> address_cache_;
+  std::map<std::string, CacheEntry<AddressAnswer>> a_cache_;
+  std::map<std::string, CacheEntry<AddressAnswer>> aaaa_cache_;
+  std::map<std::string, CacheEntry<TextAnswer>> txt_cache_;
+  std::map<std::string, CacheEntry<NameAnswer>> ptr_cache_;
   std::uint64_t remembered_ = 0; // answers stored; every 1024th sweeps out the expired
   Flights<MxAnswer> mx_flights_;
   Flights<AddressAnswer> address_flights_;
+  Flights<AddressAnswer> a_flights_;
+  Flights<AddressAnswer> aaaa_flights_;
+  Flights<TextAnswer> txt_flights_;
+  Flights<NameAnswer> ptr_flights_;
 };
 
 CaresResolver::~CaresResolver() {
@@ -375,8 +399,9 @@ AddressAnswer CaresResolver::parse_addresses(const RawAnswer& raw, int type,
   int min_ttl = static_cast<int>(options_.max_ttl.count());
   if (type == ns_t_a) {
     ares_addrttl ttls[16];
-    if (ares_parse_a_reply(raw.bytes.data(), len, nullptr, ttls, &count) != ARES_SUCCESS) {
-      answer.status = Status::TempFail;
+    if (int rc = ares_parse_a_reply(raw.bytes.data(), len, nullptr, ttls, &count);
+        rc != ARES_SUCCESS) {
+      answer.status = status_of(rc);
       return answer;
     }
     for (int i = 0; i < count; ++i) {
@@ -387,8 +412,9 @@ AddressAnswer CaresResolver::parse_addresses(const RawAnswer& raw, int type,
     }
   } else {
     ares_addr6ttl ttls[16];
-    if (ares_parse_aaaa_reply(raw.bytes.data(), len, nullptr, ttls, &count) != ARES_SUCCESS) {
-      answer.status = Status::TempFail;
+    if (int rc = ares_parse_aaaa_reply(raw.bytes.data(), len, nullptr, ttls, &count);
+        rc != ARES_SUCCESS) {
+      answer.status = status_of(rc);
       return answer;
     }
     for (int i = 0; i < count; ++i) {
@@ -414,6 +440,20 @@ AddressAnswer special_use_addresses(std::string_view name) {
     answer.status = Status::NxDomain;
   }
   return answer;
+}
+
+// The same for one record type: localhost has 127.0.0.1 as A and ::1 as AAAA.
+AddressAnswer special_use_family(std::string_view name, int type) {
+  AddressAnswer answer = special_use_addresses(name);
+  std::erase_if(answer.addresses,
+                [type](const asio::ip::address& a) { return a.is_v4() != (type == ns_t_a); });
+  return answer;
+}
+
+// Why a question failed: c-ares' reason, or a parse failure of an answer it accepted.
+std::string failure(const char* type, const std::string& name, const RawAnswer& raw) {
+  return std::string(type) + " lookup for " + name + ": " +
+         (raw.status == ARES_SUCCESS ? "malformed answer" : ares_strerror(raw.status));
 }
 
 asio::awaitable<AddressAnswer> CaresResolver::addresses(std::string host) {
@@ -448,6 +488,137 @@ asio::awaitable<AddressAnswer> CaresResolver::fetch_addresses(std::string host) 
   }
   remember(address_cache_, host, answer, std::min(ttl4, ttl6));
   co_return answer;
+}
+
+asio::awaitable<AddressAnswer> CaresResolver::a(std::string host) {
+  host = mail::normalize_domain(host);
+  if (const auto special = special_use_name(host)) {
+    co_return special_use_family(*special, ns_t_a);
+  }
+  co_return co_await lookup(a_cache_, a_flights_, host, &CaresResolver::fetch_a);
+}
+
+asio::awaitable<AddressAnswer> CaresResolver::aaaa(std::string host) {
+  host = mail::normalize_domain(host);
+  if (const auto special = special_use_name(host)) {
+    co_return special_use_family(*special, ns_t_aaaa);
+  }
+  co_return co_await lookup(aaaa_cache_, aaaa_flights_, host, &CaresResolver::fetch_aaaa);
+}
+
+asio::awaitable<AddressAnswer> CaresResolver::fetch_a(std::string host) {
+  co_return co_await fetch_family(std::move(host), ns_t_a);
+}
+
+asio::awaitable<AddressAnswer> CaresResolver::fetch_aaaa(std::string host) {
+  co_return co_await fetch_family(std::move(host), ns_t_aaaa);
+}
+
+asio::awaitable<AddressAnswer> CaresResolver::fetch_family(std::string host, int type) {
+  const RawAnswer raw = co_await query(host, type);
+  std::chrono::seconds ttl = options_.negative_ttl;
+  AddressAnswer answer = parse_addresses(raw, type, ttl);
+  if (answer.status == Status::TempFail) {
+    answer.error = failure(type == ns_t_a ? "A" : "AAAA", host, raw);
+  }
+  remember(type == ns_t_a ? a_cache_ : aaaa_cache_, host, answer, ttl);
+  co_return answer;
+}
+
+asio::awaitable<TextAnswer> CaresResolver::txt(std::string name) {
+  name = mail::normalize_domain(name);
+  if (special_use_name(name)) {
+    co_return TextAnswer{Status::NxDomain, {}, {}};
+  }
+  co_return co_await lookup(txt_cache_, txt_flights_, name, &CaresResolver::fetch_txt);
+}
+
+asio::awaitable<TextAnswer> CaresResolver::fetch_txt(std::string name) {
+  const RawAnswer raw = co_await query(name, ns_t_txt);
+  std::chrono::seconds ttl = options_.negative_ttl;
+  TextAnswer answer = parse_txt(raw, ttl);
+  if (answer.status == Status::TempFail) {
+    answer.error = failure("TXT", name, raw);
+  }
+  remember(txt_cache_, name, answer, ttl);
+  co_return answer;
+}
+
+// c-ares hands each character-string apart and marks where a record starts.
+TextAnswer CaresResolver::parse_txt(const RawAnswer& raw, std::chrono::seconds& ttl) const {
+  TextAnswer answer;
+  answer.status = status_of(raw.status);
+  if (answer.status != Status::Found) {
+    return answer;
+  }
+  ares_txt_ext* reply = nullptr;
+  const int rc =
+      ares_parse_txt_reply_ext(raw.bytes.data(), static_cast<int>(raw.bytes.size()), &reply);
+  if (rc != ARES_SUCCESS) {
+    answer.status = status_of(rc);
+    return answer;
+  }
+  for (auto* r = reply; r != nullptr; r = r->next) {
+    if (r->record_start || answer.records.empty()) {
+      answer.records.emplace_back();
+    }
+    answer.records.back().append(reinterpret_cast<const char*>(r->txt), r->length);
+  }
+  ares_free_data(reply);
+  answer.status = answer.records.empty() ? Status::NoData : Status::Found;
+  const auto record_ttl = min_answer_ttl(raw.bytes);
+  ttl = bounded(record_ttl ? static_cast<std::int64_t>(*record_ttl) : 0);
+  return answer;
+}
+
+asio::awaitable<NameAnswer> CaresResolver::ptr(asio::ip::address address) {
+  co_return co_await lookup(ptr_cache_, ptr_flights_, ptr_name(address), &CaresResolver::fetch_ptr);
+}
+
+asio::awaitable<NameAnswer> CaresResolver::fetch_ptr(std::string name) {
+  const RawAnswer raw = co_await query(name, ns_t_ptr);
+  std::chrono::seconds ttl = options_.negative_ttl;
+  NameAnswer answer = parse_ptr(raw, ttl);
+  if (answer.status == Status::TempFail) {
+    answer.error = failure("PTR", name, raw);
+  }
+  remember(ptr_cache_, name, answer, ttl);
+  co_return answer;
+}
+
+// c-ares lists every PTR target (after a CNAME, RFC 2317) among the hostent's aliases.
+NameAnswer CaresResolver::parse_ptr(const RawAnswer& raw, std::chrono::seconds& ttl) const {
+  NameAnswer answer;
+  answer.status = status_of(raw.status);
+  if (answer.status != Status::Found) {
+    return answer;
+  }
+  // c-ares copies an address into the hostent it builds; only the names are read here.
+  unsigned char unused_address[16] = {};
+  hostent* host = nullptr;
+  const int rc = ares_parse_ptr_reply(raw.bytes.data(), static_cast<int>(raw.bytes.size()),
+                                      unused_address, sizeof unused_address, AF_INET6, &host);
+  if (rc != ARES_SUCCESS) {
+    answer.status = status_of(rc);
+    return answer;
+  }
+  auto add = [&answer](const char* name) {
+    std::string normal = mail::normalize_domain(name);
+    if (std::find(answer.names.begin(), answer.names.end(), normal) == answer.names.end()) {
+      answer.names.push_back(std::move(normal));
+    }
+  };
+  for (char** alias = host->h_aliases; alias != nullptr && *alias != nullptr; ++alias) {
+    add(*alias);
+  }
+  if (answer.names.empty() && host->h_name != nullptr) {
+    add(host->h_name);
+  }
+  ares_free_hostent(host);
+  answer.status = answer.names.empty() ? Status::NoData : Status::Found;
+  const auto record_ttl = min_answer_ttl(raw.bytes);
+  ttl = bounded(record_ttl ? static_cast<std::int64_t>(*record_ttl) : 0);
+  return answer;
 }
 
 } // namespace

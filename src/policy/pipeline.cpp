@@ -151,7 +151,14 @@ asio::awaitable<mail::Verdict> Pipeline::decide(Stage stage, SessionContext& con
 std::vector<std::string> Pipeline::describe() const {
   std::vector<std::string> out;
   for (const auto& entry : parts_.checks) {
-    out.push_back((entry.required ? "!" : "") + std::string(entry.check->name()));
+    std::string text = (entry.required ? "!" : "") + std::string(entry.check->name());
+    if (entry.mode == CheckMode::Warn) {
+      text += "(warn)";
+    }
+    if (!entry.domain_modes.empty()) {
+      text += "(per-domain)";
+    }
+    out.push_back(std::move(text));
   }
   return out;
 }

@@ -48,7 +48,8 @@ public:
   // The answer for this stage; the session has set what it knows (client, HELO, sender,
   // recipient) in context first. Records facts, scores, headers and verdicts in context.
   asio::awaitable<mail::Verdict> decide(Stage stage, SessionContext& context) const;
-  // Names of the checks in order, "!" marking required ones: for logs and tests.
+  // The checks in order, "!" marking required ones, "(warn)" and "(per-domain)" their modes:
+  // logged at start and reload.
   std::vector<std::string> describe() const;
 
 private:

@@ -73,3 +73,13 @@ def test_commands_sent_before_the_banner_are_answered_after_greeting_delay(make_
     c.send("EHLO early.example\r\n")
     assert c.read_reply()[0] == 220
     assert c.read_reply()[0] == 250
+
+
+def test_the_checks_in_force_are_logged_in_order_at_start(make_server):
+    server = make_server(verify={"sender_domain": True},
+                         **{"checks.allowlist": {"networks": ["127.0.0.7"]}}).start()
+    line = server.wait_for_log("checks in order: ")[0]
+    listed = line.split("checks in order: ", 1)[1].split(" (")[0].split(", ")
+    assert listed[0] == "!recipient_domain", listed
+    assert listed.index("allowlist") < listed.index("sender_domain") < \
+        listed.index("!recipient_verify"), listed

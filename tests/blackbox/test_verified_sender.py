@@ -95,6 +95,7 @@ def test_expired_message_of_an_unverified_sender_gets_no_notice(tmp_path, make_s
             verify={"callout": False}).start()
         qid = queue_id_of(send_message(server.port, "bob@sender.test", ["alice@example.test"],
                                        b"Subject: expires\r\n\r\nx\r\n"))
+        assert server.show(qid)["message"]["sender_verified"] is False  # stored with it
         line = server.wait_for_log(f"{qid}: to=<alice@example.test> no bounce", timeout=30)[0]
         assert "bounce = verified-sender, sender not verified" in line, line
         assert wait_until(lambda: server.queued() == [], timeout=10)

@@ -107,6 +107,7 @@ json message_to_json(const queue::QueuedMessage& m) {
               {"size", m.body_size},
               {"arrival", e.arrival_unix},
               {"sender", e.sender.to_string()},
+              {"sender_verified", e.sender_verified},
               {"recipients", std::move(recipients)},
               {"status", m.state.held ? "held" : "active"},
               {"client_ip", e.client_ip},

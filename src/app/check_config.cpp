@@ -1,4 +1,4 @@
-// check_config: lists, option warnings, and one routing pass over the MX-routed domains.
+// check_config: lists, and one routing pass over the MX-routed domains.
 #include "app/check_config.hpp"
 
 #include "app/logging.hpp"
@@ -10,15 +10,6 @@
 namespace backstop::app {
 
 namespace {
-
-std::vector<std::string> option_warnings(const Config& config) {
-  std::vector<std::string> out;
-  if (config.delivery.bounce == delivery::BounceMode::VerifiedSender) {
-    out.emplace_back("delivery.bounce = \"verified-sender\": no sender can be verified yet, so "
-                     "it acts as \"never\" (no bounce is sent)");
-  }
-  return out;
-}
 
 asio::awaitable<void> route_all(delivery::DnsRouter& router, std::vector<std::string> domains) {
   for (const auto& domain : domains) {
@@ -62,10 +53,7 @@ int run_check_config(const Config& config, const std::string& path) {
     std::cerr << path << ": " << lists.error().message << "\n";
     return 1;
   }
-  auto warnings = option_warnings(config);
-  for (auto& w : routing_warnings(config)) {
-    warnings.push_back(std::move(w));
-  }
+  const auto warnings = routing_warnings(config);
   for (const auto& w : warnings) {
     std::cerr << path << ": warning: " << w << "\n";
   }

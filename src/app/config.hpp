@@ -4,6 +4,7 @@
 #pragma once
 
 #include "delivery/notice_policy.hpp"
+#include "policy/unverified_policy.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -67,12 +68,15 @@ struct DnsConfig {
   std::chrono::seconds max_ttl{86400};
 };
 
+// [verify] unverified and its per-domain override: what "cannot tell" means.
+using Unverified = policy::UnverifiedPolicy;
+
 struct DomainConfig {
   std::string name;                     // normalised
   std::vector<Endpoint> primary;        // empty = the domain's more-preferred MX hosts
   bool tls_required = false;            // tls = "required": verified STARTTLS or no delivery
   std::optional<bool> verify;           // callouts for this domain; unset = [verify] callout
-  std::optional<bool> defer_unverified; // unverified = "defer"; unset = [verify] unverified
+  std::optional<Unverified> unverified; // unset = [verify] unverified
   std::filesystem::path recipients;     // static recipient list; empty = none
   // sender_domain_dns_trouble = "accept"; unset = [verify] sender_domain_dns_trouble
   std::optional<bool> accept_sender_dns_trouble;
@@ -92,7 +96,8 @@ struct VerifyConfig {
   std::chrono::seconds idle_timeout{30};
   std::chrono::seconds primary_down_backoff{60};
   std::size_t cache_size = 100000;
-  bool defer_unverified = false;          // unverified = "accept" | "defer"
+  // "accept" | "defer" | "verified-sender"
+  Unverified unverified = Unverified::VerifiedSender;
   std::size_t max_unknown_recipients = 5; // per session; 0 = no limit
   std::chrono::seconds unknown_recipient_delay{1};
   bool sender_domain = true;

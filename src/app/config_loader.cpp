@@ -249,8 +249,12 @@ void read_delivery(TomlReader& r, DeliveryConfig& d) {
   r.finish();
 }
 
-bool read_unverified(TomlReader& r, bool defer) {
-  return r.choice("unverified", {"accept", "defer"}, defer ? 1 : 0) == 1;
+policy::UnverifiedPolicy read_unverified(TomlReader& r, policy::UnverifiedPolicy fallback) {
+  using policy::UnverifiedPolicy;
+  constexpr UnverifiedPolicy policies[] = {UnverifiedPolicy::Accept, UnverifiedPolicy::Defer,
+                                           UnverifiedPolicy::VerifiedSender};
+  const auto index = static_cast<std::size_t>(fallback);
+  return policies[r.choice("unverified", {"accept", "defer", "verified-sender"}, index)];
 }
 
 bool read_sender_dns_trouble(TomlReader& r, bool accept) {
@@ -275,7 +279,7 @@ void read_domain(TomlReader& r, DomainConfig& domain) {
     domain.verify = verify;
   }
   if (r.has("unverified")) {
-    domain.defer_unverified = read_unverified(r, false);
+    domain.unverified = read_unverified(r, policy::UnverifiedPolicy::Accept);
   }
   if (r.has("sender_domain_dns_trouble")) {
     domain.accept_sender_dns_trouble = read_sender_dns_trouble(r, false);
@@ -322,7 +326,7 @@ void read_verify(TomlReader& r, VerifyConfig& v) {
   n = v.cache_size;
   r.integer("cache_size", n, 16, 100000000);
   v.cache_size = n;
-  v.defer_unverified = read_unverified(r, v.defer_unverified);
+  v.unverified = read_unverified(r, v.unverified);
   n = v.max_unknown_recipients;
   r.integer("max_unknown_recipients", n, 0, 100000);
   v.max_unknown_recipients = n;

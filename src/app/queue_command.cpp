@@ -97,8 +97,9 @@ void print_text(const QueueCommand& c, const json& answer) {
     const auto& m = answer["message"];
     std::cout << "id: " << m.value("id", "") << "\nstatus: " << m.value("status", "")
               << "\narrival: " << local_time(m.value("arrival", 0ll)) << "\nsender: <"
-              << m.value("sender", "") << ">\nclient: [" << m.value("client_ip", "") << "] helo "
-              << m.value("helo", "") << "\n";
+              << m.value("sender", "") << ">"
+              << (m.value("sender_verified", false) ? " (verified)" : "") << "\nclient: ["
+              << m.value("client_ip", "") << "] helo " << m.value("helo", "") << "\n";
     for (const auto& r : m["recipients"]) {
       std::cout << "recipient: <" << r.value("address", "") << "> " << r.value("status", "")
                 << "\n";

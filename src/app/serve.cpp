@@ -446,7 +446,7 @@ void Runtime::reload() {
   reload_delivery(next);
   config_.domains = next.domains;
   config_.verify.callout = next.verify.callout;
-  config_.verify.defer_unverified = next.verify.defer_unverified;
+  config_.verify.unverified = next.verify.unverified;
   config_.verify.sender_domain = next.verify.sender_domain;
   config_.verify.accept_sender_dns_trouble = next.verify.accept_sender_dns_trouble;
   config_.smtp.reject_sender_routing = next.smtp.reject_sender_routing;

@@ -121,7 +121,7 @@ make_verifier(const Config& config, const RecipientLists& lists, const PolicySer
   for (const auto& d : config.domains) {
     policy::DomainVerification v;
     v.callout = d.verify.value_or(config.verify.callout) && services.prober != nullptr;
-    v.defer_unverified = d.defer_unverified.value_or(config.verify.defer_unverified);
+    v.unverified = d.unverified.value_or(config.verify.unverified);
     if (auto it = lists.find(d.name); it != lists.end()) {
       v.list = it->second;
     }

@@ -5,9 +5,10 @@ namespace backstop::delivery {
 
 bool NoticePolicy::may_notify(const mail::Envelope& envelope,
                               const mail::Recipient& recipient) const {
-  // No sender carries a verification mark until SPF exists: "verified-sender" sends none.
-  return mode_ == BounceMode::Always && !envelope.sender.is_null() &&
-         (recipient.notify & mail::NotifyNever) == 0;
+  // The mark was set when the message was accepted (SPF pass or sender callout).
+  const bool mode_allows = mode_ == BounceMode::Always ||
+                           (mode_ == BounceMode::VerifiedSender && envelope.sender_verified);
+  return mode_allows && !envelope.sender.is_null() && (recipient.notify & mail::NotifyNever) == 0;
 }
 
 bool NoticePolicy::failure_notice(const mail::Envelope& envelope,
@@ -31,7 +32,7 @@ const char* NoticePolicy::why_no_notice(const mail::Envelope& envelope,
   if (mode_ == BounceMode::Never) {
     return "bounce = never";
   }
-  if (mode_ == BounceMode::VerifiedSender) {
+  if (mode_ == BounceMode::VerifiedSender && !envelope.sender_verified) {
     return "bounce = verified-sender, sender not verified";
   }
   return "NOTIFY";

@@ -1,8 +1,8 @@
 // notice_policy: the one switchable place that decides whether a delivery status notice
 // (bounce or delay warning) may be sent. Never to the null sender (RFC 5321 4.5.5), never
 // against NOTIFY=NEVER, and not at all when the operator says bounce = "never".
-// bounce = "verified-sender" sends only to senders that passed SPF; until the SPF check
-// exists (a later issue) no sender is marked verified, so it sends none (the safe reading).
+// bounce = "verified-sender" sends only to senders that were verified (SPF pass for the
+// MAIL FROM identity, or a sender callout) when the message was accepted.
 #pragma once
 
 #include "mail/envelope.hpp"

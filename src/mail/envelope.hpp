@@ -42,6 +42,9 @@ struct Envelope {
   std::string helo;
   std::string tls;               // e.g. "TLSv1.3 TLS_AES_256_GCM_SHA384", empty for plaintext
   std::int64_t arrival_unix = 0; // seconds since the epoch
+  // The sender was verified (SPF pass, callout) when the message was accepted: whether
+  // bounce = "verified-sender" may send it a notice. Old records without it: not verified.
+  bool sender_verified = false;
 };
 
 } // namespace backstop::mail

@@ -29,9 +29,13 @@ constexpr std::array<CounterName, counter_count> names{{
     {Counter::CalloutsUnknown, "callouts_unknown",
      "recipients the primary could not be asked about (4xx, down, unreachable)"},
     {Counter::UnverifiedAccepted, "unverified_accepted",
-     "recipients accepted although nothing could tell (unverified = accept)"},
+     "recipients accepted although nothing could tell (unverified = accept, or "
+     "verified-sender and the sender is verified)"},
     {Counter::UnverifiedDeferred, "unverified_deferred",
      "recipients deferred because nothing could tell (unverified = defer)"},
+    {Counter::UnverifiedSenderDeferred, "unverified_sender_deferred",
+     "recipients deferred because nothing could tell and the sender is not verified "
+     "(unverified = verified-sender)"},
     {Counter::SenderDomainUnchecked, "sender_domain_unchecked",
      "recipients accepted while DNS could not check the sender's domain "
      "(sender_domain_dns_trouble = accept)"},

@@ -27,6 +27,7 @@ enum class Counter : std::size_t {
   CalloutsUnknown,
   UnverifiedAccepted,
   UnverifiedDeferred,
+  UnverifiedSenderDeferred,
   SenderDomainUnchecked,
   CalloutConnections,
   CalloutNullSenderRefused,

@@ -60,7 +60,8 @@ asio::awaitable<mail::Verdict> RecipientDomainCheck::check(Stage,
 
 asio::awaitable<mail::Verdict> RecipientVerification::check(Stage,
                                                             const SessionContext& context) const {
-  auto verdict = co_await verifier_->check(context.recipient);
+  const bool sender_verified = !context.fact(facts::sender_verified).empty();
+  auto verdict = co_await verifier_->check(context.recipient, sender_verified);
   if (RecipientVerifier::is_unknown_user(verdict)) {
     verdict = guard_unknown(context, std::move(verdict));
   }

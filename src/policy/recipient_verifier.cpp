@@ -55,7 +55,8 @@ bool RecipientVerifier::is_unknown_user(const mail::Verdict& verdict) {
   return verdict.decision == mail::Decision::Reject && verdict.check == check_name;
 }
 
-asio::awaitable<mail::Verdict> RecipientVerifier::check(const mail::Address& recipient) const {
+asio::awaitable<mail::Verdict> RecipientVerifier::check(const mail::Address& recipient,
+                                                        bool sender_verified) const {
   const auto found = domains_.find(recipient.domain);
   if (found == domains_.end() || is_postmaster(recipient)) {
     co_return accept("not verified"); // RFC 5321 4.5.1: postmaster always exists
@@ -82,12 +83,13 @@ asio::awaitable<mail::Verdict> RecipientVerifier::check(const mail::Address& rec
     metrics::count(counters_, metrics::Counter::VerifyCachedValid);
     co_return accept("cached valid");
   }
-  co_return co_await ask_primary(recipient, key, domain);
+  co_return co_await ask_primary(recipient, key, domain, sender_verified);
 }
 
-asio::awaitable<mail::Verdict>
-RecipientVerifier::ask_primary(const mail::Address& recipient, const std::string& key,
-                               const DomainVerification& domain) const {
+asio::awaitable<mail::Verdict> RecipientVerifier::ask_primary(const mail::Address& recipient,
+                                                              const std::string& key,
+                                                              const DomainVerification& domain,
+                                                              bool sender_verified) const {
   const auto answer = co_await prober_.probe(recipient);
   switch (answer.result) {
   case ProbeResult::Valid:
@@ -102,13 +104,28 @@ RecipientVerifier::ask_primary(const mail::Address& recipient, const std::string
     metrics::count(counters_, metrics::Counter::CalloutsUnknown);
     break;
   }
-  if (domain.defer_unverified) {
+  co_return cannot_tell(answer.reply, domain.unverified, sender_verified);
+}
+
+mail::Verdict RecipientVerifier::cannot_tell(const std::string& why, UnverifiedPolicy policy,
+                                             bool sender_verified) const {
+  if (policy == UnverifiedPolicy::Defer) {
     metrics::count(counters_, metrics::Counter::UnverifiedDeferred);
-    co_return mail::Verdict::decide(mail::Decision::Defer, mr::recipient_unverified, check_name,
-                                    "cannot tell: " + answer.reply);
+    return mail::Verdict::decide(mail::Decision::Defer, mr::recipient_unverified, check_name,
+                                 "cannot tell: " + why);
+  }
+  if (policy == UnverifiedPolicy::VerifiedSender && !sender_verified) {
+    // Its bounce could hit a forged sender (backscatter): the real one, if any, retries.
+    metrics::count(counters_, metrics::Counter::UnverifiedSenderDeferred);
+    return mail::Verdict::decide(mail::Decision::Defer,
+                                 mr::recipient_unverified.with_text(mr::recipient_unverified.text +
+                                                                    " (sender not verified)"),
+                                 check_name, "cannot tell: " + why + "; sender not verified");
   }
   metrics::count(counters_, metrics::Counter::UnverifiedAccepted);
-  co_return accept("unverified, accepted: " + answer.reply);
+  return accept(policy == UnverifiedPolicy::VerifiedSender
+                    ? "unverified, accepted for a verified sender: " + why
+                    : "unverified, accepted: " + why);
 }
 
 void RecipientVerifier::refresh_in_background(const mail::Address& recipient,

@@ -111,6 +111,7 @@ std::string encode_envelope(const mail::Envelope& e) {
   w.str(e.helo);
   w.str(e.tls);
   w.i64(e.arrival_unix);
+  w.u8(e.sender_verified ? 1 : 0); // optional trailing field: older records end before it
   return w.take();
 }
 
@@ -140,7 +141,10 @@ std::optional<mail::Envelope> decode_envelope(std::string_view bytes) {
   e.helo = r.str();
   e.tls = r.str();
   e.arrival_unix = r.i64();
-  if (!r.ok() || body > 2 || ret > 2 || smtputf8 > 1 || r.position() != bytes.size()) {
+  const std::uint8_t verified = r.ok() && r.position() < bytes.size() ? r.u8() : 0;
+  e.sender_verified = verified == 1;
+  if (!r.ok() || body > 2 || ret > 2 || smtputf8 > 1 || verified > 1 ||
+      r.position() != bytes.size()) {
     return std::nullopt;
   }
   e.body = static_cast<mail::BodyType>(body);

@@ -4,6 +4,8 @@
 //   u32 crc32 (zlib, over the first 24 header bytes and the payload) | u32 0
 // Message payload: u32 envelope length, envelope, u32 state length, state, body bytes.
 // State payload: the encoded MessageState. Remove payload: empty.
+// The envelope ends with optional fields, newest last (u8 sender_verified): a record written
+// before one existed ends earlier and decodes with its default, so old spools still load.
 // Decoding checks every length against what is there: corrupt or hostile bytes give an
 // error, never a read out of bounds.
 #pragma once

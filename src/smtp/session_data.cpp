@@ -218,6 +218,7 @@ mail::Envelope Session::build_envelope() const {
   env.helo = ctx_.helo;
   env.tls = transport_.tls_description();
   env.arrival_unix = message_arrival_;
+  env.sender_verified = !ctx_.fact(policy::facts::sender_verified).empty();
   return env;
 }
 

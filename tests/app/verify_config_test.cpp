@@ -43,7 +43,7 @@ TEST(VerifyConfig, AbsentSectionKeepsEveryDefault) {
   EXPECT_EQ(c.verify.idle_timeout, defaults.idle_timeout);
   EXPECT_EQ(c.verify.primary_down_backoff, defaults.primary_down_backoff);
   EXPECT_EQ(c.verify.cache_size, defaults.cache_size);
-  EXPECT_EQ(c.verify.defer_unverified, defaults.defer_unverified);
+  EXPECT_EQ(c.verify.unverified, defaults.unverified);
   EXPECT_EQ(c.verify.max_unknown_recipients, defaults.max_unknown_recipients);
   EXPECT_EQ(c.verify.unknown_recipient_delay, defaults.unknown_recipient_delay);
   EXPECT_EQ(c.verify.sender_domain, defaults.sender_domain);
@@ -54,7 +54,8 @@ TEST(VerifyConfig, DefaultsAreSafeForABackupMx) {
   const VerifyConfig v = parse_ok(base).verify;
   EXPECT_TRUE(v.callout);
   EXPECT_TRUE(v.sender.empty()) << "callouts use the null sender";
-  EXPECT_FALSE(v.defer_unverified) << "unverified = \"accept\"";
+  EXPECT_EQ(v.unverified, policy::UnverifiedPolicy::VerifiedSender)
+      << "unverified = \"verified-sender\": no backscatter, real senders still taken";
   EXPECT_LE(v.positive_refresh, v.positive_ttl);
   EXPECT_LT(v.negative_ttl, v.positive_ttl);
   EXPECT_GT(v.max_unknown_recipients, 0u);
@@ -88,7 +89,7 @@ sender_domain = false
   EXPECT_EQ(v.idle_timeout, 45s);
   EXPECT_EQ(v.primary_down_backoff, 2min);
   EXPECT_EQ(v.cache_size, 5000u);
-  EXPECT_TRUE(v.defer_unverified);
+  EXPECT_EQ(v.unverified, policy::UnverifiedPolicy::Defer);
   EXPECT_EQ(v.max_unknown_recipients, 0u);
   EXPECT_EQ(v.unknown_recipient_delay, 3s);
   EXPECT_FALSE(v.sender_domain);
@@ -107,11 +108,11 @@ name = "plain.test"
   ASSERT_EQ(c.domains.size(), 2u);
   const auto& strict = c.domains[0];
   EXPECT_EQ(strict.verify, std::optional<bool>(false));
-  EXPECT_EQ(strict.defer_unverified, std::optional<bool>(true));
+  EXPECT_EQ(strict.unverified, std::optional(policy::UnverifiedPolicy::Defer));
   EXPECT_EQ(strict.recipients, std::filesystem::path("/etc/backstop/strict.txt"));
   const auto& plain = c.domains[1];
   EXPECT_FALSE(plain.verify.has_value()) << "unset: [verify] callout decides";
-  EXPECT_FALSE(plain.defer_unverified.has_value()) << "unset: [verify] unverified decides";
+  EXPECT_FALSE(plain.unverified.has_value()) << "unset: [verify] unverified decides";
   EXPECT_TRUE(plain.recipients.empty());
 }
 
@@ -123,8 +124,22 @@ unverified = "defer"
 name = "lenient.test"
 unverified = "accept"
 )");
-  EXPECT_TRUE(c.verify.defer_unverified);
-  EXPECT_EQ(c.domains[0].defer_unverified, std::optional<bool>(false));
+  EXPECT_EQ(c.verify.unverified, policy::UnverifiedPolicy::Defer);
+  EXPECT_EQ(c.domains[0].unverified, std::optional(policy::UnverifiedPolicy::Accept));
+}
+
+TEST(VerifyConfig, UnverifiedVerifiedSenderGloballyAndPerDomain) {
+  const Config c = parse_ok(R"(hostname = "mx2.example.test"
+[verify]
+unverified = "accept"
+[[domain]]
+name = "careful.test"
+unverified = "verified-sender"
+)");
+  EXPECT_EQ(c.verify.unverified, policy::UnverifiedPolicy::Accept);
+  EXPECT_EQ(c.domains[0].unverified, std::optional(policy::UnverifiedPolicy::VerifiedSender));
+  const Config g = parse_ok(base + "[verify]\nunverified = \"verified-sender\"\n");
+  EXPECT_EQ(g.verify.unverified, policy::UnverifiedPolicy::VerifiedSender);
 }
 
 TEST(VerifyConfig, BounceVerifiedSender) {
@@ -158,7 +173,8 @@ INSTANTIATE_TEST_SUITE_P(
     Cases, VerifyConfigErrors,
     ::testing::Values(
         BadValue{"unverified maybe", base + "[verify]\nunverified = \"maybe\"\n",
-                 "verify.unverified (line 5): must be \"accept\" or \"defer\""},
+                 "verify.unverified (line 5): must be \"accept\", \"defer\" or "
+                 "\"verified-sender\""},
         BadValue{"domain unverified maybe", base + "unverified = \"maybe\"\n",
                  "domain[0].unverified (line 4)"},
         BadValue{"timeout zero", base + "[verify]\ntimeout = 0\n",

@@ -113,7 +113,7 @@ def test_list_json_empty_and_shape(server):
     queue_two(server)
     for m in server.queued():
         assert set(m) >= {"id", "size", "arrival", "sender", "recipients", "status",
-                          "client_ip", "helo", "tls", "smtputf8", "envid"}
+                          "client_ip", "helo", "tls", "smtputf8", "envid", "sender_verified"}
         for r in m["recipients"]:
             assert set(r) >= {"address", "status", "attempts", "next_attempt", "last_error"}
             assert isinstance(r["attempts"], int)

@@ -37,8 +37,9 @@ TEST(Counters, EachCounterIsReportedUnderItsOwnName) {
   EXPECT_EQ(sampled(counters, "connections_accepted"), 1U);
   EXPECT_EQ(sampled(counters, "messages_accepted"), 3U);
   EXPECT_EQ(sampled(counters, "callouts_invalid"), 9U);
-  EXPECT_EQ(sampled(counters, "bounces_sent"), 19U);
-  EXPECT_EQ(sampled(counters, "sender_domain_unchecked"), 13U);
+  EXPECT_EQ(sampled(counters, "unverified_sender_deferred"), 13U);
+  EXPECT_EQ(sampled(counters, "bounces_sent"), 20U);
+  EXPECT_EQ(sampled(counters, "sender_domain_unchecked"), 14U);
   EXPECT_EQ(sampled(counters, "delay_notices"), counter_count);
   std::set<std::uint64_t> values;
   for (const auto& s : counters.samples()) {

@@ -24,15 +24,17 @@ protected:
 
   Pipeline pipeline() {
     std::map<std::string, DomainVerification, std::less<>> domains{
-        {"listed.test", {false, false, list_of("alice@listed.test\n")}},
-        {"callout.test", {true, true, nullptr}},
+        {"listed.test", {false, UnverifiedPolicy::Accept, list_of("alice@listed.test\n")}},
+        {"callout.test", {true, UnverifiedPolicy::Defer, nullptr}},
+        {"careful.test", {true, UnverifiedPolicy::VerifiedSender, nullptr}},
     };
     auto verifier =
         std::make_shared<const RecipientVerifier>(std::move(domains), *cache_, prober_, nullptr);
     PipelineParts parts;
-    parts.checks.push_back({std::make_shared<const RecipientDomainCheck>(
-                                RelayDomains({"listed.test", "callout.test"}), true, nullptr),
-                            -100, true});
+    parts.checks.push_back(
+        {std::make_shared<const RecipientDomainCheck>(
+             RelayDomains({"listed.test", "callout.test", "careful.test"}), true, nullptr),
+         -100, true});
     parts.checks.push_back(
         {std::make_shared<const RecipientVerification>(verifier, guard_), 500, true});
     return Pipeline(std::move(parts));

@@ -15,11 +15,12 @@ class RecipientVerifierTest : public test::VerifyFixture {
 protected:
   std::map<std::string, DomainVerification, std::less<>> domains() {
     return {
-        {"listonly.test", {false, false, list_of("alice@listonly.test\n")}},
-        {"mixed.test", {true, false, list_of("bob@mixed.test\n")}},
-        {"callout.test", {true, false, nullptr}},
-        {"defer.test", {true, true, nullptr}},
-        {"unchecked.test", {false, false, nullptr}},
+        {"listonly.test", {false, UnverifiedPolicy::Accept, list_of("alice@listonly.test\n")}},
+        {"mixed.test", {true, UnverifiedPolicy::Accept, list_of("bob@mixed.test\n")}},
+        {"callout.test", {true, UnverifiedPolicy::Accept, nullptr}},
+        {"defer.test", {true, UnverifiedPolicy::Defer, nullptr}},
+        {"careful.test", {true, UnverifiedPolicy::VerifiedSender, nullptr}},
+        {"unchecked.test", {false, UnverifiedPolicy::Accept, nullptr}},
     };
   }
 
@@ -27,9 +28,9 @@ protected:
     return RecipientVerifier(domains(), *cache_, prober_, nullptr, &counters_);
   }
 
-  mail::Verdict check(const mail::Address& recipient) {
+  mail::Verdict check(const mail::Address& recipient, bool sender_verified = false) {
     const auto v = verifier();
-    auto verdict = run(v.check(recipient));
+    auto verdict = run(v.check(recipient, sender_verified));
     return verdict ? *verdict : mail::Verdict{};
   }
 
@@ -100,6 +101,49 @@ TEST_F(RecipientVerifierTest, EachSourceOfAnAnswerIsCounted) {
   EXPECT_EQ(counters_.value(Counter::CalloutsUnknown), 2U);
   EXPECT_EQ(counters_.value(Counter::UnverifiedAccepted), 1U);
   EXPECT_EQ(counters_.value(Counter::UnverifiedDeferred), 1U);
+}
+
+TEST_F(RecipientVerifierTest, VerifiedSenderPolicyDefersAnUnverifiedSender) {
+  prober_.will_answer(ProbeResult::Unknown, "connection refused");
+  const auto v = check({"frank", "careful.test"}, false);
+  EXPECT_EQ(v.decision, mail::Decision::Defer) << v.reason;
+  EXPECT_EQ(v.reply.code, 450);
+  EXPECT_EQ(v.reply.enhanced, "4.1.1");
+  EXPECT_NE(v.reason.find("sender not verified"), std::string::npos) << v.reason;
+  EXPECT_NE(v.reply.text.find("sender not verified"), std::string::npos) << v.reply.text;
+  EXPECT_FALSE(RecipientVerifier::is_unknown_user(v)) << "not a dictionary-attack count";
+  EXPECT_EQ(counters_.value(metrics::Counter::UnverifiedSenderDeferred), 1U);
+  EXPECT_EQ(counters_.value(metrics::Counter::UnverifiedDeferred), 0U);
+  EXPECT_EQ(counters_.value(metrics::Counter::UnverifiedAccepted), 0U);
+}
+
+TEST_F(RecipientVerifierTest, VerifiedSenderPolicyAcceptsAVerifiedSender) {
+  prober_.will_answer(ProbeResult::Unknown, "connection refused");
+  const auto v = check({"frank", "careful.test"}, true);
+  EXPECT_TRUE(v.accepted()) << v.reason;
+  EXPECT_NE(v.reason.find("verified sender"), std::string::npos) << v.reason;
+  EXPECT_EQ(counters_.value(metrics::Counter::UnverifiedAccepted), 1U);
+  EXPECT_EQ(counters_.value(metrics::Counter::UnverifiedSenderDeferred), 0U);
+}
+
+TEST_F(RecipientVerifierTest, VerifiedSenderPolicyStillTrustsWhatIsKnown) {
+  // Known answers win over the sender: a verified sender's unknown user is still refused,
+  // an unverified sender's known recipient still accepted.
+  prober_.will_answer(ProbeResult::Valid, "250 ok");
+  EXPECT_TRUE(check({"gina", "careful.test"}, false).accepted());
+  prober_.will_answer(ProbeResult::Invalid, "550 no");
+  expect_unknown_user(check({"hank", "careful.test"}, true));
+  prober_.will_answer(ProbeResult::Unknown, "connection refused");
+  EXPECT_TRUE(check({"gina", "careful.test"}, false).accepted()) << "cached valid";
+}
+
+TEST_F(RecipientVerifierTest, AcceptAndDeferIgnoreWhetherTheSenderIsVerified) {
+  for (const bool verified : {false, true}) {
+    prober_.will_answer(ProbeResult::Unknown, "connection refused");
+    EXPECT_TRUE(check({"ivan", "callout.test"}, verified).accepted());
+    prober_.will_answer(ProbeResult::Unknown, "connection refused");
+    EXPECT_EQ(check({"ivan", "defer.test"}, verified).decision, mail::Decision::Defer);
+  }
 }
 
 TEST_F(RecipientVerifierTest, ValidAnswerIsRememberedSoTheSecondCheckDoesNotAsk) {

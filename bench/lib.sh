@@ -52,6 +52,9 @@ retry_initial = "1h"
 [verify]
 callout = false
 sender_domain = false
+unverified = "accept"
+[checks.spf]
+enabled = false
 [[domain]]
 name = "example.test"
 primary = ["127.0.0.1:1"]

@@ -11,10 +11,16 @@
 # Every answer comes from a dnsmasq on loopback; caches are warm after the first messages,
 # as on a real MX where the same senders come back. Prints msg/s of each, the ratio on/off
 # (target: at least 0.8), and backstop's CPU per message in each run.
-# Usage: bench/pipeline_cost.sh BUILD_DIR [MESSAGES]
+# Then, with every check on, the RCPT decision latency when the answer is known (issue 12:
+# p99 under 1 ms at 20 sessions): ADDRESSES recipients from a static list (list hit), their
+# greylist triplets passed in a first round, SPF, DNSBL and callout answers in memory; each
+# RCPT is timed by bench/rcpt_client.py in the second round.
+# Usage: bench/pipeline_cost.sh BUILD_DIR [MESSAGES] [ADDRESSES]
 source "$(dirname "$0")/lib.sh"
 build=${1:-build}
 messages=${2:-${BENCH_MESSAGES:-10000}}
+addresses=${3:-${BENCH_ADDRESSES:-5000}}
+here=$(cd "$(dirname "$0")" && pwd)
 sessions=${BENCH_SESSIONS:-20}
 make_workdir pipeline
 
@@ -65,7 +71,7 @@ network_per_minute = 10000000
 CFG
 }
 
-# name with_checks -> "msg/s cpu_us_per_message"
+# name with_checks [latency] -> "msg/s cpu_us_per_message", or with latency the RCPT p50/p99
 run_backstop() {
   local name=$1 port dir pid start end cpu0 cpu1
   port=$(free_port)
@@ -75,11 +81,30 @@ run_backstop() {
   sed -i "s/^servers = .*/servers = [\"127.0.0.1:$dport\"]/; s/^timeout = 200/timeout = 2000/" \
     "$dir/backstop.toml"
   sed -i "s/^retry_initial = \"1h\"/retry_initial = \"1h\"\nmx_port = $sink_port/" "$dir/backstop.toml"
-  [ "$2" = yes ] && checks_on >>"$dir/backstop.toml"
+  if [ "$2" = yes ]; then # lib.sh switches SPF off; here it is on, among every check
+    sed -i '/^\[checks.spf\]$/,+1d' "$dir/backstop.toml"
+    checks_on >>"$dir/backstop.toml"
+  fi
+  if [ "${3:-}" = latency ]; then # every recipient on a static list: a known answer
+    sed -i "s|^primary = .*|&\nrecipients = \"$work/users\"|" "$dir/backstop.toml"
+  fi
   "$build/backstop" serve --config "$dir/backstop.toml" 2>"$dir/log" &
   pid=$!
   pids+=($pid)
   wait_port 127.0.0.1 "$port"
+  if [ "${3:-}" = latency ]; then
+    local client=("$here/rcpt_client.py" 127.0.0.1 "$port" "$work/load" --sessions "$sessions"
+      --sender sender@sender.test --helo client.test --timeout 100)
+    /usr/bin/python3 "${client[@]}" >"$dir/warm.json" || true # greylists every triplet
+    sleep 1.2
+    if ! /usr/bin/python3 "${client[@]}" >"$dir/latency.json"; then
+      echo "!! latency: $(cat "$dir/latency.json")" >&2
+      exit 1
+    fi
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["p50_ms"], d["p99_ms"], d["rate"])' "$dir/latency.json"
+    return
+  fi
   if [ "$2" = yes ]; then # pass the one greylist triplet of the run before measuring
     smtp-source -c -m 1 -M client.test -f sender@sender.test -t user@example.test \
       "127.0.0.1:$port" >/dev/null 2>&1 || true
@@ -108,9 +133,19 @@ run_backstop() {
   echo "$(rate "$messages" "$secs") $(/usr/bin/python3 -c "print(round(($cpu1 - $cpu0) / $hz / $messages * 1e6))")"
 }
 
+/usr/bin/python3 - "$addresses" "$work/users" "$work/load" <<'PY'
+import sys
+n = int(sys.argv[1])
+users = [f"user{i:06d}@example.test" for i in range(n)]
+open(sys.argv[2], "w").write("".join(u + "\n" for u in users))
+open(sys.argv[3], "w").write("".join(u + " 250\n" for u in users))
+PY
+
 read -r off_rate off_cpu < <(run_backstop off no)
 echo "checks off: $off_rate msg/s, backstop CPU ${off_cpu} us/message"
 read -r on_rate on_cpu < <(run_backstop on yes)
 echo "checks on:  $on_rate msg/s, backstop CPU ${on_cpu} us/message"
+read -r p50 p99 rcpt_rate < <(run_backstop latency yes latency)
+echo "known-answer RCPT, every check on, $sessions sessions: p50=${p50} ms p99=${p99} ms ($rcpt_rate RCPT/s; target p99 < 1 ms)"
 echo "pipeline: on/off=$(ratio "$on_rate" "$off_rate") (target >= 0.8)" \
   "cpu on/off=$(ratio "$on_cpu" "$off_cpu") (load: $(cut -d' ' -f1-3 /proc/loadavg))"

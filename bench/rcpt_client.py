@@ -14,7 +14,7 @@ as wrong (the first few are shown). Prints one JSON object:
   {"rcpts", "seconds", "rate", "p50_ms", "p90_ms", "p99_ms", "max_ms", "wrong", "codes",
    "connections", "examples"}
 Usage: rcpt_client.py HOST PORT ADDRESS_FILE [--sessions N] [--rset-every N]
-                      [--per-connection N] [--sender ADDR] [--timeout S]
+                      [--per-connection N] [--sender ADDR] [--helo NAME] [--timeout S]
 """
 import argparse
 import json
@@ -112,7 +112,7 @@ class Client:
         if state == "greeting":
             if code != 220:
                 raise RuntimeError(f"session {s.index}: greeting {text!r}")
-            self.send(s, "EHLO bench.client.example")
+            self.send(s, f"EHLO {self.args.helo}")
         elif state == "EHLO":
             if code != 250:
                 raise RuntimeError(f"session {s.index}: EHLO {text!r}")
@@ -207,6 +207,7 @@ def main():
     ap.add_argument("--rset-every", type=int, default=50)
     ap.add_argument("--per-connection", type=int, default=800)
     ap.add_argument("--sender", default="bench@client.example")
+    ap.add_argument("--helo", default="bench.client.example")
     ap.add_argument("--timeout", type=float, default=60.0)
     args = ap.parse_args()
     addresses = []

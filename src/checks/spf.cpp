@@ -213,7 +213,7 @@ std::vector<mail::Cidr> read_networks(policy::Settings& settings) {
 
 std::unique_ptr<policy::Check> make_spf(policy::Settings& settings,
                                         const policy::CheckServices* services) {
-  bool enabled = false;
+  bool enabled = true; // unverified = "verified-sender" (the default) needs SPF to verify anyone
   settings.boolean("enabled", enabled);
   SpfSettings mine;
   mine.trusted_networks = read_networks(settings);

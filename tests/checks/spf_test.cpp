@@ -94,8 +94,12 @@ protected:
   policy::SessionContext context_;
 };
 
-TEST_F(SpfCheckTest, OffUnlessEnabled) {
+// On by default (unverified = "verified-sender" needs it); enabled = false switches it off.
+TEST_F(SpfCheckTest, OnByDefaultOffWhenDisabled) {
+  test::FakeSettings defaults;
+  EXPECT_NE(policy::find_check_type("spf")->make(defaults, &services_), nullptr);
   test::FakeSettings off;
+  off.set("enabled", false);
   EXPECT_EQ(policy::find_check_type("spf")->make(off, &services_), nullptr);
 }
 

@@ -66,8 +66,8 @@ per_minute_per_domain = 100000
 enabled = true
 delay = "1s"
 [checks.connection_rate]
-address_per_minute = 10000000
-network_per_minute = 10000000
+address_per_minute = 1000000
+network_per_minute = 1000000
 CFG
 }
 
@@ -91,7 +91,7 @@ run_backstop() {
   "$build/backstop" serve --config "$dir/backstop.toml" 2>"$dir/log" &
   pid=$!
   pids+=($pid)
-  wait_port 127.0.0.1 "$port"
+  wait_port 127.0.0.1 "$port" || { echo "!! $name: backstop did not start: $(tail -5 "$dir/log")" >&2; exit 1; }
   if [ "${3:-}" = latency ]; then
     local client=("$here/rcpt_client.py" 127.0.0.1 "$port" "$work/load" --sessions "$sessions"
       --sender sender@sender.test --helo client.test --timeout 100)

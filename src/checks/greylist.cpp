@@ -11,6 +11,7 @@
 //   delay = "5m"
 //   auto_allow_after = 5
 //   skip_spf_pass = true
+#include "checks/greylist_memory.hpp"
 #include "checks/greylist_network.hpp"
 #include "mail/replies.hpp"
 #include "policy/check_registry.hpp"
@@ -29,6 +30,7 @@ struct GreylistOptions {
   std::uint64_t ipv6_prefix = 64;
   bool skip_spf_pass = false;
   std::chrono::milliseconds store_timeout{500};
+  std::chrono::seconds refresh{600}; // a pass is taken from memory this long
 };
 
 std::string triplet_address(const mail::Address& a) {
@@ -51,6 +53,11 @@ public:
     }
     auto attempt = make_attempt(context);
     const std::string who = describe(attempt.triplet);
+    if (memory_.known(who, attempt.now) || memory_.known(attempt.triplet.network, attempt.now)) {
+      auto v = mail::Verdict::accept("greylist", "passed (remembered) " + who);
+      v.facts.push_back({"greylist.result", "passed"});
+      co_return v;
+    }
     auto outcome = co_await store_.record_attempt(attempt, options_.rules, options_.store_timeout);
     if (!outcome) {
       log_unavailable(context, outcome.error());
@@ -58,6 +65,7 @@ public:
           "greylist", std::string("state store ") + state::to_string(outcome.error().kind) +
                           ", not greylisted: " + outcome.error().message);
     }
+    remember(outcome.value(), who, attempt);
     co_return verdict(outcome.value(), who, attempt.now);
   }
 
@@ -73,6 +81,18 @@ private:
     a.spf_pass = options_.skip_spf_pass && context.fact("spf.mfrom") == "pass";
     a.now = clock_.now_unix();
     return a;
+  }
+
+  // A pass (or an allowlisted network) is answered from memory for a while; not the skips
+  // that depend on this transaction's SPF result.
+  void remember(const state::GreylistOutcome& o, const std::string& who,
+                const state::GreylistAttempt& attempt) const {
+    const std::int64_t until = attempt.now + options_.refresh.count();
+    if (o.status == state::GreylistStatus::NetworkAllowed) {
+      memory_.remember(attempt.triplet.network, std::min(until, o.allowed_until), attempt.now);
+    } else if (o.status == state::GreylistStatus::Passed) {
+      memory_.remember(who, until, attempt.now);
+    }
   }
 
   static std::string describe(const state::Triplet& t) {
@@ -106,6 +126,7 @@ private:
   state::AsyncGreylistStore& store_;
   const mail::Clock& clock_;
   std::shared_ptr<spdlog::logger> log_;
+  mutable GreylistMemory memory_;
 };
 
 void read_lifetimes(policy::Settings& settings, state::GreylistRules& rules) {
@@ -141,6 +162,7 @@ std::unique_ptr<policy::Check> make_greylist(policy::Settings& settings,
   settings.integer("ipv6_prefix", o.ipv6_prefix, 16, 128);
   settings.boolean("skip_spf_pass", o.skip_spf_pass);
   settings.millis("store_timeout", o.store_timeout);
+  settings.duration("memory_refresh", o.refresh);
   o.rules.remember_domains = o.skip_spf_pass;
   if (!enabled || services == nullptr) {
     return nullptr;

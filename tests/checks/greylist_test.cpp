@@ -240,6 +240,22 @@ TEST_F(GreylistTest, TheRetryFlow) {
   expect_accepted(rcpt(), "a passed triplet stays passed");
 }
 
+TEST_F(GreylistTest, APassIsAnsweredFromMemoryUntilMemoryRefreshThenByTheStoreAgain) {
+  settings_.values["memory_refresh"] = 600s;
+  make();
+  rcpt();
+  clock_.advance(300s);
+  expect_accepted(rcpt()); // passed: the store says so, and it is remembered
+  clock_.advance(599s);
+  const auto remembered = rcpt();
+  expect_accepted(remembered);
+  EXPECT_NE(remembered.reason.find("remembered"), std::string::npos) << remembered.reason;
+  clock_.advance(1s);
+  const auto asked = rcpt();
+  expect_accepted(asked);
+  EXPECT_EQ(asked.reason.find("remembered"), std::string::npos) << asked.reason;
+}
+
 TEST_F(GreylistTest, PassedTripletExpiresAfterLifetimeAndIsDeferredAgain) {
   make();
   rcpt();
@@ -311,6 +327,7 @@ TEST_F(GreylistTest, PrefixLengthsAreConfigurable) {
 }
 
 TEST_F(GreylistTest, NetworkIsAutoAllowlistedAfterNPasses) {
+  settings_.values["memory_refresh"] = 0s; // every pass reaches the store and counts
   settings_.values["auto_allow_after"] = std::uint64_t{2};
   settings_.values["auto_allow_lifetime"] = 7 * 86400s;
   make();

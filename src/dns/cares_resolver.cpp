@@ -210,6 +210,9 @@ void CaresResolver::watch(ares_socket_t fd) {
     w.reading = true;
     w.descriptor->async_wait(asio::posix::stream_descriptor::wait_read,
                              [this, fd](std::error_code ec) {
+                               if (ec == asio::error::operation_aborted) {
+                                 return; // released: the watch, maybe the resolver, is gone
+                               }
                                auto it = watches_.find(fd);
                                if (it != watches_.end()) {
                                  it->second.reading = false;
@@ -224,6 +227,9 @@ void CaresResolver::watch(ares_socket_t fd) {
     w.writing = true;
     w.descriptor->async_wait(asio::posix::stream_descriptor::wait_write,
                              [this, fd](std::error_code ec) {
+                               if (ec == asio::error::operation_aborted) {
+                                 return; // released: the watch, maybe the resolver, is gone
+                               }
                                auto it = watches_.find(fd);
                                if (it != watches_.end()) {
                                  it->second.writing = false;

@@ -67,7 +67,7 @@ inline const Reply size_exceeded{552, "5.3.4", "Message size exceeds fixed limit
 inline const Reply too_many_hops{554, "5.4.6", "Too many hops, mail loop"};
 inline const Reply relay_denied{550, "5.7.1", "Relaying denied"};
 inline const Reply sender_routing_denied{550, "5.7.1", "Relaying denied"}; // + the routing
-inline const Reply dnsbl_listed{554, "5.7.1", "Service unavailable"}; // + zones, TXT
+inline const Reply dnsbl_listed{554, "5.7.1", "Service unavailable"};      // + zones, TXT
 inline const Reply unknown_recipient{550, "5.1.1", "Recipient address rejected: no such user"};
 inline const Reply sender_domain_missing{550, "5.1.8", "Sender address rejected: domain not found"};
 inline const Reply spf_fail{550, "5.7.23", "SPF check failed"}; // + the domain's explanation

@@ -39,7 +39,7 @@ struct CheckServices {
   std::function<bool(std::string_view)> is_local_name;    // one of our names
   std::function<bool(std::string_view)> is_local_address; // one of our addresses (textual)
   std::set<std::string, std::less<>> backed_up_domains;
-  SenderProber* sender_prober = nullptr; // sender callouts; null: the check cannot run
+  SenderProber* sender_prober = nullptr;         // sender callouts; null: the check cannot run
   state::AsyncGreylistStore* greylist = nullptr; // greylisting state, awaited from any loop
 };
 

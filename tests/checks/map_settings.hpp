@@ -106,7 +106,8 @@ public:
   std::string name(const char* key) const override { return key; }
 
 private:
-  std::map<std::string, std::vector<std::pair<std::string, std::unique_ptr<CalloutMapSettings>>>> tables_;
+  std::map<std::string, std::vector<std::pair<std::string, std::unique_ptr<CalloutMapSettings>>>>
+      tables_;
 };
 
 } // namespace backstop::checks::test

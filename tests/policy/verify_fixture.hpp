@@ -81,8 +81,8 @@ protected:
   }
 
   std::unique_ptr<VerifyCache> new_cache() {
-    return std::make_unique<VerifyCache>(&store_->verify(), io_.get_executor(), clock_, cache_options_,
-                                         nullptr);
+    return std::make_unique<VerifyCache>(&store_->verify(), io_.get_executor(), clock_,
+                                         cache_options_, nullptr);
   }
 
   // Runs everything that is ready now, and what that makes ready, until nothing is.

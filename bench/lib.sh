@@ -248,3 +248,18 @@ postfix_log_sync() { # dir
   echo "postlogd did not write $marker" >&2
   return 1
 }
+
+# Machine-wide CPU jiffies spent (user, nice, system, irq, softirq, steal; not idle, iowait).
+machine_jiffies() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+
+# Context switches of the whole machine since boot.
+machine_switches() { awk '/^ctxt/ {print $2}' /proc/stat; }
+
+# CPU jiffies (user + system) of a process, all its threads included.
+process_jiffies() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# Context switches (voluntary and not) summed over every thread of a process.
+process_switches() {
+  cat /proc/"$1"/task/*/status 2>/dev/null |
+    awk '/^(non)?voluntary_ctxt_switches/ {n += $2} END {print n + 0}'
+}

@@ -1,62 +1,126 @@
 #!/usr/bin/env bash
-# smtp_throughput: messages per second accepted into a durable queue, 20 parallel sessions of
-# 4 KB messages from Postfix's smtp-source over loopback. Measured in one run against
-#   backstop   (every 250 fdatasync'd),
-#   Postfix    configured as a backup MX on this machine (fsyncs too), and
-#   the ceiling: smtp-source against smtp-sink, which stores nothing.
+# smtp_throughput: acceptance into a durable queue (issue 13). Postfix's smtp-source sends
+# MESSAGES messages of 4 KiB over 20 parallel sessions, one connection per message, to each
+# target in one run, one after the other:
+#   backstop          every 250 fdatasync'd; no verification (as the Postfix reference);
+#   backstop-default  the default checks on: recipient callouts with the primary down (each
+#                     RCPT answered "cannot tell" at once), the sender-domain check and SPF,
+#                     answered by a dnsmasq on loopback; unverified = "accept";
+#   postfix           Postfix 3.7 as a backup MX (relay_domains, primary down, it fsyncs too);
+#   ceiling           smtp-sink, which stores nothing.
+# For each: msg/s; machine-wide CPU per message (the load generator included, as every
+# target shares it); the server's own CPU per message; machine-wide context switches per
+# message and the server's own (backstop: all its threads; smtp-sink: its process; Postfix's
+# are spread over its process fan-out, so only the machine-wide figure is given). The last
+# line puts the ratios side by side: backstop/ceiling rate (target >= 0.70), backstop/postfix
+# rate (target >= 8), CPU per message / the ceiling's (target <= 1.5), backstop's own context
+# switches per message (target < 3).
 # Usage: bench/smtp_throughput.sh BUILD_DIR [MESSAGES]
 source "$(dirname "$0")/lib.sh"
 build=${1:-build}
 messages=${2:-${BENCH_MESSAGES:-20000}}
 sessions=${BENCH_SESSIONS:-20}
 size=${BENCH_SIZE:-4096}
+tck=$(getconf CLK_TCK)
 make_workdir bench
 
-drive() { # port -> seconds
-  local start end
-  start=$(now)
-  smtp-source -c -s "$sessions" -m "$messages" -l "$size" -f sender@example.org \
-    -t user@example.test "127.0.0.1:$1" >/dev/null
-  end=$(now)
-  /usr/bin/python3 -c "print($end - $start)"
+dport=$(free_port)
+dnsmasq --no-daemon --port="$dport" --listen-address=127.0.0.1 --bind-interfaces --no-resolv \
+  --no-hosts --conf-file=/dev/null --user=root --auth-server=ns.example.org,127.0.0.1 \
+  --auth-zone=example.org --auth-ttl=300 --local-ttl=300 \
+  --txt-record=example.org,"v=spf1 ip4:127.0.0.0/8 -all" \
+  --mx-host=example.org,mx.example.org,10 --host-record=mx.example.org,127.0.0.5 \
+  >"$work/dnsmasq.log" 2>&1 &
+pids+=($!)
+
+# The default checks of a fresh install, with the primary down and DNS on loopback.
+default_checks() {
+  /usr/bin/python3 - "$1" "$dport" <<'PY'
+import re, sys
+path, port = sys.argv[1], sys.argv[2]
+text = open(path).read()
+text = text.replace('servers = ["127.0.0.1:1"]', f'servers = ["127.0.0.1:{port}"]')
+text = re.sub(r'\[verify\].*?(?=\n\[)', '[verify]\nunverified = "accept"', text, flags=re.S)
+text = text.replace('[checks.spf]\nenabled = false\n', '')
+open(path, "w").write(text)
+PY
 }
 
-# backstop
-port=$(free_port)
-mkdir -p "$work/backstop"
-write_backstop_config "$work/backstop/backstop.toml" "$port" "$work/backstop/queue"
-"$build/backstop" serve --config "$work/backstop/backstop.toml" 2>"$work/backstop/log" &
-pids+=($!)
-wait_port 127.0.0.1 "$port"
-secs=$(drive "$port")
-backstop_rate=$(rate "$messages" "$secs")
-queued=$("$build/backstop" queue list --json --config "$work/backstop/backstop.toml" |
-  /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)["messages"]))')
-kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
-echo "backstop: $messages messages in ${secs}s = $backstop_rate msg/s; queued afterwards: $queued"
-if [ "$queued" != "$messages" ]; then
-  echo "!! backstop acknowledged $messages but lists $queued" >&2
-  exit 1
-fi
+# Runs smtp-source against PORT while SERVER_PID (or "" for none) is measured. Prints
+# "seconds machine_jiffies machine_switches server_jiffies server_switches".
+measure() { # port server_pid
+  local port=$1 spid=$2 start end mj0 mj1 mc0 mc1 sj0=0 sj1=0 sc0=0 sc1=0
+  if [ -n "$spid" ]; then sj0=$(process_jiffies "$spid"); sc0=$(process_switches "$spid"); fi
+  mj0=$(machine_jiffies); mc0=$(machine_switches); start=$(now)
+  smtp-source -c -s "$sessions" -m "$messages" -l "$size" -f sender@example.org \
+    -t user@example.test "127.0.0.1:$port" >/dev/null
+  end=$(now); mj1=$(machine_jiffies); mc1=$(machine_switches)
+  if [ -n "$spid" ]; then sj1=$(process_jiffies "$spid"); sc1=$(process_switches "$spid"); fi
+  /usr/bin/python3 -c "print($end - $start, $mj1 - $mj0, $mc1 - $mc0, $sj1 - $sj0, $sc1 - $sc0)"
+}
 
-# Postfix as backup MX
+# name seconds mj mc sj sc -> one line of figures; sets rate_<name>, cpu_<name>, own_cs_<name>
+report() {
+  local name=$1 key=${1//-/_}
+  read -r r c s o x < <(/usr/bin/python3 -c "
+m = $messages; secs, mj, mc, sj, sc = $2, $3, $4, $5, $6
+print(f'{m/secs:.0f} {mj/$tck/m*1e6:.0f} {mc/m:.1f} {sj/$tck/m*1e6:.0f} {sc/m:.2f}')")
+  printf -v "rate_$key" %s "$r"; printf -v "cpu_$key" %s "$c"; printf -v "own_cs_$key" %s "$x"
+  if [ "$name" = postfix ]; then o="-"; x="-"; fi
+  printf '%-17s %7s msg/s  machine CPU %5s us/msg  own CPU %4s us/msg  switches %5s/msg (own %s)\n' \
+    "$name:" "$r" "$c" "$o" "$s" "$x"
+}
+
+run_backstop() { # name [default]
+  local name=$1 port dir pid
+  port=$(free_port)
+  dir="$work/$name"
+  mkdir -p "$dir"
+  write_backstop_config "$dir/backstop.toml" "$port" "$dir/queue"
+  [ -z "${2:-}" ] || default_checks "$dir/backstop.toml"
+  "$build/backstop" serve --config "$dir/backstop.toml" 2>"$dir/log" &
+  pid=$!
+  pids+=($pid)
+  wait_port 127.0.0.1 "$port"
+  local figures
+  figures=$(measure "$port" "$pid")
+  local queued
+  queued=$("$build/backstop" queue list --json --config "$dir/backstop.toml" |
+    /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)["messages"]))')
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  # shellcheck disable=SC2086
+  report "$name" $figures
+  if [ "$queued" != "$messages" ]; then
+    echo "!! $name acknowledged $messages but lists $queued" >&2
+    grep -m5 -v '^$' "$dir/log" >&2 || true
+    exit 1
+  fi
+}
+
+run_backstop backstop
+run_backstop backstop-default default
+
 pport=$(free_port)
 postfix_dir="$work/postfix"
 start_postfix_backup_mx "$work/postfix" "$pport"
-psecs=$(drive "$pport")
-postfix_rate=$(rate "$messages" "$psecs")
+# shellcheck disable=SC2046
+report postfix $(measure "$pport" "")
 stop_postfix "$work/postfix"
-echo "postfix:  $messages messages in ${psecs}s = $postfix_rate msg/s"
 
-# ceiling
 sport=$(free_port)
 smtp-sink -u nobody -c "127.0.0.1:$sport" 1000 >/dev/null 2>&1 &
-pids+=($!)
+spid=$!
+pids+=($spid)
 wait_port 127.0.0.1 "$sport"
-csecs=$(drive "$sport")
-ceiling_rate=$(rate "$messages" "$csecs")
-echo "ceiling:  $messages messages in ${csecs}s = $ceiling_rate msg/s (smtp-sink, stores nothing)"
+# shellcheck disable=SC2046
+report ceiling $(measure "$sport" "$spid")
 
-echo "throughput: backstop=$backstop_rate msg/s postfix=$postfix_rate msg/s ceiling=$ceiling_rate msg/s" \
-  "backstop/postfix=$(ratio "$backstop_rate" "$postfix_rate")" \
-  "backstop/ceiling=$(ratio "$backstop_rate" "$ceiling_rate") (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+for b in backstop backstop_default; do
+  r=rate_$b c=cpu_$b x=own_cs_$b
+  echo "throughput: $b=${!r} msg/s postfix=$rate_postfix ceiling=$rate_ceiling" \
+    "$b/ceiling=$(ratio "${!r}" "$rate_ceiling") (target 0.70)" \
+    "$b/postfix=$(ratio "${!r}" "$rate_postfix") (target 8)" \
+    "cpu/ceiling_cpu=$(ratio "${!c}" "$cpu_ceiling") (target 1.5)" \
+    "own_switches=${!x}/msg (target 3)"
+done
+echo "(load: $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -3,6 +3,7 @@
 
 #include <cstring>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -91,7 +92,10 @@ mail::Status ControlServer::start(const std::filesystem::path& path, RequestHand
     listen_fd_ = -1;
     return mail::make_error("cannot listen on control socket " + path.string() + ": " + why);
   }
-  thread_ = std::thread([this] { serve(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "bs-control");
+    serve();
+  });
   return mail::Ok{};
 }
 

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <iostream>
+#include <pthread.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -177,7 +178,10 @@ mail::Status SpoolImpl::open() {
   } else {
     active_ = numbers.back();
   }
-  committer_ = std::thread([this] { committer_loop(); });
+  committer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "bs-commit");
+    committer_loop();
+  });
   return mail::Ok{};
 }
 

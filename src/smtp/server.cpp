@@ -5,7 +5,9 @@
 #include "smtp/asio_tokens.hpp"
 #include "smtp/session.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
+#include <sstream>
 
 namespace backstop::smtp {
 
@@ -17,19 +19,6 @@ asio::awaitable<void> refuse(asio::ip::tcp::socket socket, mail::Reply reply) {
   co_await asio::async_write(socket, asio::buffer(text), use_tuple);
   std::error_code ignored;
   socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-}
-
-std::string peer_ip(const asio::ip::tcp::socket& socket) {
-  std::error_code ec;
-  auto remote = socket.remote_endpoint(ec);
-  if (ec) {
-    return "unknown";
-  }
-  auto addr = remote.address();
-  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
-    return asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6()).to_string();
-  }
-  return addr.to_string();
 }
 
 const char* refusal_reason(AdmitResult result) {
@@ -64,32 +53,81 @@ Server::Server(const SessionOptions& options, ConnectionLimiter& limiter,
   id_prefix_ = fmt::format("{:x}.", started.count());
 }
 
+namespace {
+std::string where(const asio::ip::tcp::endpoint& endpoint) {
+  std::ostringstream text;
+  text << endpoint;
+  return text.str();
+}
+
+// Binds endpoint once without SO_REUSEPORT: fails while anyone else listens there (so a
+// second server never silently shares our port), and turns port 0 into a real port.
+mail::Result<asio::ip::tcp::endpoint> claim(asio::io_context& loop,
+                                            const asio::ip::tcp::endpoint& endpoint) {
+  asio::ip::tcp::acceptor probe(loop);
+  std::error_code ec;
+  probe.open(endpoint.protocol(), ec);
+  if (!ec) {
+    probe.set_option(asio::socket_base::reuse_address(true), ec);
+  }
+  if (!ec && endpoint.address().is_v6()) {
+    probe.set_option(asio::ip::v6_only(true), ec);
+  }
+  if (!ec) {
+    probe.bind(endpoint, ec);
+  }
+  auto bound = ec ? endpoint : probe.local_endpoint(ec);
+  if (ec) {
+    return mail::make_error("cannot listen on " + where(endpoint) + ": " + ec.message());
+  }
+  return bound;
+}
+} // namespace
+
+mail::Status Server::open_acceptor(asio::io_context& loop,
+                                   const asio::ip::tcp::endpoint& endpoint) {
+  auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(loop);
+  std::error_code ec;
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) {
+    acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  }
+  if (!ec) {
+    acceptor->set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
+  }
+  if (!ec) {
+    acceptor->set_option(asio::ip::tcp::no_delay(true), ec); // accepted sockets inherit it
+  }
+  if (!ec && endpoint.address().is_v6()) {
+    acceptor->set_option(asio::ip::v6_only(true), ec);
+  }
+  if (!ec) {
+    acceptor->bind(endpoint, ec);
+  }
+  if (!ec) {
+    acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  }
+  if (ec) {
+    return mail::make_error("cannot listen on " + where(endpoint) + ": " + ec.message());
+  }
+  acceptors_.push_back(std::move(acceptor));
+  return mail::Ok{};
+}
+
 mail::Status Server::listen(const std::vector<asio::ip::tcp::endpoint>& endpoints) {
-  for (const auto& endpoint : endpoints) {
-    auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(*loops_.front());
-    std::error_code ec;
-    acceptor->open(endpoint.protocol(), ec);
-    if (!ec) {
-      acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  for (const auto& requested : endpoints) {
+    auto endpoint = claim(*loops_.front(), requested);
+    if (!endpoint) {
+      return endpoint.error();
     }
-    if (!ec && endpoint.address().is_v6()) {
-      acceptor->set_option(asio::ip::v6_only(true), ec);
+    for (auto* loop : loops_) {
+      if (auto opened = open_acceptor(*loop, endpoint.value()); !opened) {
+        return opened;
+      }
     }
-    if (!ec) {
-      acceptor->bind(endpoint, ec);
-    }
-    if (!ec) {
-      acceptor->listen(asio::socket_base::max_listen_connections, ec);
-    }
-    if (ec) {
-      std::ostringstream where;
-      where << endpoint;
-      return mail::make_error("cannot listen on " + where.str() + ": " + ec.message());
-    }
-    acceptors_.push_back(std::move(acceptor));
   }
   for (auto& acceptor : acceptors_) {
-    asio::co_spawn(*loops_.front(), accept_loop(*acceptor), asio::detached);
+    asio::co_spawn(acceptor->get_executor(), accept_loop(*acceptor), asio::detached);
   }
   return mail::Ok{};
 }
@@ -98,23 +136,33 @@ std::vector<asio::ip::tcp::endpoint> Server::bound() const {
   std::vector<asio::ip::tcp::endpoint> out;
   for (const auto& a : acceptors_) {
     std::error_code ec;
-    out.push_back(a->local_endpoint(ec));
+    auto endpoint = a->local_endpoint(ec);
+    if (std::find(out.begin(), out.end(), endpoint) == out.end()) {
+      out.push_back(endpoint); // each loop has a socket of it
+    }
   }
   return out;
 }
 
+// An acceptor belongs to its loop: it is closed there, not from the caller's thread.
 void Server::stop() {
   for (auto& a : acceptors_) {
-    std::error_code ignored;
-    a->close(ignored);
+    asio::post(a->get_executor(), [acceptor = a.get()] {
+      std::error_code ignored;
+      acceptor->close(ignored);
+    });
   }
 }
 
 asio::awaitable<void> Server::accept_loop(asio::ip::tcp::acceptor& acceptor) {
   asio::steady_timer backoff(acceptor.get_executor());
+  std::error_code ignored;
+  const auto listener = acceptor.local_endpoint(ignored);
+  // A wildcard listener learns each connection's own address; a specific one knows it.
+  const bool wildcard = listener.address().is_unspecified();
   while (acceptor.is_open()) {
-    auto& loop = *loops_[next_loop_++ % loops_.size()];
-    auto [ec, socket] = co_await acceptor.async_accept(loop, use_tuple);
+    Session::Peers peers{{}, listener};
+    auto [ec, socket] = co_await acceptor.async_accept(peers.remote, use_tuple);
     if (ec == asio::error::operation_aborted) {
       break;
     }
@@ -127,12 +175,15 @@ asio::awaitable<void> Server::accept_loop(asio::ip::tcp::acceptor& acceptor) {
       co_await backoff.async_wait(use_tuple);
       continue;
     }
-    start_session(std::move(socket));
+    if (wildcard) {
+      peers.local = socket.local_endpoint(ignored);
+    }
+    start_session(std::move(socket), peers);
   }
 }
 
-void Server::start_session(asio::ip::tcp::socket socket) {
-  const std::string ip = peer_ip(socket);
+void Server::start_session(asio::ip::tcp::socket socket, const Session::Peers& peers) {
+  const std::string ip = unmapped(peers.remote.address()).to_string();
   Admission admission;
   const auto admitted = limiter_.admit(ip, admission);
   auto executor = socket.get_executor();
@@ -145,11 +196,9 @@ void Server::start_session(asio::ip::tcp::socket socket) {
     return;
   }
   metrics::count(options_.counters, metrics::Counter::ConnectionsAccepted);
-  std::error_code ignored;
-  socket.set_option(asio::ip::tcp::no_delay(true), ignored);
   std::string id = id_prefix_ + std::to_string(++sessions_started_);
-  auto session =
-      std::make_shared<Session>(options_, std::move(socket), std::move(admission), std::move(id));
+  auto session = std::make_shared<Session>(options_, std::move(socket), peers, std::move(admission),
+                                           std::move(id));
   asio::co_spawn(executor, Session::run(std::move(session)),
                  [ip, log = options_.log](std::exception_ptr e) {
                    if (!e || !log) {

@@ -73,9 +73,9 @@ std::string Transport::tls_description() const {
   return out;
 }
 
+// close() alone sends the FIN (no other descriptor shares the socket): no shutdown() first.
 void Transport::close() {
   std::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
 }
 

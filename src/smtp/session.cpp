@@ -16,43 +16,28 @@ constexpr std::size_t command_read_chunk = 2048;
 constexpr std::size_t max_framed_line = 1024;
 } // namespace
 
-Session::Session(const SessionOptions& options, asio::ip::tcp::socket socket, Admission admission,
-                 std::string id)
+Session::Session(const SessionOptions& options, asio::ip::tcp::socket socket, const Peers& peers,
+                 Admission admission, std::string id)
     : options_(options), transport_(std::move(socket)), admission_(std::move(admission)),
       watchdog_timer_(transport_.socket().get_executor()), pipeline_(options.pipeline->get()) {
   ctx_.session_id = std::move(id);
   ctx_.executor = transport_.socket().get_executor();
-  std::error_code ec;
-  auto remote = transport_.socket().remote_endpoint(ec);
-  if (!ec) {
-    ctx_.client.address = remote.address();
-    if (remote.address().is_v6() && remote.address().to_v6().is_v4_mapped()) {
-      ctx_.client.address =
-          asio::ip::make_address_v4(asio::ip::v4_mapped, remote.address().to_v6());
-    }
-  }
-  ctx_.client.ip = ec ? "unknown" : ctx_.client.address.to_string();
-  auto local = transport_.socket().local_endpoint(ec);
-  if (!ec) {
-    ctx_.client.listener = local.address().to_string() + ":" + std::to_string(local.port());
-  }
+  ctx_.client.address = unmapped(peers.remote.address());
+  ctx_.client.ip = ctx_.client.address.to_string();
+  ctx_.client.listener =
+      peers.local.address().to_string() + ":" + std::to_string(peers.local.port());
 }
 
-std::string_view Session::pending_input() const {
-  return std::string_view(input_).substr(input_pos_);
-}
-
-void Session::consume(std::size_t n) { input_pos_ += n; }
-
-void Session::compact_input() {
-  if (input_pos_ == input_.size()) {
-    input_.clear();
-    input_pos_ = 0;
-  } else if (input_pos_ > 0) {
-    input_.erase(0, input_pos_);
-    input_pos_ = 0;
+asio::ip::address unmapped(const asio::ip::address& address) {
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
   }
+  return address;
 }
+
+std::string_view Session::pending_input() const { return input_.pending(); }
+
+void Session::consume(std::size_t n) { input_.consume(n); }
 
 // The watchdog sleeps until the deadline it last saw; an earlier one must wake it up.
 void Session::set_deadline(std::chrono::seconds timeout) {
@@ -86,13 +71,11 @@ asio::awaitable<bool> Session::read_more(std::chrono::seconds timeout, std::size
   if (!co_await flush()) {
     co_return false;
   }
-  compact_input();
-  const std::size_t old = input_.size();
-  input_.resize(old + chunk);
+  char* room = input_.prepare(chunk);
   set_deadline(timeout);
   std::error_code ec;
-  std::size_t n = co_await transport_.read_some(asio::buffer(input_.data() + old, chunk), ec);
-  input_.resize(old + (ec ? 0 : n));
+  std::size_t n = co_await transport_.read_some(asio::buffer(room, chunk), ec);
+  input_.commit(ec ? 0 : n);
   co_return !ec && n > 0;
 }
 
@@ -166,10 +149,10 @@ asio::awaitable<void> Session::watch_for_early_talk() {
       self->transport_.socket().cancel(ignored);
     }
   });
-  input_.resize(command_read_chunk);
+  char* room = input_.prepare(command_read_chunk);
   std::error_code ec;
-  const std::size_t n = co_await transport_.read_some(asio::buffer(input_), ec);
-  input_.resize(ec ? 0 : n);
+  const std::size_t n = co_await transport_.read_some(asio::buffer(room, command_read_chunk), ec);
+  input_.commit(ec ? 0 : n);
   timer.cancel();
   ctx_.client.early_talker = n > 0 && !ec;
 }

@@ -16,6 +16,7 @@
 #include "smtp/connection_limiter.hpp"
 #include "smtp/data_reader.hpp"
 #include "smtp/hop_counter.hpp"
+#include "smtp/input_buffer.hpp"
 #include "smtp/session_options.hpp"
 #include "smtp/transport.hpp"
 
@@ -28,10 +29,18 @@
 
 namespace backstop::smtp {
 
+// An IPv4 client on an IPv6 socket (::ffff:a.b.c.d) as the IPv4 address it is.
+asio::ip::address unmapped(const asio::ip::address& address);
+
 class Session : public std::enable_shared_from_this<Session> {
 public:
-  Session(const SessionOptions& options, asio::ip::tcp::socket socket, Admission admission,
-          std::string id);
+  // The endpoints come from accept() and the listener, so a session costs no getpeername().
+  struct Peers {
+    asio::ip::tcp::endpoint remote;
+    asio::ip::tcp::endpoint local;
+  };
+  Session(const SessionOptions& options, asio::ip::tcp::socket socket, const Peers& peers,
+          Admission admission, std::string id);
   // Runs the conversation to its end. The coroutine owns the session through self, since a
   // lazily started coroutine cannot rely on its caller's shared_ptr still being there.
   static asio::awaitable<void> run(std::shared_ptr<Session> self);
@@ -56,7 +65,6 @@ private:
   void reply_error(const mail::Reply& r); // counts toward max_errors
   std::string_view pending_input() const;
   void consume(std::size_t n);
-  void compact_input();
 
   // Commands (session_commands.cpp)
   asio::awaitable<Outcome> dispatch(const Command& command, std::size_t line_length);
@@ -88,8 +96,7 @@ private:
   bool closed_ = false;
   bool timed_out_ = false;
 
-  std::string input_;
-  std::size_t input_pos_ = 0;
+  InputBuffer input_;
   bool discarding_long_line_ = false;
   std::string output_;
 

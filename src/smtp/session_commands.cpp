@@ -234,7 +234,6 @@ asio::awaitable<Session::Outcome> Session::on_starttls(std::string_view argument
   // Whatever the client pipelined after STARTTLS in plaintext must never be read as a
   // command of the encrypted session (CVE-2011-0411).
   input_.clear();
-  input_pos_ = 0;
   std::error_code ec;
   set_deadline(options_.limits.command_timeout);
   co_await transport_.start_tls(*options_.tls, ec);

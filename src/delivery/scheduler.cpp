@@ -5,6 +5,7 @@
 #include "smtp/asio_tokens.hpp"
 
 #include <future>
+#include <iterator>
 
 namespace backstop::delivery {
 
@@ -12,15 +13,14 @@ Scheduler::Scheduler(asio::io_context& loop, queue::Spool& spool, Router& router
                      SchedulerOptions options, const mail::Clock& clock,
                      std::shared_ptr<spdlog::logger> log)
     : loop_(loop), spool_(spool), router_(router), options_(std::move(options)), clock_(clock),
-      log_(std::move(log)), schedule_(options_.retry), notices_(options_.bounce) {}
+      log_(std::move(log)), schedule_(options_.retry), notices_(options_.bounce),
+      intake_timer_(loop) {}
 
 Scheduler::~Scheduler() = default;
 
 void Scheduler::start() {
   asio::post(loop_, [this] {
-    for (auto& m : spool_.list()) {
-      track(std::move(m));
-    }
+    track(spool_.list());
     log_->info("delivery: {} messages for {} domains", messages_.size(), domains_.size());
     tick_timer_ = std::make_unique<asio::steady_timer>(loop_);
     asio::co_spawn(loop_, tick_loop(), asio::detached);
@@ -36,22 +36,54 @@ void Scheduler::stop() {
   });
 }
 
-void Scheduler::on_committed(const queue::QueuedMessage& message) {
-  asio::post(loop_, [this, message] { track(message); });
+void Scheduler::on_committed(std::vector<queue::QueuedMessage> messages) {
+  std::chrono::steady_clock::duration wait{};
+  {
+    std::lock_guard lock(intake_mutex_);
+    std::move(messages.begin(), messages.end(), std::back_inserter(intake_));
+    if (intake_scheduled_) {
+      return; // the loop is told already; it takes these too
+    }
+    intake_scheduled_ = true;
+    const auto since = std::chrono::steady_clock::now() - last_intake_;
+    wait = since < options_.intake_interval ? options_.intake_interval - since : wait;
+  }
+  asio::post(loop_, [this, wait] {
+    if (wait.count() == 0) {
+      take_in();
+      return;
+    }
+    intake_timer_.expires_after(wait);
+    intake_timer_.async_wait([this](std::error_code) { take_in(); });
+  });
 }
 
-void Scheduler::track(queue::QueuedMessage message) {
-  const mail::QueueId id = message.id;
-  std::set<std::string> domains;
-  for (std::size_t i = 0; i < message.envelope.recipients.size(); ++i) {
-    if (i < message.state.recipients.size() &&
-        message.state.recipients[i].status == queue::RecipientStatus::Pending) {
-      domains.insert(message.envelope.recipients[i].address.domain);
-    }
+void Scheduler::take_in() {
+  std::vector<queue::QueuedMessage> messages;
+  {
+    std::lock_guard lock(intake_mutex_);
+    messages.swap(intake_);
+    intake_scheduled_ = false;
+    last_intake_ = std::chrono::steady_clock::now();
   }
-  messages_[id] = Tracked{std::move(message), {}};
-  for (const auto& d : domains) {
-    domains_[d].waiting.insert(id);
+  if (!messages.empty()) {
+    track(std::move(messages));
+  }
+}
+
+void Scheduler::track(std::vector<queue::QueuedMessage> messages) {
+  std::set<std::string> domains;
+  for (auto& message : messages) {
+    const mail::QueueId id = message.id;
+    for (std::size_t i = 0; i < message.envelope.recipients.size(); ++i) {
+      if (i < message.state.recipients.size() &&
+          message.state.recipients[i].status == queue::RecipientStatus::Pending) {
+        const auto& domain = message.envelope.recipients[i].address.domain;
+        domains.insert(domain);
+        domains_[domain].waiting.insert(id);
+      }
+    }
+    messages_[id] = Tracked{std::move(message), {}};
   }
   for (const auto& d : domains) {
     poke(d);
@@ -157,6 +189,7 @@ std::size_t Scheduler::waiting(const std::string& domain) const {
 }
 
 long Scheduler::flush_now(const std::string& domain) {
+  take_in(); // a flush includes what was committed a moment ago
   long total = domain.empty() ? 0 : -1;
   for (auto& [name, q] : domains_) {
     if (!domain.empty() && name != domain) {
@@ -185,6 +218,7 @@ nlohmann::json Scheduler::modify(const std::string& command, mail::QueueId id) {
   std::promise<nlohmann::json> result;
   auto future = result.get_future();
   asio::post(loop_, [this, command, id, &result] {
+    take_in(); // an operator may name a message committed a moment ago
     auto it = messages_.find(id);
     if (it == messages_.end()) {
       result.set_value(

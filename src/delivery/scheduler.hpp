@@ -40,6 +40,9 @@ struct SchedulerOptions {
   std::size_t max_connections_per_destination = 10;
   std::size_t messages_per_connection = 1000; // then QUIT and reconnect
   std::chrono::milliseconds tick{1000};       // how often due times are checked
+  // New messages are taken in at most this often: under load one wake-up of the delivery
+  // loop carries many commit batches; a message after a quiet spell is taken in at once.
+  std::chrono::milliseconds intake_interval{50};
   ClientOptions client;
   std::map<std::string, TlsPolicy> domain_tls; // per-domain tls = "required"
   metrics::Counters* counters = nullptr;
@@ -59,7 +62,7 @@ public:
   void stop();
 
   // Thread-safe entry points.
-  void on_committed(const queue::QueuedMessage& message);
+  void on_committed(std::vector<queue::QueuedMessage> messages); // one commit batch
   // Starts delivery of everything waiting for domain ("" = all) without waiting for it.
   void request_flush(const std::string& domain);
   // The same for the admin side: waits for the loop and returns how many messages wait for
@@ -86,7 +89,8 @@ private:
   };
   struct Round; // one delivery round for a domain (domain_round.cpp)
 
-  void track(queue::QueuedMessage message);
+  void track(std::vector<queue::QueuedMessage> messages);
+  void take_in(); // what on_committed collected (on the loop)
   void forget(mail::QueueId id);
   void poke(const std::string& domain);
   bool due(const Tracked& t, const std::string& domain, std::int64_t now) const;
@@ -130,6 +134,12 @@ private:
   std::size_t connections_ = 0;
   bool stopped_ = false;
   std::unique_ptr<asio::steady_timer> tick_timer_;
+
+  std::mutex intake_mutex_; // guards the three below, written on the committer thread
+  std::vector<queue::QueuedMessage> intake_;
+  bool intake_scheduled_ = false;
+  std::chrono::steady_clock::time_point last_intake_{};
+  asio::steady_timer intake_timer_;
 
   mutable std::mutex counts_mutex_; // guards counts_, read by ETRN from session threads
   std::map<std::string, std::size_t> counts_;

@@ -189,7 +189,7 @@ mail::Status SpoolImpl::write_request(Request& r, int fd, std::uint64_t& offset,
 }
 
 mail::Status SpoolImpl::write_batch(std::deque<Request>& batch, Segment& segment,
-                                    std::uint64_t number) {
+                                    std::uint64_t number, std::uint64_t& end) {
   std::uint64_t offset = segment.size;
   std::string pending;
   for (auto& r : batch) {
@@ -201,6 +201,7 @@ mail::Status SpoolImpl::write_batch(std::deque<Request>& batch, Segment& segment
   if (!pwrite_all(segment.fd(), pending, offset)) {
     return mail::make_error(std::strerror(errno));
   }
+  end = offset + pending.size();
   return mail::Ok{};
 }
 
@@ -217,7 +218,8 @@ void SpoolImpl::commit_batch(std::deque<Request>& batch) {
   }
   const std::uint64_t number = active_;
   Segment& segment = segments_.at(number);
-  if (auto written = write_batch(batch, segment, number); !written) {
+  std::uint64_t end = 0;
+  if (auto written = write_batch(batch, segment, number, end); !written) {
     const int err = errno;
     if (::ftruncate(segment.fd(), static_cast<off_t>(segment.size)) != 0) {
       healthy_ = false; // we cannot take the partial batch back
@@ -231,11 +233,9 @@ void SpoolImpl::commit_batch(std::deque<Request>& batch) {
                std::string("queue sync failed: ") + std::strerror(errno));
     return;
   }
-  struct stat st {};
-  ::fstat(segment.fd(), &st);
   {
     std::unique_lock lock(index_mutex_);
-    segment.size = static_cast<std::uint64_t>(st.st_size);
+    segment.size = end; // what we wrote: no fstat per batch
   }
   commits_++;
   records_ += batch.size();
@@ -243,15 +243,15 @@ void SpoolImpl::commit_batch(std::deque<Request>& batch) {
 }
 
 void SpoolImpl::publish(std::deque<Request>& batch) {
+  std::vector<QueuedMessage> committed;
   for (auto& r : batch) {
-    std::optional<QueuedMessage> committed;
     {
       std::unique_lock lock(index_mutex_);
       if (r.type == RecordType::Message) {
         apply_message(r.segment, r.body_offset, r.id, std::move(r.envelope), std::move(r.state),
                       r.body.size());
-        if (!r.relocation) {
-          committed = index_.at(r.id.value).message;
+        if (!r.relocation && observer_) {
+          committed.push_back(index_.at(r.id.value).message);
         }
       } else if (r.type == RecordType::State) {
         auto it = index_.find(r.id.value);
@@ -264,13 +264,13 @@ void SpoolImpl::publish(std::deque<Request>& batch) {
     }
     r.body.clear();
     r.done(CommitResult{r.id, std::nullopt, {}});
-    if (committed && observer_) {
-      observer_(*committed);
-    }
+  }
+  if (!committed.empty()) {
+    observer_(std::move(committed));
   }
 }
 
-void SpoolImpl::set_on_committed(std::function<void(const QueuedMessage&)> observer) {
+void SpoolImpl::set_on_committed(std::function<void(std::vector<QueuedMessage>)> observer) {
   observer_ = std::move(observer);
 }
 

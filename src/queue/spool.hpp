@@ -91,8 +91,9 @@ public:
   virtual mail::Result<std::string> read_body(mail::QueueId id) const = 0;
   virtual SpoolStats stats() const = 0;
 
-  // Called on the committer thread after each successful submit (delivery subscribes).
-  virtual void set_on_committed(std::function<void(const QueuedMessage&)> observer) = 0;
+  // Called on the committer thread once per commit batch with the messages it made durable
+  // (delivery subscribes): one announcement per batch, not one per message.
+  virtual void set_on_committed(std::function<void(std::vector<QueuedMessage>)> observer) = 0;
   // Stops accepting work, finishes the batch in flight, joins the committer.
   virtual void close() = 0;
 };

@@ -64,7 +64,7 @@ public:
   std::optional<QueuedMessage> find(mail::QueueId id) const override;
   mail::Result<std::string> read_body(mail::QueueId id) const override;
   SpoolStats stats() const override;
-  void set_on_committed(std::function<void(const QueuedMessage&)> observer) override;
+  void set_on_committed(std::function<void(std::vector<QueuedMessage>)> observer) override;
   void close() override;
 
 private:
@@ -94,7 +94,9 @@ private:
   void enqueue(Request request);
   void committer_loop();
   void commit_batch(std::deque<Request>& batch);
-  mail::Status write_batch(std::deque<Request>& batch, Segment& segment, std::uint64_t number);
+  // end: the segment's length after the batch, on success.
+  mail::Status write_batch(std::deque<Request>& batch, Segment& segment, std::uint64_t number,
+                           std::uint64_t& end);
   mail::Status write_request(Request& r, int fd, std::uint64_t& offset, std::string& pending);
   void publish(std::deque<Request>& batch);
   void fail_batch(std::deque<Request>& batch, CommitError error, const std::string& detail);
@@ -114,7 +116,7 @@ private:
   std::uint64_t active_ = 0; // number of the segment being appended to
 
   std::atomic<std::uint64_t> next_id_{1};
-  std::function<void(const QueuedMessage&)> observer_;
+  std::function<void(std::vector<QueuedMessage>)> observer_;
 
   std::mutex queue_mutex_;
   std::condition_variable queue_cv_;

@@ -54,7 +54,7 @@ protected:
     scheduler_ = std::make_unique<Scheduler>(loop_, *spool_, router_, options, clock_,
                                              std::make_shared<spdlog::logger>("test"));
     spool_->set_on_committed(
-        [this](const queue::QueuedMessage& m) { scheduler_->on_committed(m); });
+        [this](std::vector<queue::QueuedMessage> m) { scheduler_->on_committed(std::move(m)); });
     scheduler_->start();
     thread_ = std::thread([this] {
       auto guard = asio::make_work_guard(loop_);

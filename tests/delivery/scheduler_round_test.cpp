@@ -170,7 +170,8 @@ TEST(SchedulerRound, ADeliveryThatThrowsDoesNotLeaveItsDomainStuck) {
   asio::io_context loop{1};
   Scheduler scheduler(loop, *spool, router, options, clock,
                       std::make_shared<spdlog::logger>("test"));
-  spool->set_on_committed([&](const queue::QueuedMessage& m) { scheduler.on_committed(m); });
+  spool->set_on_committed(
+      [&](std::vector<queue::QueuedMessage> m) { scheduler.on_committed(std::move(m)); });
   scheduler.start();
   std::thread thread([&] {
     auto guard = asio::make_work_guard(loop);

@@ -49,6 +49,7 @@ CalloutClient::~CalloutClient() = default;
 
 void CalloutClient::set_domain_tls(std::map<std::string, TlsPolicy> domain_tls) {
   asio::post(loop_, [this, tls = std::move(domain_tls)]() mutable {
+    down_.clear(); // a reload may have changed the routes: ask the pools again
     if (tls == options_.domain_tls) {
       return;
     }
@@ -71,6 +72,9 @@ void CalloutClient::stop() {
 }
 
 asio::awaitable<ProbeAnswer> CalloutClient::probe(mail::Address recipient) {
+  if (auto why = down_.why_down(recipient.domain, Clock::now())) {
+    co_return ProbeAnswer{ProbeResult::Unknown, 0, std::move(*why)};
+  }
   co_return co_await asio::co_spawn(loop_.get_executor(), probe_once(std::move(recipient)),
                                     asio::use_awaitable);
 }
@@ -144,7 +148,22 @@ asio::awaitable<ProbeAnswer> CalloutClient::probe_here(mail::Address recipient,
       co_return *answer;
     }
   }
+  note_if_all_down(recipient.domain, route.hops, why);
   co_return ProbeAnswer{ProbeResult::Unknown, 0, why};
+}
+
+void CalloutClient::note_if_all_down(const std::string& domain, const std::vector<Hop>& hops,
+                                     const std::string& why) {
+  const auto now = Clock::now();
+  auto until = Clock::time_point::max();
+  for (const auto& hop : hops) {
+    const auto pool = pools_.find(pool_key(hop));
+    if (pool == pools_.end() || pool->second.down_until <= now) {
+      return;
+    }
+    until = std::min(until, pool->second.down_until);
+  }
+  down_.mark(domain, until, why);
 }
 
 asio::awaitable<std::optional<ProbeAnswer>> CalloutClient::probe_hop(const Hop& hop,

@@ -9,9 +9,11 @@
 // MAIL FROM:<> is counted and warned about: verification is off for it until a sender is set,
 // unless a fallback sender is configured: then the callout is asked again at once with it, and
 // that primary gets the fallback directly for null_sender_memory.
-// Runs on the delivery loop; probe() may be awaited from any loop.
+// Runs on the delivery loop; probe() may be awaited from any loop, and answers at once, on
+// the asker's loop, for a domain whose every primary is backing off.
 #pragma once
 
+#include "delivery/down_domains.hpp"
 #include "delivery/router.hpp"
 #include "delivery/smtp_client.hpp"
 #include "metrics/counters.hpp"
@@ -115,12 +117,16 @@ private:
                                                     Pool& pool, Clock::time_point deadline,
                                                     std::string& why);
   asio::awaitable<void> reap_idle();
+  // After a "cannot tell": if every hop of the route is backing off, so is the domain.
+  void note_if_all_down(const std::string& domain, const std::vector<Hop>& hops,
+                        const std::string& why);
 
   asio::io_context& loop_;
   Router& router_;
   CalloutOptions options_;
   std::shared_ptr<spdlog::logger> log_;
-  std::map<std::string, Pool> pools_;                          // by endpoint
+  std::map<std::string, Pool> pools_; // by endpoint
+  DownDomains down_;                  // what the pools know, for askers on other loops
   std::map<std::string, std::shared_ptr<InFlight>> in_flight_; // by address
   std::atomic<std::size_t> opened_{0};
   std::vector<SenderRefusal> refusals_; // one per primary

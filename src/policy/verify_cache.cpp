@@ -46,6 +46,31 @@ void VerifyCache::keep(const state::VerifyEntry& entry) {
     }
   }
   memory_[entry.address] = entry;
+  absent_.erase(entry.address);
+}
+
+bool VerifyCache::known_absent(const std::string& key, std::int64_t now) {
+  std::lock_guard lock(mutex_);
+  const auto found = absent_.find(key);
+  if (found == absent_.end()) {
+    return false;
+  }
+  if (found->second <= now) {
+    absent_.erase(found);
+    return false;
+  }
+  return true;
+}
+
+void VerifyCache::note_absent(const std::string& key, std::int64_t now) {
+  std::lock_guard lock(mutex_);
+  if (absent_.size() >= options_.capacity) {
+    std::erase_if(absent_, [now](const auto& kv) { return kv.second <= now; });
+    if (absent_.size() >= options_.capacity) {
+      absent_.clear(); // a flood of distinct keys: forgetting only costs store reads
+    }
+  }
+  absent_[key] = now + options_.absent_memory.count();
 }
 
 // Not a coroutine: the store call is built here, not as a temporary inside a co_await
@@ -63,7 +88,7 @@ asio::awaitable<std::optional<state::VerifyEntry>> VerifyCache::lookup(std::stri
   if (auto hit = from_memory(key, now)) {
     co_return hit;
   }
-  if (store_ == nullptr) {
+  if (store_ == nullptr || known_absent(key, now)) {
     co_return std::nullopt;
   }
   auto stored = co_await read_store(store_executor_, options_.store_deadline, store_, key, now);
@@ -75,6 +100,8 @@ asio::awaitable<std::optional<state::VerifyEntry>> VerifyCache::lookup(std::stri
   }
   if (stored.value()) {
     keep(*stored.value());
+  } else {
+    note_absent(key, now);
   }
   co_return stored.value();
 }

@@ -2,7 +2,8 @@
 // for "exists" and "does not exist" (positive answers live long so that the cache can decide
 // while the primary is down). A bounded in-memory map in front of the state store: hits cost
 // no thread hop; misses ask the store on its own thread (with a deadline: a slow store is
-// a miss); writes go through to the store.
+// a miss), and a key the store did not have is remembered as absent for a minute, so the
+// next lookups of it cost no hop either; writes go through to the store.
 // Shared by every event loop (one mutex); the store may be shared by several hosts later.
 #pragma once
 
@@ -28,6 +29,10 @@ struct VerifyCacheOptions {
   std::chrono::seconds positive_refresh{7 * 86400};
   std::size_t capacity = 100000;
   std::chrono::milliseconds store_deadline{1000}; // a store read that takes longer is a miss
+  // How long "the store has nothing for this key" is believed without asking it again. Every
+  // write of this process clears it at once; one of another host (a shared store) is seen
+  // after this at the latest, and costs at most one callout meanwhile.
+  std::chrono::seconds absent_memory{60};
 };
 
 std::string cache_key(const mail::Address& address);
@@ -67,6 +72,8 @@ private:
                                           std::shared_ptr<spdlog::logger> log);
   std::optional<state::VerifyEntry> from_memory(const std::string& key, std::int64_t now);
   void keep(const state::VerifyEntry& entry);
+  bool known_absent(const std::string& key, std::int64_t now);
+  void note_absent(const std::string& key, std::int64_t now);
 
   state::VerifyStore* store_;
   asio::any_io_executor store_executor_;
@@ -76,6 +83,7 @@ private:
   std::mutex mutex_;
   std::unordered_map<std::string, state::VerifyEntry> memory_;
   std::unordered_set<std::string> refreshing_;
+  std::unordered_map<std::string, std::int64_t> absent_; // key -> believed absent until
 };
 
 } // namespace backstop::policy

@@ -4,6 +4,7 @@
 #include "policy/verify_cache.hpp"
 #include "state/store.hpp"
 
+#include <atomic>
 #include <filesystem>
 #include <future>
 #include <gtest/gtest.h>
@@ -53,6 +54,33 @@ public:
   }
   state::Result<std::size_t> erase_verify(const std::string&) override { return broken(); }
   state::Result<std::size_t> erase_expired(std::int64_t) override { return broken(); }
+};
+
+// The real store, counting the reads that reach it.
+class CountingStore final : public state::VerifyStore {
+public:
+  explicit CountingStore(state::VerifyStore& inner) : inner_(inner) {}
+  state::Result<std::optional<state::VerifyEntry>> get_verify(const std::string& key,
+                                                              std::int64_t now) override {
+    ++reads;
+    return inner_.get_verify(key, now);
+  }
+  state::Status put_verify(const state::VerifyEntry& entry) override {
+    return inner_.put_verify(entry);
+  }
+  state::Result<std::vector<state::VerifyEntry>> list_verify(std::int64_t now) override {
+    return inner_.list_verify(now);
+  }
+  state::Result<std::size_t> erase_verify(const std::string& pattern) override {
+    return inner_.erase_verify(pattern);
+  }
+  state::Result<std::size_t> erase_expired(std::int64_t now) override {
+    return inner_.erase_expired(now);
+  }
+  std::atomic<int> reads{0};
+
+private:
+  state::VerifyStore& inner_;
 };
 
 class VerifyCacheTest : public ::testing::Test {
@@ -309,6 +337,38 @@ TEST_F(VerifyCacheTest, StoreAnswersWhatMemoryDropped) {
   for (int i = 0; i < n; ++i) {
     EXPECT_TRUE(lookup(*cache, "u" + std::to_string(i) + "@example.test").has_value()) << i;
   }
+}
+
+TEST_F(VerifyCacheTest, AKeyTheStoreLacksIsNotAskedForAgainAtOnce) {
+  CountingStore counting(store_->verify());
+  auto cache = make_cache(&counting);
+  EXPECT_FALSE(lookup(*cache, "nobody@example.test").has_value());
+  EXPECT_FALSE(lookup(*cache, "nobody@example.test").has_value());
+  EXPECT_EQ(counting.reads.load(), 1) << "the second miss must cost no store read (no hop)";
+  clock_.advance(options_.absent_memory + 1s);
+  EXPECT_FALSE(lookup(*cache, "nobody@example.test").has_value());
+  EXPECT_EQ(counting.reads.load(), 2) << "after absent_memory the store is asked again";
+}
+
+TEST_F(VerifyCacheTest, OwnAnswerReplacesAbsenceAtOnce) {
+  auto cache = make_cache(&store_->verify());
+  EXPECT_FALSE(lookup(*cache, "new@example.test").has_value());
+  cache->remember("new@example.test", VerifyResult::Valid, "250 ok");
+  const auto hit = lookup(*cache, "new@example.test");
+  ASSERT_TRUE(hit.has_value());
+  EXPECT_EQ(hit->result, VerifyResult::Valid);
+}
+
+TEST_F(VerifyCacheTest, AnotherWritersAnswerIsSeenOnceAbsenceIsForgotten) {
+  auto reader = make_cache(&store_->verify());
+  auto writer = make_cache(&store_->verify()); // another host sharing the store
+  EXPECT_FALSE(lookup(*reader, "shared@example.test").has_value());
+  writer->remember("shared@example.test", VerifyResult::Invalid, "550 no");
+  store_thread_.drain();
+  clock_.advance(options_.absent_memory + 1s);
+  const auto hit = lookup(*reader, "shared@example.test");
+  ASSERT_TRUE(hit.has_value());
+  EXPECT_EQ(hit->result, VerifyResult::Invalid);
 }
 
 } // namespace

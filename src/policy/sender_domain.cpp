@@ -34,9 +34,7 @@ asio::awaitable<mail::Verdict> SenderDomainCheck::check(const mail::Address& sen
     co_return refuse(sender, "is a special-use name under \"" + std::string(*special) +
                                  "\" (RFC 6761, RFC 7686) and receives no mail");
   }
-  auto& resolver = resolver_;
-  const auto mx =
-      co_await asio::co_spawn(executor_, resolver.mx(sender.domain), asio::use_awaitable);
+  const auto mx = co_await resolver_.mx(sender.domain);
   if (mx.status == dns::Status::TempFail) {
     co_return defer(sender, mx.error);
   }
@@ -49,8 +47,7 @@ asio::awaitable<mail::Verdict> SenderDomainCheck::check(const mail::Address& sen
     }
     co_return mail::Verdict::accept(check_name);
   }
-  const auto a =
-      co_await asio::co_spawn(executor_, resolver.addresses(sender.domain), asio::use_awaitable);
+  const auto a = co_await resolver_.addresses(sender.domain);
   if (a.status == dns::Status::TempFail) {
     co_return defer(sender, a.error);
   }

@@ -28,15 +28,14 @@ struct SenderDnsTrouble {
 
 class SenderDomainCheck {
 public:
-  // The resolver lives on resolver_executor's loop; lookups are run there.
-  SenderDomainCheck(dns::Resolver& resolver, asio::any_io_executor resolver_executor)
-      : resolver_(resolver), executor_(std::move(resolver_executor)) {}
+  // resolver may be awaited from any loop and answers on the asker's loop (as the checks'
+  // resolver does): a cached answer costs no thread hop.
+  explicit SenderDomainCheck(dns::Resolver& resolver) : resolver_(resolver) {}
 
   asio::awaitable<mail::Verdict> check(const mail::Address& sender) const;
 
 private:
   dns::Resolver& resolver_;
-  asio::any_io_executor executor_;
 };
 
 } // namespace backstop::policy

@@ -27,15 +27,16 @@ ratio() { # a b
 }
 
 # A backstop config for benchmarks: real disk, loopback DNS that answers nothing, primary down.
-write_backstop_config() { # file port queue_dir
+# MAX_CONNECTIONS (default 15000) is [smtp] max_connections and max_connections_per_ip.
+write_backstop_config() { # file port queue_dir [max_connections]
   cat >"$1" <<CFG
 hostname = "mx2.example.test"
 [log]
 level = "warn"
 [smtp]
 listen = ["127.0.0.1:$2"]
-max_connections = 15000
-max_connections_per_ip = 15000
+max_connections = ${4:-15000}
+max_connections_per_ip = ${4:-15000}
 [queue]
 dir = "$3"
 [state]

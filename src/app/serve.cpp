@@ -4,6 +4,7 @@
 #include "admin/control_socket.hpp"
 #include "admin/queue_admin.hpp"
 #include "app/config_loader.hpp"
+#include "app/descriptor_budget.hpp"
 #include "app/local_identity.hpp"
 #include "app/logging.hpp"
 #include "app/reload_diff.hpp"
@@ -44,10 +45,6 @@ std::shared_ptr<const policy::Pipeline> refuse_all() {
   return std::make_shared<const policy::Pipeline>(policy::relay_only({}));
 }
 
-// File descriptors the process needs besides client connections: spool segments, logs,
-// the control socket, DNS and delivery sockets.
-constexpr std::size_t reserved_descriptors = 512;
-
 std::size_t raise_descriptor_limit() {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
@@ -82,6 +79,7 @@ private:
   mail::Status open_spool();
   mail::Status start_tls();
   void build_session_options();
+  std::size_t session_loop_count() const;
   void create_loops(std::size_t count);
   void start_loops();
   mail::Status make_check_resolver();
@@ -237,6 +235,10 @@ std::size_t default_session_loops() {
 
 // At most 15 characters (the kernel's limit for a thread name).
 void name_thread(const std::string& name) { pthread_setname_np(pthread_self(), name.c_str()); }
+
+std::size_t Runtime::session_loop_count() const {
+  return config_.smtp.workers != 0 ? config_.smtp.workers : default_session_loops();
+}
 
 void Runtime::create_loops(std::size_t count) {
   for (std::size_t i = 0; i < count; ++i) {
@@ -531,11 +533,12 @@ void Runtime::shutdown() {
 int Runtime::run() {
   started_unix_ = clock_.now_unix();
   const std::size_t descriptors = raise_descriptor_limit();
-  if (config_.smtp.max_connections + reserved_descriptors > descriptors) {
-    const std::size_t allowed =
-        descriptors > reserved_descriptors ? descriptors - reserved_descriptors : 1;
-    log_->warn("smtp.max_connections {} does not fit the open-files limit {}; using {}",
-               config_.smtp.max_connections, descriptors, allowed);
+  const std::size_t reserved = reserved_descriptors(config_, session_loop_count());
+  if (config_.smtp.max_connections + reserved > descriptors) {
+    const std::size_t allowed = descriptors > reserved ? descriptors - reserved : 1;
+    log_->warn("smtp.max_connections {} does not fit the open-files limit {} ({} kept for "
+               "backstop's own files, deliveries and callouts); using {}",
+               config_.smtp.max_connections, descriptors, reserved, allowed);
     config_.smtp.max_connections = allowed;
   }
   limiter_ = std::make_unique<smtp::ConnectionLimiter>(
@@ -550,9 +553,7 @@ int Runtime::run() {
     }
   }
   build_session_options();
-  const std::size_t workers =
-      config_.smtp.workers != 0 ? config_.smtp.workers : default_session_loops();
-  create_loops(workers);
+  create_loops(session_loop_count());
   if (auto started = start_delivery(); !started) {
     log_->critical("{}", started.error().message);
     return 1;

@@ -16,6 +16,7 @@
 #include <map>
 #include <mutex>
 #include <netdb.h>
+#include <tuple>
 
 namespace backstop::dns {
 
@@ -46,6 +47,42 @@ struct RawAnswer {
   std::vector<unsigned char> bytes;
 };
 
+// A record type's name in error texts.
+constexpr const char* type_name(int type) {
+  switch (type) {
+  case ns_t_mx:
+    return "MX";
+  case ns_t_a:
+    return "A";
+  case ns_t_aaaa:
+    return "AAAA";
+  case ns_t_txt:
+    return "TXT";
+  case ns_t_ptr:
+    return "PTR";
+  default:
+    return "DNS";
+  }
+}
+
+// One question a resolver asks: its record type, the answer it gives, its name in errors.
+// Each has its own cache and flights; what differs between them is only how c-ares' parse
+// of the answer is read (CaresResolver::parse) and what a special-use name answers.
+template <typename A, int Type> struct Question {
+  using Answer = A;
+  static constexpr int type = Type;
+  static constexpr const char* name = type_name(Type);
+};
+using MxQuestion = Question<MxAnswer, ns_t_mx>;
+using AQuestion = Question<AddressAnswer, ns_t_a>;
+using AaaaQuestion = Question<AddressAnswer, ns_t_aaaa>;
+using TxtQuestion = Question<TextAnswer, ns_t_txt>;
+using PtrQuestion = Question<NameAnswer, ns_t_ptr>;
+// A and AAAA together (addresses()): two questions, one answer.
+struct AddressesQuestion {
+  using Answer = AddressAnswer;
+};
+
 class CaresResolver final : public Resolver {
 public:
   CaresResolver(asio::any_io_executor executor, ResolverOptions options, const mail::Clock& clock)
@@ -53,15 +90,26 @@ public:
   ~CaresResolver() override;
 
   mail::Status init();
-  asio::awaitable<MxAnswer> mx(std::string domain) override;
-  asio::awaitable<AddressAnswer> addresses(std::string host) override;
-  asio::awaitable<AddressAnswer> a(std::string host) override;
-  asio::awaitable<AddressAnswer> aaaa(std::string host) override;
-  asio::awaitable<TextAnswer> txt(std::string name) override;
-  asio::awaitable<NameAnswer> ptr(asio::ip::address address) override;
+  asio::awaitable<MxAnswer> mx(std::string domain) override {
+    return ask<MxQuestion>(std::move(domain));
+  }
+  asio::awaitable<AddressAnswer> addresses(std::string host) override {
+    return ask<AddressesQuestion>(std::move(host));
+  }
+  asio::awaitable<AddressAnswer> a(std::string host) override {
+    return ask<AQuestion>(std::move(host));
+  }
+  asio::awaitable<AddressAnswer> aaaa(std::string host) override {
+    return ask<AaaaQuestion>(std::move(host));
+  }
+  asio::awaitable<TextAnswer> txt(std::string name) override {
+    return ask<TxtQuestion>(std::move(name));
+  }
+  asio::awaitable<NameAnswer> ptr(asio::ip::address address) override {
+    return lookup<PtrQuestion>(ptr_name(address));
+  }
   std::size_t remembered() const override {
-    return mx_cache_.size() + address_cache_.size() + a_cache_.size() + aaaa_cache_.size() +
-           txt_cache_.size() + ptr_cache_.size();
+    return std::apply([](const auto&... table) { return (table.cache.size() + ...); }, tables_);
   }
 
 private:
@@ -86,6 +134,12 @@ private:
     bool done = false;
   };
   template <typename Answer> using Flights = std::map<std::string, std::shared_ptr<Flight<Answer>>>;
+  template <typename Answer> using Cache = std::map<std::string, CacheEntry<Answer>>;
+  // What is remembered, and what is on its way, for one kind of question.
+  template <typename Q> struct Table {
+    Cache<typename Q::Answer> cache;
+    Flights<typename Q::Answer> flights;
+  };
   // Lands a flight when its asker's scope ends, even by an exception (with the default
   // answer, a temporary failure), so no waiter is left behind.
   template <typename Answer> struct Landing {
@@ -101,29 +155,27 @@ private:
   void process(ares_socket_t read_fd, ares_socket_t write_fd);
   void rearm_timer();
   asio::awaitable<RawAnswer> query(const std::string& name, int type);
-  MxAnswer parse_mx(const RawAnswer& raw, std::chrono::seconds& ttl) const;
-  AddressAnswer parse_addresses(const RawAnswer& raw, int type, std::chrono::seconds& ttl) const;
-  TextAnswer parse_txt(const RawAnswer& raw, std::chrono::seconds& ttl) const;
-  NameAnswer parse_ptr(const RawAnswer& raw, std::chrono::seconds& ttl) const;
+  MxAnswer parse(const RawAnswer& raw, MxQuestion, std::chrono::seconds& ttl) const;
+  AddressAnswer parse(const RawAnswer& raw, AQuestion, std::chrono::seconds& ttl) const;
+  AddressAnswer parse(const RawAnswer& raw, AaaaQuestion, std::chrono::seconds& ttl) const;
+  TextAnswer parse(const RawAnswer& raw, TxtQuestion, std::chrono::seconds& ttl) const;
+  NameAnswer parse(const RawAnswer& raw, PtrQuestion, std::chrono::seconds& ttl) const;
+  template <typename Reply>
+  AddressAnswer parse_addresses(const RawAnswer& raw, std::chrono::seconds& ttl) const;
   std::chrono::seconds bounded(std::int64_t record_ttl) const;
+  std::chrono::seconds message_ttl(const RawAnswer& raw) const;
   template <typename Answer>
-  void remember(std::map<std::string, CacheEntry<Answer>>& cache, const std::string& name,
-                const Answer& answer, std::chrono::seconds ttl);
+  void remember(Cache<Answer>& cache, const std::string& name, const Answer& answer,
+                std::chrono::seconds ttl);
   template <typename Answer>
   static asio::awaitable<Answer> wait_for(std::shared_ptr<Flight<Answer>> flight);
   template <typename Answer>
   void land(Flights<Answer>& flights, const std::string& name, const Answer& answer);
-  asio::awaitable<MxAnswer> fetch_mx(std::string domain);
-  asio::awaitable<AddressAnswer> fetch_addresses(std::string host);
-  asio::awaitable<AddressAnswer> fetch_a(std::string host);
-  asio::awaitable<AddressAnswer> fetch_aaaa(std::string host);
-  asio::awaitable<AddressAnswer> fetch_family(std::string host, int type);
-  asio::awaitable<TextAnswer> fetch_txt(std::string name);
-  asio::awaitable<NameAnswer> fetch_ptr(std::string name);
-  template <typename Answer> using Fetch = asio::awaitable<Answer> (CaresResolver::*)(std::string);
-  template <typename Answer>
-  asio::awaitable<Answer> lookup(std::map<std::string, CacheEntry<Answer>>& cache,
-                                 Flights<Answer>& flights, std::string name, Fetch<Answer> fetch);
+  template <typename Q> Table<Q>& table() { return std::get<Table<Q>>(tables_); }
+  template <typename Q> asio::awaitable<typename Q::Answer> ask(std::string name);
+  template <typename Q> asio::awaitable<typename Q::Answer> lookup(std::string name);
+  template <typename A, int Type> asio::awaitable<A> fetch(Question<A, Type>, std::string name);
+  asio::awaitable<AddressAnswer> fetch(AddressesQuestion, std::string host);
 
   asio::any_io_executor executor_;
   ResolverOptions options_;
@@ -131,19 +183,10 @@ private:
   ares_channel channel_ = nullptr;
   std::map<ares_socket_t, Watch> watches_;
   asio::steady_timer timer_;
-  std::map<std::string, CacheEntry<MxAnswer>> mx_cache_;
-  std::map<std::string, CacheEntry<AddressAnswer>> address_cache_;
-  std::map<std::string, CacheEntry<AddressAnswer>> a_cache_;
-  std::map<std::string, CacheEntry<AddressAnswer>> aaaa_cache_;
-  std::map<std::string, CacheEntry<TextAnswer>> txt_cache_;
-  std::map<std::string, CacheEntry<NameAnswer>> ptr_cache_;
   std::uint64_t remembered_ = 0; // answers stored; every 1024th sweeps out the expired
-  Flights<MxAnswer> mx_flights_;
-  Flights<AddressAnswer> address_flights_;
-  Flights<AddressAnswer> a_flights_;
-  Flights<AddressAnswer> aaaa_flights_;
-  Flights<TextAnswer> txt_flights_;
-  Flights<NameAnswer> ptr_flights_;
+  std::tuple<Table<MxQuestion>, Table<AddressesQuestion>, Table<AQuestion>, Table<AaaaQuestion>,
+             Table<TxtQuestion>, Table<PtrQuestion>>
+      tables_;
 };
 
 CaresResolver::~CaresResolver() {
@@ -294,10 +337,15 @@ std::chrono::seconds CaresResolver::bounded(std::int64_t record_ttl) const {
   return std::clamp(std::chrono::seconds(record_ttl), options_.min_ttl, options_.max_ttl);
 }
 
+// c-ares drops the TTLs; a message it parsed has one, the minimum is the safe fallback.
+std::chrono::seconds CaresResolver::message_ttl(const RawAnswer& raw) const {
+  const auto record_ttl = min_answer_ttl(raw.bytes);
+  return bounded(record_ttl ? static_cast<std::int64_t>(*record_ttl) : 0);
+}
+
 // Every outcome is remembered: a temporary failure only briefly, the others as DNS says.
 template <typename Answer>
-void CaresResolver::remember(std::map<std::string, CacheEntry<Answer>>& cache,
-                             const std::string& name, const Answer& answer,
+void CaresResolver::remember(Cache<Answer>& cache, const std::string& name, const Answer& answer,
                              std::chrono::seconds ttl) {
   if (answer.status == Status::TempFail) {
     ttl = options_.temporary_failure_ttl;
@@ -312,28 +360,6 @@ void CaresResolver::remember(std::map<std::string, CacheEntry<Answer>>& cache,
   if (++remembered_ % 1024 == 0) {
     std::erase_if(cache, [now](const auto& entry) { return entry.second.expires <= now; });
   }
-}
-
-MxAnswer CaresResolver::parse_mx(const RawAnswer& raw, std::chrono::seconds& ttl) const {
-  MxAnswer answer;
-  answer.status = status_of(raw.status);
-  if (answer.status != Status::Found) {
-    return answer;
-  }
-  ares_mx_reply* reply = nullptr;
-  const int rc = ares_parse_mx_reply(raw.bytes.data(), static_cast<int>(raw.bytes.size()), &reply);
-  if (rc != ARES_SUCCESS) {
-    answer.status = status_of(rc);
-    return answer;
-  }
-  for (auto* r = reply; r != nullptr; r = r->next) {
-    answer.records.push_back({r->priority, mail::normalize_domain(r->host)});
-  }
-  ares_free_data(reply);
-  // c-ares drops the TTLs; a message it parsed has one, the minimum is the safe fallback.
-  const auto record_ttl = min_answer_ttl(raw.bytes);
-  ttl = bounded(record_ttl ? static_cast<std::int64_t>(*record_ttl) : 0);
-  return answer;
 }
 
 template <typename Answer>
@@ -354,85 +380,6 @@ void CaresResolver::land(Flights<Answer>& flights, const std::string& name, cons
   it->second->done = true;
   it->second->landed.cancel(); // wakes every waiter
   flights.erase(it);
-}
-
-// From memory while it holds, else from the question already on its way, else a new one.
-template <typename Answer>
-asio::awaitable<Answer> CaresResolver::lookup(std::map<std::string, CacheEntry<Answer>>& cache,
-                                              Flights<Answer>& flights, std::string name,
-                                              Fetch<Answer> fetch) {
-  auto cached = cache.find(name);
-  if (cached != cache.end() && cached->second.expires > clock_.now()) {
-    co_return cached->second.answer;
-  }
-  if (auto flight = flights.find(name); flight != flights.end()) {
-    co_return co_await wait_for(flight->second);
-  }
-  flights.emplace(name, std::make_shared<Flight<Answer>>(executor_));
-  Landing<Answer> landing{*this, flights, name};
-  landing.answer = co_await (this->*fetch)(name);
-  co_return landing.answer;
-}
-
-asio::awaitable<MxAnswer> CaresResolver::mx(std::string domain) {
-  domain = mail::normalize_domain(domain);
-  if (special_use_name(domain)) {
-    co_return MxAnswer{Status::NxDomain, {}, {}}; // never a mail domain; DNS is not asked
-  }
-  co_return co_await lookup(mx_cache_, mx_flights_, domain, &CaresResolver::fetch_mx);
-}
-
-asio::awaitable<MxAnswer> CaresResolver::fetch_mx(std::string domain) {
-  const RawAnswer raw = co_await query(domain, ns_t_mx);
-  std::chrono::seconds ttl = options_.negative_ttl;
-  MxAnswer answer = parse_mx(raw, ttl);
-  if (answer.status == Status::TempFail) {
-    answer.error = std::string("MX lookup for ") + domain + ": " + ares_strerror(raw.status);
-  }
-  remember(mx_cache_, domain, answer, ttl);
-  co_return answer;
-}
-
-AddressAnswer CaresResolver::parse_addresses(const RawAnswer& raw, int type,
-                                             std::chrono::seconds& ttl) const {
-  AddressAnswer answer;
-  answer.status = status_of(raw.status);
-  if (answer.status != Status::Found) {
-    return answer;
-  }
-  const int len = static_cast<int>(raw.bytes.size());
-  int count = 16;
-  int min_ttl = static_cast<int>(options_.max_ttl.count());
-  if (type == ns_t_a) {
-    ares_addrttl ttls[16];
-    if (int rc = ares_parse_a_reply(raw.bytes.data(), len, nullptr, ttls, &count);
-        rc != ARES_SUCCESS) {
-      answer.status = status_of(rc);
-      return answer;
-    }
-    for (int i = 0; i < count; ++i) {
-      asio::ip::address_v4::bytes_type b;
-      std::memcpy(b.data(), &ttls[i].ipaddr, 4);
-      answer.addresses.emplace_back(asio::ip::address_v4(b));
-      min_ttl = std::min(min_ttl, ttls[i].ttl);
-    }
-  } else {
-    ares_addr6ttl ttls[16];
-    if (int rc = ares_parse_aaaa_reply(raw.bytes.data(), len, nullptr, ttls, &count);
-        rc != ARES_SUCCESS) {
-      answer.status = status_of(rc);
-      return answer;
-    }
-    for (int i = 0; i < count; ++i) {
-      asio::ip::address_v6::bytes_type b;
-      std::memcpy(b.data(), &ttls[i].ip6addr, 16);
-      answer.addresses.emplace_back(asio::ip::address_v6(b));
-      min_ttl = std::min(min_ttl, ttls[i].ttl);
-    }
-  }
-  answer.status = answer.addresses.empty() ? Status::NoData : Status::Found;
-  ttl = bounded(min_ttl);
-  return answer;
 }
 
 // RFC 6761 6.3: localhost names are the loopback addresses; 6.4 and RFC 7686: "invalid"
@@ -456,28 +403,76 @@ AddressAnswer special_use_family(std::string_view name, int type) {
   return answer;
 }
 
+// What a special-use name answers without asking: no MX, no TXT; addresses as above.
+template <typename Q> typename Q::Answer special_use_answer(Q, std::string_view) {
+  typename Q::Answer answer;
+  answer.status = Status::NxDomain; // never a mail domain; DNS is not asked
+  return answer;
+}
+AddressAnswer special_use_answer(AddressesQuestion, std::string_view name) {
+  return special_use_addresses(name);
+}
+AddressAnswer special_use_answer(AQuestion, std::string_view name) {
+  return special_use_family(name, ns_t_a);
+}
+AddressAnswer special_use_answer(AaaaQuestion, std::string_view name) {
+  return special_use_family(name, ns_t_aaaa);
+}
+
 // Why a question failed: c-ares' reason, or a parse failure of an answer it accepted.
 std::string failure(const char* type, const std::string& name, const RawAnswer& raw) {
   return std::string(type) + " lookup for " + name + ": " +
          (raw.status == ARES_SUCCESS ? "malformed answer" : ares_strerror(raw.status));
 }
 
-asio::awaitable<AddressAnswer> CaresResolver::addresses(std::string host) {
-  host = mail::normalize_domain(host);
-  if (const auto special = special_use_name(host)) {
-    co_return special_use_addresses(*special);
+// A name as DNS compares it; special-use names are answered here and never asked.
+template <typename Q> asio::awaitable<typename Q::Answer> CaresResolver::ask(std::string name) {
+  name = mail::normalize_domain(name);
+  if (const auto special = special_use_name(name)) {
+    co_return special_use_answer(Q{}, *special);
   }
-  co_return co_await lookup(address_cache_, address_flights_, host,
-                            &CaresResolver::fetch_addresses);
+  co_return co_await lookup<Q>(std::move(name));
 }
 
-asio::awaitable<AddressAnswer> CaresResolver::fetch_addresses(std::string host) {
+// From memory while it holds, else from the question already on its way, else a new one.
+template <typename Q> asio::awaitable<typename Q::Answer> CaresResolver::lookup(std::string name) {
+  using Answer = typename Q::Answer;
+  auto& known = table<Q>();
+  auto cached = known.cache.find(name);
+  if (cached != known.cache.end() && cached->second.expires > clock_.now()) {
+    co_return cached->second.answer;
+  }
+  if (auto flight = known.flights.find(name); flight != known.flights.end()) {
+    co_return co_await wait_for(flight->second);
+  }
+  known.flights.emplace(name, std::make_shared<Flight<Answer>>(executor_));
+  Landing<Answer> landing{*this, known.flights, name};
+  const Q question{};
+  landing.answer = co_await fetch(question, name);
+  co_return landing.answer;
+}
+
+// One question of one record type, its answer parsed and remembered.
+template <typename A, int Type>
+asio::awaitable<A> CaresResolver::fetch(Question<A, Type> question, std::string name) {
+  const RawAnswer raw = co_await query(name, Type);
+  std::chrono::seconds ttl = options_.negative_ttl;
+  A answer = parse(raw, question, ttl);
+  if (answer.status == Status::TempFail) {
+    answer.error = failure(question.name, name, raw);
+  }
+  remember(table<Question<A, Type>>().cache, name, answer, ttl);
+  co_return answer;
+}
+
+// addresses(): A and AAAA asked one after the other, merged into one answer.
+asio::awaitable<AddressAnswer> CaresResolver::fetch(AddressesQuestion, std::string host) {
   std::chrono::seconds ttl4 = options_.negative_ttl;
   std::chrono::seconds ttl6 = options_.negative_ttl;
   const RawAnswer raw4 = co_await query(host, ns_t_a);
   const RawAnswer raw6 = co_await query(host, ns_t_aaaa);
-  AddressAnswer v4 = parse_addresses(raw4, ns_t_a, ttl4);
-  AddressAnswer v6 = parse_addresses(raw6, ns_t_aaaa, ttl6);
+  AddressAnswer v4 = parse(raw4, AQuestion{}, ttl4);
+  AddressAnswer v6 = parse(raw6, AaaaQuestion{}, ttl6);
   AddressAnswer answer;
   answer.addresses = v4.addresses;
   answer.addresses.insert(answer.addresses.end(), v6.addresses.begin(), v6.addresses.end());
@@ -492,66 +487,88 @@ asio::awaitable<AddressAnswer> CaresResolver::fetch_addresses(std::string host) 
                         ? Status::NxDomain
                         : Status::NoData;
   }
-  remember(address_cache_, host, answer, std::min(ttl4, ttl6));
+  remember(table<AddressesQuestion>().cache, host, answer, std::min(ttl4, ttl6));
   co_return answer;
 }
 
-asio::awaitable<AddressAnswer> CaresResolver::a(std::string host) {
-  host = mail::normalize_domain(host);
-  if (const auto special = special_use_name(host)) {
-    co_return special_use_family(*special, ns_t_a);
+MxAnswer CaresResolver::parse(const RawAnswer& raw, MxQuestion, std::chrono::seconds& ttl) const {
+  MxAnswer answer;
+  answer.status = status_of(raw.status);
+  if (answer.status != Status::Found) {
+    return answer;
   }
-  co_return co_await lookup(a_cache_, a_flights_, host, &CaresResolver::fetch_a);
-}
-
-asio::awaitable<AddressAnswer> CaresResolver::aaaa(std::string host) {
-  host = mail::normalize_domain(host);
-  if (const auto special = special_use_name(host)) {
-    co_return special_use_family(*special, ns_t_aaaa);
+  ares_mx_reply* reply = nullptr;
+  const int rc = ares_parse_mx_reply(raw.bytes.data(), static_cast<int>(raw.bytes.size()), &reply);
+  if (rc != ARES_SUCCESS) {
+    answer.status = status_of(rc);
+    return answer;
   }
-  co_return co_await lookup(aaaa_cache_, aaaa_flights_, host, &CaresResolver::fetch_aaaa);
-}
-
-asio::awaitable<AddressAnswer> CaresResolver::fetch_a(std::string host) {
-  co_return co_await fetch_family(std::move(host), ns_t_a);
-}
-
-asio::awaitable<AddressAnswer> CaresResolver::fetch_aaaa(std::string host) {
-  co_return co_await fetch_family(std::move(host), ns_t_aaaa);
-}
-
-asio::awaitable<AddressAnswer> CaresResolver::fetch_family(std::string host, int type) {
-  const RawAnswer raw = co_await query(host, type);
-  std::chrono::seconds ttl = options_.negative_ttl;
-  AddressAnswer answer = parse_addresses(raw, type, ttl);
-  if (answer.status == Status::TempFail) {
-    answer.error = failure(type == ns_t_a ? "A" : "AAAA", host, raw);
+  for (auto* r = reply; r != nullptr; r = r->next) {
+    answer.records.push_back({r->priority, mail::normalize_domain(r->host)});
   }
-  remember(type == ns_t_a ? a_cache_ : aaaa_cache_, host, answer, ttl);
-  co_return answer;
+  ares_free_data(reply);
+  ttl = message_ttl(raw);
+  return answer;
 }
 
-asio::awaitable<TextAnswer> CaresResolver::txt(std::string name) {
-  name = mail::normalize_domain(name);
-  if (special_use_name(name)) {
-    co_return TextAnswer{Status::NxDomain, {}, {}};
-  }
-  co_return co_await lookup(txt_cache_, txt_flights_, name, &CaresResolver::fetch_txt);
+// c-ares' parser for each address family, and the address in each of its records.
+int parse_family(const RawAnswer& raw, ares_addrttl* records, int* count) {
+  return ares_parse_a_reply(raw.bytes.data(), static_cast<int>(raw.bytes.size()), nullptr, records,
+                            count);
+}
+int parse_family(const RawAnswer& raw, ares_addr6ttl* records, int* count) {
+  return ares_parse_aaaa_reply(raw.bytes.data(), static_cast<int>(raw.bytes.size()), nullptr,
+                               records, count);
+}
+asio::ip::address address_of(const ares_addrttl& record) {
+  asio::ip::address_v4::bytes_type b;
+  std::memcpy(b.data(), &record.ipaddr, 4);
+  return asio::ip::address_v4(b);
+}
+asio::ip::address address_of(const ares_addr6ttl& record) {
+  asio::ip::address_v6::bytes_type b;
+  std::memcpy(b.data(), &record.ip6addr, 16);
+  return asio::ip::address_v6(b);
 }
 
-asio::awaitable<TextAnswer> CaresResolver::fetch_txt(std::string name) {
-  const RawAnswer raw = co_await query(name, ns_t_txt);
-  std::chrono::seconds ttl = options_.negative_ttl;
-  TextAnswer answer = parse_txt(raw, ttl);
-  if (answer.status == Status::TempFail) {
-    answer.error = failure("TXT", name, raw);
+// c-ares gives each address its own TTL: the answer lives as long as the shortest.
+template <typename Reply>
+AddressAnswer CaresResolver::parse_addresses(const RawAnswer& raw,
+                                             std::chrono::seconds& ttl) const {
+  AddressAnswer answer;
+  answer.status = status_of(raw.status);
+  if (answer.status != Status::Found) {
+    return answer;
   }
-  remember(txt_cache_, name, answer, ttl);
-  co_return answer;
+  Reply records[16];
+  int count = 16;
+  if (int rc = parse_family(raw, records, &count); rc != ARES_SUCCESS) {
+    answer.status = status_of(rc);
+    return answer;
+  }
+  int min_ttl = static_cast<int>(options_.max_ttl.count());
+  for (int i = 0; i < count; ++i) {
+    answer.addresses.push_back(address_of(records[i]));
+    min_ttl = std::min(min_ttl, records[i].ttl);
+  }
+  answer.status = answer.addresses.empty() ? Status::NoData : Status::Found;
+  ttl = bounded(min_ttl);
+  return answer;
+}
+
+AddressAnswer CaresResolver::parse(const RawAnswer& raw, AQuestion,
+                                   std::chrono::seconds& ttl) const {
+  return parse_addresses<ares_addrttl>(raw, ttl);
+}
+
+AddressAnswer CaresResolver::parse(const RawAnswer& raw, AaaaQuestion,
+                                   std::chrono::seconds& ttl) const {
+  return parse_addresses<ares_addr6ttl>(raw, ttl);
 }
 
 // c-ares hands each character-string apart and marks where a record starts.
-TextAnswer CaresResolver::parse_txt(const RawAnswer& raw, std::chrono::seconds& ttl) const {
+TextAnswer CaresResolver::parse(const RawAnswer& raw, TxtQuestion,
+                                std::chrono::seconds& ttl) const {
   TextAnswer answer;
   answer.status = status_of(raw.status);
   if (answer.status != Status::Found) {
@@ -572,28 +589,13 @@ TextAnswer CaresResolver::parse_txt(const RawAnswer& raw, std::chrono::seconds& 
   }
   ares_free_data(reply);
   answer.status = answer.records.empty() ? Status::NoData : Status::Found;
-  const auto record_ttl = min_answer_ttl(raw.bytes);
-  ttl = bounded(record_ttl ? static_cast<std::int64_t>(*record_ttl) : 0);
+  ttl = message_ttl(raw);
   return answer;
 }
 
-asio::awaitable<NameAnswer> CaresResolver::ptr(asio::ip::address address) {
-  co_return co_await lookup(ptr_cache_, ptr_flights_, ptr_name(address), &CaresResolver::fetch_ptr);
-}
-
-asio::awaitable<NameAnswer> CaresResolver::fetch_ptr(std::string name) {
-  const RawAnswer raw = co_await query(name, ns_t_ptr);
-  std::chrono::seconds ttl = options_.negative_ttl;
-  NameAnswer answer = parse_ptr(raw, ttl);
-  if (answer.status == Status::TempFail) {
-    answer.error = failure("PTR", name, raw);
-  }
-  remember(ptr_cache_, name, answer, ttl);
-  co_return answer;
-}
-
 // c-ares lists every PTR target (after a CNAME, RFC 2317) among the hostent's aliases.
-NameAnswer CaresResolver::parse_ptr(const RawAnswer& raw, std::chrono::seconds& ttl) const {
+NameAnswer CaresResolver::parse(const RawAnswer& raw, PtrQuestion,
+                                std::chrono::seconds& ttl) const {
   NameAnswer answer;
   answer.status = status_of(raw.status);
   if (answer.status != Status::Found) {
@@ -622,8 +624,7 @@ NameAnswer CaresResolver::parse_ptr(const RawAnswer& raw, std::chrono::seconds& 
   }
   ares_free_hostent(host);
   answer.status = answer.names.empty() ? Status::NoData : Status::Found;
-  const auto record_ttl = min_answer_ttl(raw.bytes);
-  ttl = bounded(record_ttl ? static_cast<std::int64_t>(*record_ttl) : 0);
+  ttl = message_ttl(raw);
   return answer;
 }
 

@@ -1,8 +1,9 @@
 // connection_checks_fixture: what the unit tests of the connection-level and HELO checks
-// share: settings from a map (the TOML reader is app's), a resolver that answers from
-// tables (and counts what it was asked), a context builder and a loop to run check() on.
+// share: their settings (FakeSettings; the TOML reader is app's), a resolver that answers
+// from tables (and counts what it was asked), a context builder and a loop to run check() on.
 #pragma once
 
+#include "checks/fake_settings.hpp"
 #include "mail/clock.hpp"
 #include "policy/check_registry.hpp"
 
@@ -12,84 +13,11 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <variant>
 #include <vector>
 
 namespace backstop::checks::test {
 
-using Value = std::variant<bool, std::uint64_t, double, std::string, std::vector<std::string>,
-                           std::chrono::seconds>;
-
-// Settings over a map; errors are collected for the test to inspect.
-class MapSettings final : public policy::Settings {
-public:
-  MapSettings(std::string section, std::map<std::string, Value> values)
-      : section_(std::move(section)), values_(std::move(values)) {}
-
-  std::vector<std::string> errors;
-
-  void string(const char* key, std::string& out) override { read(key, out); }
-  std::size_t choice(const char* key, std::initializer_list<std::string_view> allowed,
-                     std::size_t current) override {
-    std::string word;
-    if (!read(key, word)) {
-      return current;
-    }
-    std::size_t i = 0;
-    for (auto a : allowed) {
-      if (a == word) {
-        return i;
-      }
-      ++i;
-    }
-    error(key, "\"" + word + "\" is not allowed");
-    return current;
-  }
-  void boolean(const char* key, bool& out) override { read(key, out); }
-  void integer(const char* key, std::uint64_t& out, std::uint64_t min, std::uint64_t max) override {
-    std::uint64_t v = out;
-    if (read(key, v)) {
-      if (v < min || v > max) {
-        error(key, "out of range");
-      } else {
-        out = v;
-      }
-    }
-  }
-  void number(const char* key, double& out, double min, double max) override { read(key, out); }
-  void duration(const char* key, std::chrono::seconds& out) override { read(key, out); }
-  void millis(const char* key, std::chrono::milliseconds& out) override {
-    std::chrono::seconds s;
-    if (read(key, s)) {
-      out = s;
-    }
-  }
-  void strings(const char* key, std::vector<std::string>& out) override { read(key, out); }
-  std::vector<std::pair<std::string, Settings*>> tables(const char*) override { return {}; }
-  std::vector<Settings*> array_of_tables(const char*) override { return {}; }
-  bool has(const char* key) const override { return values_.count(key) != 0; }
-  void error(const char* key, const std::string& message) override {
-    errors.push_back(name(key) + ": " + message);
-  }
-  std::string name(const char* key) const override { return section_ + "." + key; }
-
-private:
-  template <typename T> bool read(const char* key, T& out) {
-    auto it = values_.find(key);
-    if (it == values_.end()) {
-      return false;
-    }
-    if (const T* v = std::get_if<T>(&it->second)) {
-      out = *v;
-      return true;
-    }
-    error(key, "wrong type");
-    return false;
-  }
-
-  std::string section_;
-  std::map<std::string, Value> values_;
-};
+using Values = backstop::test::FakeSettings::Values;
 
 // Answers from tables; a name or address not in them does not exist. temp_fail makes every
 // question a temporary failure (the DNS server is down).
@@ -151,22 +79,22 @@ protected:
     };
   }
 
-  std::unique_ptr<policy::Check> make(std::string_view name, std::map<std::string, Value> values) {
+  std::unique_ptr<policy::Check> make(std::string_view name, Values values) {
     const auto* type = policy::find_check_type(name);
     EXPECT_NE(type, nullptr) << name << " is not registered";
     if (type == nullptr) {
       return nullptr;
     }
-    MapSettings settings("checks." + std::string(name), std::move(values));
+    backstop::test::FakeSettings settings("checks." + std::string(name), std::move(values));
     auto check = type->make(settings, &services_);
-    EXPECT_TRUE(settings.errors.empty()) << settings.errors.front();
+    EXPECT_TRUE(settings.errors().empty()) << settings.errors().front();
     return check;
   }
 
-  std::vector<std::string> errors_of(std::string_view name, std::map<std::string, Value> values) {
-    MapSettings settings("checks." + std::string(name), std::move(values));
+  std::vector<std::string> errors_of(std::string_view name, Values values) {
+    backstop::test::FakeSettings settings("checks." + std::string(name), std::move(values));
     policy::find_check_type(name)->make(settings, &services_);
-    return settings.errors;
+    return settings.errors();
   }
 
   policy::SessionContext context(std::string ip, std::string helo = {}) {

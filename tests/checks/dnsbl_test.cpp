@@ -3,6 +3,7 @@
 // answer from tables: weights and threshold, DNSWL, the reject text with the zone's TXT,
 // DNS trouble, lookups started together, and answers reused within a transaction.
 #include "checks/dnsbl_zone.hpp"
+#include "checks/fake_settings.hpp"
 #include "policy/check_registry.hpp"
 
 #include <asio.hpp>
@@ -131,90 +132,6 @@ TEST(DnsblText, ReplySafe) {
 
 // --- the check, through its factory ---
 
-class TableSettings final : public policy::Settings {
-public:
-  std::map<std::string, std::string> texts;
-  std::map<std::string, double> numbers;
-  std::map<std::string, std::vector<std::string>> lists;
-  std::vector<std::unique_ptr<TableSettings>> zones;
-  std::vector<std::string> errors;
-
-  TableSettings& add_zone(std::string name, std::string type, double weight,
-                          std::vector<std::string> codes = {}) {
-    auto z = std::make_unique<TableSettings>();
-    z->texts["name"] = std::move(name);
-    z->texts["type"] = std::move(type);
-    z->numbers["weight"] = weight;
-    if (!codes.empty()) {
-      z->lists["codes"] = std::move(codes);
-    }
-    zones.push_back(std::move(z));
-    return *zones.back();
-  }
-  std::vector<std::string> all_errors() const {
-    auto out = errors;
-    for (const auto& z : zones) {
-      out.insert(out.end(), z->errors.begin(), z->errors.end());
-    }
-    return out;
-  }
-
-  void string(const char* key, std::string& out) override {
-    if (auto it = texts.find(key); it != texts.end()) {
-      out = it->second;
-    }
-  }
-  std::size_t choice(const char* key, std::initializer_list<std::string_view> allowed,
-                     std::size_t current) override {
-    auto it = texts.find(key);
-    if (it == texts.end()) {
-      return current;
-    }
-    for (std::size_t i = 0; i < allowed.size(); ++i) {
-      if (allowed.begin()[i] == it->second) {
-        return i;
-      }
-    }
-    errors.push_back(std::string(key) + ": not allowed");
-    return current;
-  }
-  void boolean(const char*, bool&) override {}
-  void integer(const char*, std::uint64_t&, std::uint64_t, std::uint64_t) override {}
-  void number(const char* key, double& out, double min, double max) override {
-    if (auto it = numbers.find(key); it != numbers.end()) {
-      if (it->second < min || it->second > max) {
-        errors.push_back(std::string(key) + ": out of range");
-      } else {
-        out = it->second;
-      }
-    }
-  }
-  void duration(const char*, std::chrono::seconds&) override {}
-  void millis(const char*, std::chrono::milliseconds&) override {}
-  void strings(const char* key, std::vector<std::string>& out) override {
-    if (auto it = lists.find(key); it != lists.end()) {
-      out = it->second;
-    }
-  }
-  std::vector<std::pair<std::string, Settings*>> tables(const char*) override { return {}; }
-  std::vector<Settings*> array_of_tables(const char* key) override {
-    std::vector<Settings*> out;
-    if (std::string_view(key) == "zone") {
-      for (auto& z : zones) {
-        out.push_back(z.get());
-      }
-    }
-    return out;
-  }
-  bool has(const char* key) const override {
-    return texts.contains(key) || numbers.contains(key) || lists.contains(key);
-  }
-  void error(const char* key, const std::string& message) override {
-    errors.push_back(std::string(key) + ": " + message);
-  }
-  std::string name(const char* key) const override { return std::string("checks.dnsbl.") + key; }
-};
-
 // Answers A and TXT questions from tables (NXDOMAIN otherwise) and notes every question.
 // With open_at set, A questions wait until that many distinct names were asked.
 class TableResolver final : public dns::Resolver {
@@ -275,8 +192,19 @@ protected:
     const auto* type = policy::find_check_type("dnsbl");
     EXPECT_NE(type, nullptr) << "dnsbl registers itself";
     auto check = type->make(settings_, &services_);
-    EXPECT_EQ(settings_.all_errors(), std::vector<std::string>{});
+    EXPECT_EQ(settings_.errors(), std::vector<std::string>{});
     return check;
+  }
+
+  // One more [[checks.dnsbl.zone]].
+  backstop::test::FakeSettings& add_zone(std::string name, std::string type, double weight,
+                                         std::vector<std::string> codes = {}) {
+    auto& zone = settings_.add_table("zone");
+    zone.set("name", std::move(name)).set("type", std::move(type)).set("weight", weight);
+    if (!codes.empty()) {
+      zone.set("codes", std::move(codes));
+    }
+    return zone;
   }
 
   mail::Verdict rcpt(const policy::Check& check) {
@@ -318,12 +246,12 @@ protected:
   TableResolver resolver_{io_.get_executor()};
   std::ostringstream log_;
   policy::CheckServices services_;
-  TableSettings settings_;
+  backstop::test::FakeSettings settings_{"checks.dnsbl"};
   policy::SessionContext context_;
 };
 
 TEST_F(DnsblCheckTest, ListedClientIsRefusedWithZoneAndTxt) {
-  settings_.add_zone("bl.test", "ip", 1);
+  add_zone("bl.test", "ip", 1);
   auto check = make();
   ASSERT_NE(check, nullptr);
   EXPECT_TRUE(check->runs_at(Stage::Rcpt));
@@ -345,7 +273,7 @@ TEST_F(DnsblCheckTest, ListedClientIsRefusedWithZoneAndTxt) {
 }
 
 TEST_F(DnsblCheckTest, NotListedIsAccepted) {
-  settings_.add_zone("bl.test", "ip", 1);
+  add_zone("bl.test", "ip", 1);
   auto check = make();
   const auto verdict = rcpt(*check);
   EXPECT_EQ(verdict.decision, mail::Decision::Accept);
@@ -354,9 +282,9 @@ TEST_F(DnsblCheckTest, NotListedIsAccepted) {
 }
 
 TEST_F(DnsblCheckTest, WeightsAddUpToTheThreshold) {
-  settings_.numbers["threshold"] = 2;
-  settings_.add_zone("one.test", "ip", 1);
-  settings_.add_zone("rhs.test", "sender", 1);
+  settings_.set("threshold", 2.0);
+  add_zone("one.test", "ip", 1);
+  add_zone("rhs.test", "sender", 1);
   auto check = make();
   resolver_.listed("99.2.0.192.one.test", "127.0.0.2");
   const auto below = rcpt(*check);
@@ -374,8 +302,8 @@ TEST_F(DnsblCheckTest, WeightsAddUpToTheThreshold) {
 }
 
 TEST_F(DnsblCheckTest, AllowlistZoneLowersTheScore) {
-  settings_.add_zone("bl.test", "ip", 1);
-  settings_.add_zone("wl.test", "ip", -1);
+  add_zone("bl.test", "ip", 1);
+  add_zone("wl.test", "ip", -1);
   auto check = make();
   resolver_.listed("99.2.0.192.bl.test", "127.0.0.2");
   resolver_.listed("99.2.0.192.wl.test", "127.0.0.2");
@@ -386,8 +314,8 @@ TEST_F(DnsblCheckTest, AllowlistZoneLowersTheScore) {
 }
 
 TEST_F(DnsblCheckTest, AllowlistZoneAloneLowersTheSessionScore) {
-  settings_.add_zone("bl.test", "ip", 1);
-  settings_.add_zone("wl.test", "ip", -2);
+  add_zone("bl.test", "ip", 1);
+  add_zone("wl.test", "ip", -2);
   auto check = make();
   resolver_.listed("99.2.0.192.wl.test", "127.0.0.2");
   const auto verdict = rcpt(*check);
@@ -397,7 +325,7 @@ TEST_F(DnsblCheckTest, AllowlistZoneAloneLowersTheSessionScore) {
 }
 
 TEST_F(DnsblCheckTest, OnlyConfiguredCodesCount) {
-  settings_.add_zone("bl.test", "ip", 1, {"127.0.0.2-127.0.0.3"});
+  add_zone("bl.test", "ip", 1, {"127.0.0.2-127.0.0.3"});
   auto check = make();
   resolver_.listed("99.2.0.192.bl.test", "127.0.0.4");
   EXPECT_EQ(rcpt(*check).decision, mail::Decision::Accept);
@@ -406,7 +334,7 @@ TEST_F(DnsblCheckTest, OnlyConfiguredCodesCount) {
 }
 
 TEST_F(DnsblCheckTest, AnswerOutside127IsIgnoredAndLogged) {
-  settings_.add_zone("bl.test", "ip", 1);
+  add_zone("bl.test", "ip", 1);
   auto check = make();
   resolver_.listed("99.2.0.192.bl.test", "198.51.100.7");
   const auto verdict = rcpt(*check);
@@ -416,8 +344,8 @@ TEST_F(DnsblCheckTest, AnswerOutside127IsIgnoredAndLogged) {
 }
 
 TEST_F(DnsblCheckTest, DnsFailureNeverRefusesAndIsLogged) {
-  settings_.numbers["threshold"] = 0.5;
-  settings_.add_zone("bl.test", "ip", 1);
+  settings_.set("threshold", 0.5);
+  add_zone("bl.test", "ip", 1);
   auto check = make();
   resolver_.a_answers["99.2.0.192.bl.test"] = {dns::Status::TempFail, {}, "timeout"};
   const auto verdict = rcpt(*check);
@@ -427,9 +355,9 @@ TEST_F(DnsblCheckTest, DnsFailureNeverRefusesAndIsLogged) {
 }
 
 TEST_F(DnsblCheckTest, ZonesAreAskedAtTheSameTime) {
-  settings_.add_zone("one.test", "ip", 1);
-  settings_.add_zone("two.test", "ip", 1);
-  settings_.add_zone("rhs.test", "helo", 1);
+  add_zone("one.test", "ip", 1);
+  add_zone("two.test", "ip", 1);
+  add_zone("rhs.test", "helo", 1);
   auto check = make();
   resolver_.open_at = 3; // no answer comes before all three questions were asked
   const auto verdict = rcpt(*check);
@@ -437,9 +365,9 @@ TEST_F(DnsblCheckTest, ZonesAreAskedAtTheSameTime) {
 }
 
 TEST_F(DnsblCheckTest, PrefetchAsksWhenTheSubjectIsKnown) {
-  settings_.add_zone("bl.test", "ip", 1);
-  settings_.add_zone("helo.test", "helo", 1);
-  settings_.add_zone("rhs.test", "sender", 1);
+  add_zone("bl.test", "ip", 1);
+  add_zone("helo.test", "helo", 1);
+  add_zone("rhs.test", "sender", 1);
   auto check = make();
   resolver_.listed("99.2.0.192.bl.test", "127.0.0.2");
   auto drain = [&] {
@@ -461,8 +389,8 @@ TEST_F(DnsblCheckTest, PrefetchAsksWhenTheSubjectIsKnown) {
 }
 
 TEST_F(DnsblCheckTest, LaterRecipientsReuseTheTransactionsAnswer) {
-  settings_.numbers["threshold"] = 2;
-  settings_.add_zone("bl.test", "ip", 1);
+  settings_.set("threshold", 2.0);
+  add_zone("bl.test", "ip", 1);
   auto check = make();
   resolver_.listed("99.2.0.192.bl.test", "127.0.0.2");
   const auto first = rcpt(*check);
@@ -481,11 +409,11 @@ TEST_F(DnsblCheckTest, LaterRecipientsReuseTheTransactionsAnswer) {
 }
 
 TEST_F(DnsblCheckTest, BadZoneSettingsAreReported) {
-  settings_.add_zone("bl.test", "ip", 1, {"10.0.0.2"});
-  settings_.add_zone("", "ip", 1);
-  settings_.add_zone("x.test", "nonsense", 1);
+  add_zone("bl.test", "ip", 1, {"10.0.0.2"});
+  add_zone("", "ip", 1);
+  add_zone("x.test", "nonsense", 1);
   policy::find_check_type("dnsbl")->make(settings_, &services_);
-  const auto errors = settings_.all_errors();
+  const auto errors = settings_.errors();
   ASSERT_EQ(errors.size(), 3u);
   EXPECT_NE(errors[0].find("outside 127.0.0.0/8"), std::string::npos) << errors[0];
   EXPECT_NE(errors[1].find("needs a name"), std::string::npos) << errors[1];

@@ -2,6 +2,7 @@
 // SQLite store in a temporary directory served by its own thread, with a manual clock:
 // the whole retry flow, lifetimes, auto-allowlisting, network grouping, the SPF skip,
 // and that a broken or slow store accepts (greylisting never loses real mail).
+#include "checks/fake_settings.hpp"
 #include "policy/check_registry.hpp"
 #include "state/async_store.hpp"
 #include "state/store.hpp"
@@ -9,10 +10,8 @@
 #include <filesystem>
 #include <future>
 #include <gtest/gtest.h>
-#include <map>
 #include <thread>
 #include <unistd.h>
-#include <variant>
 
 namespace backstop::checks {
 namespace {
@@ -20,46 +19,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using policy::Stage;
-
-// [checks.greylist] as typed values; what a test does not set is absent.
-class TestSettings final : public policy::Settings {
-public:
-  using Value = std::variant<bool, std::uint64_t, std::string, std::chrono::seconds,
-                             std::chrono::milliseconds>;
-  std::map<std::string, Value> values;
-  std::vector<std::string> errors;
-
-  void string(const char* key, std::string& out) override { take(key, out); }
-  std::size_t choice(const char*, std::initializer_list<std::string_view>,
-                     std::size_t current) override {
-    return current;
-  }
-  void boolean(const char* key, bool& out) override { take(key, out); }
-  void integer(const char* key, std::uint64_t& out, std::uint64_t min, std::uint64_t max) override {
-    take(key, out);
-    if (out < min || out > max) {
-      error(key, "out of range");
-    }
-  }
-  void number(const char*, double&, double, double) override {}
-  void duration(const char* key, std::chrono::seconds& out) override { take(key, out); }
-  void millis(const char* key, std::chrono::milliseconds& out) override { take(key, out); }
-  void strings(const char*, std::vector<std::string>&) override {}
-  std::vector<std::pair<std::string, Settings*>> tables(const char*) override { return {}; }
-  std::vector<Settings*> array_of_tables(const char*) override { return {}; }
-  bool has(const char* key) const override { return values.count(key) != 0; }
-  void error(const char* key, const std::string& message) override {
-    errors.push_back(std::string(key) + ": " + message);
-  }
-  std::string name(const char* key) const override { return std::string("checks.greylist.") + key; }
-
-private:
-  template <typename T> void take(const char* key, T& out) {
-    if (auto it = values.find(key); it != values.end()) {
-      out = std::get<T>(it->second);
-    }
-  }
-};
 
 class StoreThread {
 public:
@@ -115,11 +74,11 @@ protected:
     auto opened = state::open_store({"sqlite", dir_ / "state.db", false});
     ASSERT_TRUE(opened.ok()) << opened.error().message;
     store_ = std::move(opened.value());
-    settings_.values["enabled"] = true;
-    settings_.values["delay"] = 300s;
-    settings_.values["retry_window"] = 3600s;
-    settings_.values["lifetime"] = 86400s;
-    settings_.values["auto_allow_after"] = std::uint64_t{0};
+    settings_.set("enabled", true);
+    settings_.set("delay", 300s);
+    settings_.set("retry_window", 3600s);
+    settings_.set("lifetime", 86400s);
+    settings_.set("auto_allow_after", std::uint64_t{0});
   }
   void TearDown() override {
     check_.reset();
@@ -137,7 +96,7 @@ protected:
     const auto* type = policy::find_check_type("greylist");
     ASSERT_NE(type, nullptr) << "greylist registers itself";
     check_ = type->make(settings_, &services_);
-    ASSERT_TRUE(settings_.errors.empty()) << settings_.errors.front();
+    ASSERT_TRUE(settings_.errors().empty()) << settings_.errors().front();
     ASSERT_NE(check_, nullptr);
   }
 
@@ -192,7 +151,7 @@ protected:
 
   fs::path dir_;
   mail::ManualClock clock_{std::chrono::system_clock::time_point{} + 1700000000s};
-  TestSettings settings_;
+  backstop::test::FakeSettings settings_{"checks.greylist"};
   policy::CheckServices services_;
   mail::Address sender_{"Someone", "sender.test"};
   asio::io_context loop_; // outlives the store thread
@@ -203,20 +162,20 @@ protected:
 };
 
 TEST_F(GreylistTest, OffByDefault) {
-  TestSettings empty;
+  backstop::test::FakeSettings empty{"checks.greylist"};
   const auto* type = policy::find_check_type("greylist");
   ASSERT_NE(type, nullptr);
   EXPECT_EQ(type->make(empty, &services_), nullptr);
-  EXPECT_TRUE(empty.errors.empty());
+  EXPECT_TRUE(empty.errors().empty());
 }
 
 TEST_F(GreylistTest, RetryWindowNotLongerThanDelayIsAConfigError) {
-  settings_.values["retry_window"] = 300s;
+  settings_.set("retry_window", 300s);
   const auto* type = policy::find_check_type("greylist");
   ASSERT_NE(type, nullptr);
   type->make(settings_, nullptr);
-  ASSERT_EQ(settings_.errors.size(), 1u);
-  EXPECT_NE(settings_.errors.front().find("retry_window"), std::string::npos);
+  ASSERT_EQ(settings_.errors().size(), 1u);
+  EXPECT_NE(settings_.errors().front().find("retry_window"), std::string::npos);
 }
 
 TEST_F(GreylistTest, RunsAtRcptOnly) {
@@ -241,7 +200,7 @@ TEST_F(GreylistTest, TheRetryFlow) {
 }
 
 TEST_F(GreylistTest, APassIsAnsweredFromMemoryUntilMemoryRefreshThenByTheStoreAgain) {
-  settings_.values["memory_refresh"] = 600s;
+  settings_.set("memory_refresh", 600s);
   make();
   rcpt();
   clock_.advance(300s);
@@ -315,8 +274,8 @@ TEST_F(GreylistTest, Ipv4MappedClientIsItsIpv4Network) {
 }
 
 TEST_F(GreylistTest, PrefixLengthsAreConfigurable) {
-  settings_.values["ipv4_prefix"] = std::uint64_t{32};
-  settings_.values["ipv6_prefix"] = std::uint64_t{48};
+  settings_.set("ipv4_prefix", std::uint64_t{32});
+  settings_.set("ipv6_prefix", std::uint64_t{48});
   make();
   rcpt("192.0.2.10");
   rcpt("2001:db8:1:2::1");
@@ -327,9 +286,9 @@ TEST_F(GreylistTest, PrefixLengthsAreConfigurable) {
 }
 
 TEST_F(GreylistTest, NetworkIsAutoAllowlistedAfterNPasses) {
-  settings_.values["memory_refresh"] = 0s; // every pass reaches the store and counts
-  settings_.values["auto_allow_after"] = std::uint64_t{2};
-  settings_.values["auto_allow_lifetime"] = 7 * 86400s;
+  settings_.set("memory_refresh", 0s); // every pass reaches the store and counts
+  settings_.set("auto_allow_after", std::uint64_t{2});
+  settings_.set("auto_allow_lifetime", 7 * 86400s);
   make();
   rcpt();
   clock_.advance(300s);
@@ -356,7 +315,7 @@ TEST_F(GreylistTest, AutoAllowlistOffWithZero) {
 }
 
 TEST_F(GreylistTest, SpfPassFromADomainThatPassedBeforeSkips) {
-  settings_.values["skip_spf_pass"] = true;
+  settings_.set("skip_spf_pass", true);
   make();
   expect_deferred(rcpt("192.0.2.10", sender_, {"user", "example.test"}, "pass"), "300");
   clock_.advance(300s);
@@ -380,7 +339,7 @@ TEST_F(GreylistTest, SpfPassDoesNotSkipWhenNotConfigured) {
 }
 
 TEST_F(GreylistTest, FirstSpfPassOfAnUnknownDomainIsStillGreylisted) {
-  settings_.values["skip_spf_pass"] = true;
+  settings_.set("skip_spf_pass", true);
   make();
   expect_deferred(rcpt("192.0.2.10", sender_, {"user", "example.test"}, "pass"), "300");
 }
@@ -422,7 +381,7 @@ TEST_F(GreylistTest, UnavailableStoreAccepts) {
 }
 
 TEST_F(GreylistTest, SlowStoreAcceptsAtItsDeadline) {
-  settings_.values["store_timeout"] = 100ms;
+  settings_.set("store_timeout", 100ms);
   StalledStore stalled;
   make(&stalled);
   const auto start = std::chrono::steady_clock::now();

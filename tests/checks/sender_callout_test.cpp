@@ -1,7 +1,7 @@
 // sender_callout_test: the check's decisions over a scripted prober (the SMTP side is tested
 // against real peers in tests/delivery/sender_callout_test.cpp and the black-box tests):
 // what is asked, what is remembered for how long and under which key, which reply goes out.
-#include "checks/map_settings.hpp"
+#include "checks/fake_settings.hpp"
 #include "policy/check_registry.hpp"
 
 #include <asio.hpp>
@@ -53,13 +53,13 @@ protected:
     services_.clock = &clock_;
     services_.sender_prober = &prober_;
     services_.backed_up_domains = {"example.test"};
-    settings_.set("enabled", "true");
+    settings_.set("enabled", true);
   }
   std::unique_ptr<policy::Check> make() {
     const auto* type = policy::find_check_type("sender_callout");
     EXPECT_NE(type, nullptr);
     auto check = type->make(settings_, &services_);
-    EXPECT_TRUE(settings_.errors.empty()) << settings_.errors.front();
+    EXPECT_TRUE(settings_.errors().empty()) << settings_.errors().front();
     return check;
   }
   mail::Verdict ask(const policy::Check& check, mail::Address sender,
@@ -83,11 +83,11 @@ protected:
   mail::ManualClock clock_;
   ScriptedSenderProber prober_;
   policy::CheckServices services_;
-  test::CalloutMapSettings settings_;
+  backstop::test::FakeSettings settings_{"checks.sender_callout"};
 };
 
 TEST_F(SenderCalloutCheckTest, OffByDefault) {
-  settings_.values.erase("enabled");
+  settings_.erase("enabled");
   EXPECT_EQ(make(), nullptr);
 }
 
@@ -128,7 +128,7 @@ TEST_F(SenderCalloutCheckTest, RefusedSenderGets550WithTheRemoteTextCleaned) {
 }
 
 TEST_F(SenderCalloutCheckTest, NegativeAnswerLastsItsLifetimeThenIsAskedAgain) {
-  settings_.set("negative_lifetime", "10m");
+  settings_.set("negative_lifetime", 600s);
   auto check = make();
   prober_.will_answer(SenderAnswer::Refuses, "550 5.1.1 unknown");
   prober_.will_answer(SenderAnswer::Accepts, "250 ok");
@@ -193,7 +193,7 @@ TEST_F(SenderCalloutCheckTest, TemporaryRefusalIsRememberedForTheAddressBriefly)
 }
 
 TEST_F(SenderCalloutCheckTest, UnreachableDomainIsRememberedBrieflyARateLimitIsNot) {
-  settings_.set("cannot_tell_lifetime", "30s");
+  settings_.set("cannot_tell_lifetime", 30s);
   auto check = make();
   prober_.will_answer(SenderAnswer::CannotTell, "connect timed out", AnswerScope::Domain, true);
   EXPECT_EQ(ask(*check, {"a", "down.test"}).decision, mail::Decision::Defer);
@@ -217,12 +217,12 @@ TEST_F(SenderCalloutCheckTest, NeverAskedForTheNullSenderOrADomainWeBackUp) {
 }
 
 TEST_F(SenderCalloutCheckTest, LimitsReachTheProber) {
-  settings_.set("timeout", "4s")
-      .set("connect_timeout", "2s")
-      .set("reply_timeout", "3s")
-      .set("per_minute_per_domain", "7")
-      .set("concurrent_per_domain", "1")
-      .set("max_hosts", "3");
+  settings_.set("timeout", 4s)
+      .set("connect_timeout", 2s)
+      .set("reply_timeout", 3s)
+      .set("per_minute_per_domain", std::uint64_t{7})
+      .set("concurrent_per_domain", std::uint64_t{1})
+      .set("max_hosts", std::uint64_t{3});
   auto check = make();
   ask(*check, {"a", "sender.test"});
   const auto& l = prober_.last_limits;
@@ -235,10 +235,12 @@ TEST_F(SenderCalloutCheckTest, LimitsReachTheProber) {
 }
 
 TEST_F(SenderCalloutCheckTest, BadValuesAreReported) {
-  settings_.set("stage", "data").set("cannot_tell", "maybe").set("per_minute_per_domain", "0");
+  settings_.set("stage", "data")
+      .set("cannot_tell", "maybe")
+      .set("per_minute_per_domain", std::uint64_t{0});
   const auto* type = policy::find_check_type("sender_callout");
   type->make(settings_, nullptr);
-  EXPECT_EQ(settings_.errors.size(), 3u);
+  EXPECT_EQ(settings_.errors().size(), 3u);
 }
 
 } // namespace

@@ -3,7 +3,7 @@
 // trusted hops (configured peers, MX hosts of the recipient's domain) are accepted per
 // recipient, DNS trouble defers, per-domain policies apply, and one evaluation serves every
 // RCPT of a transaction.
-#include "fake_settings.hpp"
+#include "checks/fake_settings.hpp"
 #include "policy/check_registry.hpp"
 #include "spf/zone_resolver.hpp"
 
@@ -90,7 +90,7 @@ protected:
   mail::ManualClock clock_;
   ZoneResolver resolver_;
   policy::CheckServices services_;
-  test::FakeSettings settings_;
+  test::FakeSettings settings_{"checks.spf"};
   policy::SessionContext context_;
 };
 

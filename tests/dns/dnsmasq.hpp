@@ -1,9 +1,10 @@
-// dnsmasq: a real DNS server on a free loopback UDP port for resolver tests, authoritative
-// for "test" (real NXDOMAIN and NODATA answers, never forwarding). Readiness is awaited by
-// asking it, never by sleeping.
+// dnsmasq: a real DNS server on a free loopback UDP port for resolver tests and benchmarks,
+// authoritative for "test" (real NXDOMAIN and NODATA answers, never forwarding). Readiness
+// is awaited by asking it, never by sleeping.
 #pragma once
 
 #include <chrono>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <string>
@@ -50,12 +51,19 @@ inline bool answers_dns(int port, std::chrono::seconds deadline) {
   return false;
 }
 
+// How a test's dnsmasq answers, beyond its records.
+struct DnsmasqOptions {
+  // May add subnets ("test,127.0.0.0/8") whose reverse zones dnsmasq then serves (PTR).
+  std::string auth_zone = "test";
+  int auth_ttl = 60;  // the TTL of every answer
+  bool quiet = false; // its start-up chatter on stderr dropped (a benchmark's output)
+};
+
 class Dnsmasq {
 public:
-  // records: dnsmasq options such as "--host-record=a.test,127.0.0.5". auth_zone may add
-  // subnets ("test,127.0.0.0/8") whose reverse zones dnsmasq then serves (PTR).
+  // records: dnsmasq options such as "--host-record=a.test,127.0.0.5". True once it answers.
   bool start(int port, const std::vector<std::string>& records,
-             const std::string& auth_zone = "test") {
+             const DnsmasqOptions& options = {}) {
     std::vector<std::string> args = {"dnsmasq",
                                      "--no-daemon",
                                      "--port=" + std::to_string(port),
@@ -66,12 +74,15 @@ public:
                                      "--conf-file=/dev/null",
                                      "--user=root",
                                      "--auth-server=ns.test,127.0.0.1",
-                                     "--auth-zone=" + auth_zone,
-                                     "--auth-ttl=60",
+                                     "--auth-zone=" + options.auth_zone,
+                                     "--auth-ttl=" + std::to_string(options.auth_ttl),
                                      "--log-facility=/dev/null"};
     args.insert(args.end(), records.begin(), records.end());
     pid_ = ::fork();
     if (pid_ == 0) {
+      if (options.quiet) {
+        ::dup2(::open("/dev/null", O_WRONLY), STDERR_FILENO);
+      }
       std::vector<char*> argv;
       for (auto& a : args) {
         argv.push_back(a.data());

@@ -26,7 +26,7 @@ class ResolverRecordsTest : public ::testing::Test {
 protected:
   void SetUp() override {
     port_ = testing::free_udp_port();
-    ASSERT_TRUE(dnsmasq_.start(port_, records, "test,127.0.0.0/8,2001:db8::/32"))
+    ASSERT_TRUE(dnsmasq_.start(port_, records, {.auth_zone = "test,127.0.0.0/8,2001:db8::/32"}))
         << "dnsmasq did not start";
     make_resolver();
   }

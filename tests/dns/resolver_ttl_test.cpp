@@ -2,85 +2,30 @@
 // with a chosen --auth-ttl: an MX answer lives for its record's TTL (bounded by min_ttl and
 // max_ttl), and a temporary failure is remembered for temporary_failure_ttl, no longer.
 // Time is a ManualClock; dnsmasq's readiness is awaited by asking it, never by sleeping.
+#include "dns/dnsmasq.hpp"
 #include "dns/resolver.hpp"
 
 #include <asio.hpp>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
 namespace backstop::dns {
 namespace {
 
 using namespace std::chrono_literals;
 
-int free_udp_port() {
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-// True once something answers a DNS query on 127.0.0.1:port (within the deadline).
-bool answers_dns(int port, std::chrono::seconds deadline) {
-  static const unsigned char query[] = {0x12, 0x34, 1, 0,   0,   1,   0,   0, 0, 0, 0, 0, 2,
-                                        'n',  's',  4, 't', 'e', 's', 't', 0, 0, 1, 0, 1};
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < until) {
-    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    timeval tv{0, 100000};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    ::sendto(fd, query, sizeof query, 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    unsigned char reply[512];
-    const auto got = ::recv(fd, reply, sizeof reply, 0);
-    ::close(fd);
-    if (got > 0) {
-      return true;
-    }
-  }
-  return false;
-}
-
 class ResolverTtlTest : public ::testing::Test {
 protected:
-  void SetUp() override { port_ = free_udp_port(); }
+  void SetUp() override { port_ = testing::free_udp_port(); }
   void TearDown() override { stop_dnsmasq(); }
 
   void start_dnsmasq(int ttl) {
-    const std::string port = "--port=" + std::to_string(port_);
-    const std::string auth_ttl = "--auth-ttl=" + std::to_string(ttl);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::execlp("dnsmasq", "dnsmasq", "--no-daemon", port.c_str(), "--listen-address=127.0.0.1",
-               "--bind-interfaces", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
-               "--user=root", "--auth-server=ns.test,127.0.0.1", "--auth-zone=test",
-               auth_ttl.c_str(), "--mx-host=mail.test,mx1.mail.test,10",
-               "--host-record=mx1.mail.test,127.0.0.5", "--log-facility=/dev/null",
-               static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ASSERT_TRUE(answers_dns(port_, 10s)) << "dnsmasq did not start";
+    ASSERT_TRUE(dnsmasq_.start(
+        port_, {"--mx-host=mail.test,mx1.mail.test,10", "--host-record=mx1.mail.test,127.0.0.5"},
+        {.auth_ttl = ttl}))
+        << "dnsmasq did not start";
   }
-  void stop_dnsmasq() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-  }
+  void stop_dnsmasq() { dnsmasq_.stop(); }
 
   void make_resolver(ResolverOptions options = {}) {
     options.servers = {"127.0.0.1:" + std::to_string(port_)};
@@ -116,7 +61,7 @@ protected:
   asio::io_context io_;
   std::unique_ptr<Resolver> resolver_;
   int port_ = 0;
-  pid_t pid_ = -1;
+  testing::Dnsmasq dnsmasq_;
   mail::ManualClock clock_{std::chrono::system_clock::now()};
 };
 

@@ -20,7 +20,7 @@ void print_text(const nlohmann::json& stats) {
   for (const auto& sample : metrics::Counters().samples()) {
     const std::string name(sample.name);
     const std::uint64_t value = values.value(name, std::uint64_t{0});
-    std::cout << fmt::format("{:<24} {:>12}  {}\n", name, value, sample.help);
+    std::cout << fmt::format("{:<28} {:>12}  {}\n", name, value, sample.help);
   }
   const auto& refusals = stats.at("refusals");
   std::cout << (refusals.empty() ? "no MAIL or RCPT refused\n"

@@ -40,8 +40,8 @@ std::string triplet_address(const mail::Address& a) {
 class Greylist final : public policy::Check {
 public:
   Greylist(GreylistOptions options, const policy::CheckServices& services)
-      : options_(options), store_(*services.greylist), clock_(*services.clock), log_(services.log) {
-  }
+      : options_(options), store_(*services.greylist), clock_(*services.clock), log_(services.log),
+        counters_(services.counters) {}
 
   std::string_view name() const override { return "greylist"; }
   bool runs_at(Stage stage) const override { return stage == Stage::Rcpt; }
@@ -54,6 +54,7 @@ public:
     auto attempt = make_attempt(context);
     const std::string who = describe(attempt.triplet);
     if (memory_.known(who, attempt.now) || memory_.known(attempt.triplet.network, attempt.now)) {
+      metrics::count(counters_, metrics::Counter::GreylistMemoryHits);
       auto v = mail::Verdict::accept("greylist", "passed (remembered) " + who);
       v.facts.push_back({"greylist.result", "passed"});
       co_return v;
@@ -126,6 +127,7 @@ private:
   state::AsyncGreylistStore& store_;
   const mail::Clock& clock_;
   std::shared_ptr<spdlog::logger> log_;
+  metrics::Counters* counters_;
   mutable GreylistMemory memory_;
 };
 

@@ -75,7 +75,8 @@ class SenderCalloutCheck final : public policy::Check {
 public:
   SenderCalloutCheck(Options options, const policy::CheckServices& services)
       : options_(std::move(options)), prober_(*services.sender_prober),
-        backed_up_(services.backed_up_domains), cache_(*services.clock, options_.cache_size) {}
+        backed_up_(services.backed_up_domains), cache_(*services.clock, options_.cache_size),
+        counters_(services.counters) {}
 
   std::string_view name() const override { return check_name; }
   bool runs_at(Stage stage) const override { return stage == options_.stage; }
@@ -90,9 +91,11 @@ public:
     const auto address_key = SenderCalloutCache::address_key(sender);
     for (const auto& key : {domain_key, address_key}) {
       if (auto known = cache_.find(key)) {
+        metrics::count(counters_, metrics::Counter::SenderCalloutCacheHits);
         co_return verdict(context, sender, known->answer, known->reply, "remembered");
       }
     }
+    metrics::count(counters_, metrics::Counter::SenderCalloutCacheMisses);
     auto& prober = prober_;
     const auto answer = co_await prober.probe(sender, options_.limits);
     remember(answer, domain_key, address_key);
@@ -182,6 +185,7 @@ private:
   policy::SenderProber& prober_;
   std::set<std::string, std::less<>> backed_up_;
   mutable SenderCalloutCache cache_;
+  metrics::Counters* counters_;
 };
 
 std::size_t read_size(policy::Settings& s, const char* key, std::size_t value, std::uint64_t min,

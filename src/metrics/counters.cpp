@@ -52,6 +52,13 @@ constexpr std::array<CounterName, counter_count> names{{
     {Counter::BouncesSuppressed, "bounces_suppressed",
      "failed recipients not reported: null sender, NOTIFY or the bounce policy"},
     {Counter::DelayNotices, "delay_notices", "delay notices queued"},
+    {Counter::SenderCalloutCacheHits, "sender_callout_cache_hits",
+     "senders the sender callout answered from its cache, without asking an MX"},
+    {Counter::SenderCalloutCacheMisses, "sender_callout_cache_misses",
+     "senders the sender callout did not know: their MX was asked (or the rate limit said no)"},
+    {Counter::GreylistMemoryHits, "greylist_memory_hits",
+     "greylist passes (a passed triplet, an allowlisted network) answered from memory, "
+     "without asking the state store"},
 }};
 
 } // namespace

@@ -37,8 +37,12 @@ enum class Counter : std::size_t {
   BouncesSent,
   BouncesSuppressed,
   DelayNotices,
+  SenderCalloutCacheHits,
+  SenderCalloutCacheMisses,
+  GreylistMemoryHits,
 };
-inline constexpr std::size_t counter_count = static_cast<std::size_t>(Counter::DelayNotices) + 1;
+inline constexpr std::size_t counter_count =
+    static_cast<std::size_t>(Counter::GreylistMemoryHits) + 1;
 
 struct CounterSample {
   std::string_view name; // snake_case, stable: scripts and dashboards use it

@@ -106,3 +106,22 @@ def test_a_locked_state_store_accepts_within_store_timeout(make_server):
     assert code == 250, f"greylisting must not defer when the store cannot answer: {line}"
     assert took < 4, f"answered after {took:.2f} s; store_timeout 300 ms, busy timeout 5 s"
     server.wait_for_log("greylist: state store timeout")
+
+
+def test_a_pass_taken_from_memory_is_counted(make_server):
+    server = greylisting(make_server).start()
+
+    def memory_hits():
+        return server.stats()["counters"]["greylist_memory_hits"]
+
+    assert rcpt(server)[0] == 451
+    retry_until_accepted(server)
+    # Every attempt so far asked the state store; the pass it answered is now remembered.
+    assert memory_hits() == 0
+    assert rcpt(server)[0] == 250
+    assert memory_hits() == 1
+    assert rcpt(server)[0] == 250
+    assert memory_hits() == 2
+    # Another triplet is not in memory: the store is asked, and defers it.
+    assert rcpt(server, sender="other@sender.example")[0] == 451
+    assert memory_hits() == 2

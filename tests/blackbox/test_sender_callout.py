@@ -243,3 +243,30 @@ def test_off_by_default_no_callout(make_server, dns, wildcard_list, free_port):
         assert peer.connections() == 0
     finally:
         peer.stop()
+
+
+def test_cache_misses_and_hits_are_counted(make_server, dns, wildcard_list, free_port):
+    port = free_port(PEER_MX)
+    peer = StallPeer("none", host=PEER_MX, port=port)
+    try:
+        server = callout_server(make_server, dns, wildcard_list, port)
+
+        def misses_and_hits():
+            counters = server.stats()["counters"]
+            return counters["sender_callout_cache_misses"], counters["sender_callout_cache_hits"]
+
+        assert misses_and_hits() == (0, 0)
+        (code, lines), _ = rcpt(server, "dave@peer.test")
+        assert code == 250, lines
+        assert peer.connections() == 1
+        assert misses_and_hits() == (1, 0), "the first mail had to ask the sender's MX"
+        (code, lines), _ = rcpt(server, "dave@peer.test")
+        assert code == 250, lines
+        assert peer.connections() == 1, "the second mail was answered from the cache"
+        assert misses_and_hits() == (1, 1)
+        # The null sender is never asked about: neither a miss nor a hit.
+        (code, lines), _ = rcpt(server, "")
+        assert code == 250, lines
+        assert misses_and_hits() == (1, 1)
+    finally:
+        peer.stop()

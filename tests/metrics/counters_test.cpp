@@ -40,7 +40,10 @@ TEST(Counters, EachCounterIsReportedUnderItsOwnName) {
   EXPECT_EQ(sampled(counters, "unverified_sender_deferred"), 13U);
   EXPECT_EQ(sampled(counters, "bounces_sent"), 20U);
   EXPECT_EQ(sampled(counters, "sender_domain_unchecked"), 14U);
-  EXPECT_EQ(sampled(counters, "delay_notices"), counter_count);
+  EXPECT_EQ(sampled(counters, "delay_notices"), 22U);
+  EXPECT_EQ(sampled(counters, "sender_callout_cache_hits"), 23U);
+  EXPECT_EQ(sampled(counters, "sender_callout_cache_misses"), 24U);
+  EXPECT_EQ(sampled(counters, "greylist_memory_hits"), counter_count);
   std::set<std::uint64_t> values;
   for (const auto& s : counters.samples()) {
     values.insert(s.value);

@@ -37,8 +37,8 @@ constexpr std::array<CounterName, counter_count> names{{
      "recipients deferred because nothing could tell and the sender is not verified "
      "(unverified = verified-sender)"},
     {Counter::SenderDomainUnchecked, "sender_domain_unchecked",
-     "recipients accepted while DNS could not check the sender's domain "
-     "(sender_domain_dns_trouble = accept)"},
+     "transactions that went on to DATA with recipients taken while DNS could not check the "
+     "sender's domain (sender_domain_dns_trouble = accept)"},
     {Counter::CalloutConnections, "callout_connections", "connections opened to ask a primary"},
     {Counter::CalloutNullSenderRefused, "callout_null_sender_refused",
      "callouts whose MAIL FROM:<> the primary refused: set [verify] sender"},

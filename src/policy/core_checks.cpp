@@ -90,7 +90,7 @@ asio::awaitable<mail::Verdict> SenderDomainStage::check(Stage stage,
   if (stage == Stage::Mail) {
     co_return co_await at_mail(context);
   }
-  co_return at_rcpt(context);
+  co_return stage == Stage::Rcpt ? at_rcpt(context) : at_data(context);
 }
 
 asio::awaitable<mail::Verdict> SenderDomainStage::at_mail(const SessionContext& context) const {
@@ -121,10 +121,24 @@ mail::Verdict SenderDomainStage::at_rcpt(const SessionContext& context) const {
                                  std::string(trouble) + " (sender_domain_dns_trouble = defer for " +
                                      context.recipient.domain + ")");
   }
-  metrics::count(counters_, metrics::Counter::SenderDomainUnchecked);
   return mail::Verdict::accept("sender_domain", "sender domain not checked (" +
                                                     std::string(trouble) +
                                                     "), taken: sender_domain_dns_trouble = accept");
+}
+
+// Counted here, not at RCPT: a recipient that sender_domain took may still be refused by a
+// later check, and what the operator wants to see is how much mail an outage let in.
+mail::Verdict SenderDomainStage::at_data(const SessionContext& context) const {
+  const auto trouble = context.fact(sender_trouble);
+  const bool taken_unchecked =
+      !trouble.empty() && std::any_of(context.recipients.begin(), context.recipients.end(),
+                                      [this](const mail::Address& recipient) {
+                                        return trouble_.accepts(recipient.domain);
+                                      });
+  if (taken_unchecked) {
+    metrics::count(counters_, metrics::Counter::SenderDomainUnchecked);
+  }
+  return mail::Verdict::accept("sender_domain");
 }
 
 } // namespace backstop::policy

@@ -66,7 +66,8 @@ private:
 };
 
 // Filter, MAIL and RCPT: the sender domain must be able to receive mail. When DNS cannot
-// tell at MAIL, each RCPT decides by its domain's sender_domain_dns_trouble.
+// tell at MAIL, each RCPT decides by its domain's sender_domain_dns_trouble; a transaction
+// that goes on to DATA with recipients taken so is counted there, once.
 class SenderDomainStage final : public Check {
 public:
   SenderDomainStage(std::shared_ptr<const SenderDomainCheck> check, SenderDnsTrouble trouble,
@@ -74,12 +75,15 @@ public:
       : check_(std::move(check)), trouble_(std::move(trouble)), log_(std::move(log)),
         counters_(counters) {}
   std::string_view name() const override { return "sender_domain"; }
-  bool runs_at(Stage stage) const override { return stage == Stage::Mail || stage == Stage::Rcpt; }
+  bool runs_at(Stage stage) const override {
+    return stage == Stage::Mail || stage == Stage::Rcpt || stage == Stage::Data;
+  }
   asio::awaitable<mail::Verdict> check(Stage stage, const SessionContext& context) const override;
 
 private:
   asio::awaitable<mail::Verdict> at_mail(const SessionContext& context) const;
   mail::Verdict at_rcpt(const SessionContext& context) const;
+  mail::Verdict at_data(const SessionContext& context) const;
 
   std::shared_ptr<const SenderDomainCheck> check_;
   SenderDnsTrouble trouble_;

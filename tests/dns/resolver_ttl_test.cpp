@@ -171,38 +171,8 @@ TEST_F(ResolverTtlTest, SpecialUseNamesAreAnsweredWithoutAsking) {
   EXPECT_EQ(invalid.status, Status::NxDomain);
 }
 
-// A resolver that is down: reads every query, never answers, counts what arrived.
-class SilentServer {
-public:
-  SilentServer() {
-    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-  }
-  ~SilentServer() { ::close(fd_); }
-  int port() const { return port_; }
-  // Datagrams received so far (drains the socket).
-  int queries() {
-    unsigned char buf[1024];
-    while (::recv(fd_, buf, sizeof buf, 0) > 0) {
-      ++count_;
-    }
-    return count_;
-  }
-
-private:
-  int fd_ = -1;
-  int port_ = 0;
-  int count_ = 0;
-};
-
 TEST(ResolverInFlight, ConcurrentLookupsOfOneNameShareOneQuery) {
-  SilentServer silent;
+  testing::SilentDns silent;
   asio::io_context io;
   mail::ManualClock clock{std::chrono::system_clock::now()};
   ResolverOptions options;

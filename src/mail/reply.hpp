@@ -18,6 +18,8 @@ struct Reply {
   // Wire form, "250 2.1.0 Ok\r\n"; multi-line when text has '\n'. Enhanced codes only when
   // the session negotiated ENHANCEDSTATUSCODES, as RFC 2034 asks.
   std::string wire(bool with_enhanced = true) const;
+  // The same, appended to out: a session batches its replies without a string per reply.
+  void append_wire(std::string& out, bool with_enhanced = true) const;
   Reply with_text(std::string new_text) const { return Reply{code, enhanced, std::move(new_text)}; }
 };
 

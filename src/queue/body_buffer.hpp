@@ -26,6 +26,12 @@ public:
 
   // Errors (disk full while spilling) are values; after an error the buffer stays failed.
   mail::Status append(std::string_view bytes);
+  // Room in memory for a body of about n bytes, so appending it costs one allocation.
+  void reserve(std::size_t n) {
+    if (fd_ < 0 && n <= threshold_) {
+      memory_.reserve(n);
+    }
+  }
   std::uint64_t size() const { return size_; }
   bool spilled() const { return fd_ >= 0; }
   bool failed() const { return failed_; }

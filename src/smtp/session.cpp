@@ -47,7 +47,7 @@ void Session::set_deadline(std::chrono::seconds timeout) {
   }
 }
 
-void Session::reply(const mail::Reply& r) { output_ += r.wire(esmtp_); }
+void Session::reply(const mail::Reply& r) { r.append_wire(output_, esmtp_); }
 
 void Session::reply_error(const mail::Reply& r) {
   reply(r);

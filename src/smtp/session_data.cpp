@@ -17,6 +17,13 @@ namespace mr = mail::replies;
 namespace {
 constexpr std::size_t data_read_chunk = 64 * 1024;
 constexpr std::size_t body_flush_at = 64 * 1024;
+constexpr std::size_t unknown_size_guess = 16 * 1024; // no SIZE= given: most mail is small
+
+// What a message's body will likely take, to size its buffers once instead of growing them.
+std::size_t expected_body(std::uint64_t declared) {
+  const std::uint64_t guess = declared > 0 ? declared + 1024 : unknown_size_guess;
+  return static_cast<std::size_t>(std::min<std::uint64_t>(guess, 2 * body_flush_at));
+}
 } // namespace
 
 void Session::start_body() {
@@ -45,6 +52,7 @@ void Session::start_body() {
   facts.unix_time = message_arrival_;
   header += received_header(facts);
   received_header_size_ = header.size();
+  body_->reserve(header.size() + expected_body(tx_.mail.size));
   append_to_body(header);
   hops_ = {}; // our own trace header is not one of the client's hops
 }
@@ -93,6 +101,7 @@ asio::awaitable<Session::Outcome> Session::on_data(std::string_view argument) {
   start_body();
   DataReader reader(options_.limits.max_data_line);
   std::string chunk;
+  chunk.reserve(expected_body(tx_.mail.size));
   for (;;) {
     auto step = reader.feed(pending_input(), chunk);
     consume(step.consumed);

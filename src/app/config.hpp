@@ -52,6 +52,7 @@ struct QueueConfig {
   std::filesystem::path dir = "/var/spool/backstop";
   std::uint64_t segment_size = 64ull * 1024 * 1024;
   std::size_t spill_threshold = 256 * 1024;
+  std::uint64_t commit_delay_us = 300; // a small batch waits this long for more to share a sync
 };
 
 struct StateConfig {

@@ -178,6 +178,7 @@ void read_queue(TomlReader& r, QueueConfig& queue) {
   std::uint64_t v = queue.spill_threshold;
   r.integer("spill_threshold", v, 4096, 1ull << 30);
   queue.spill_threshold = v;
+  r.integer("commit_delay_us", queue.commit_delay_us, 0, 100000);
   r.finish();
 }
 

@@ -48,6 +48,7 @@ void stores(Diff& d, const Config& a, const Config& b) {
   d.field("queue.dir", a.queue.dir, b.queue.dir);
   d.field("queue.segment_size", a.queue.segment_size, b.queue.segment_size);
   d.field("queue.spill_threshold", a.queue.spill_threshold, b.queue.spill_threshold);
+  d.field("queue.commit_delay_us", a.queue.commit_delay_us, b.queue.commit_delay_us);
   d.field("state.backend", a.state.backend, b.state.backend);
   d.field("state.path", a.state.path, b.state.path);
   d.field("dns.servers", a.dns.servers, b.dns.servers);

@@ -182,6 +182,7 @@ mail::Status Runtime::open_spool() {
   queue::SpoolOptions options;
   options.dir = config_.queue.dir;
   options.segment_size = config_.queue.segment_size;
+  options.commit_delay = std::chrono::microseconds(config_.queue.commit_delay_us);
   options.spill_threshold = config_.queue.spill_threshold;
   auto spool = queue::Spool::open(options);
   if (!spool) {

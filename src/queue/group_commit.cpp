@@ -114,6 +114,11 @@ void SpoolImpl::committer_loop() {
       if (pending_.empty() && stopping_) {
         return;
       }
+      if (options_.commit_delay.count() > 0 && pending_.size() < options_.commit_wait_for) {
+        queue_cv_.wait_for(lock, options_.commit_delay, [this] {
+          return stopping_ || pending_.size() >= options_.commit_wait_for;
+        });
+      }
       std::size_t bytes = 0;
       while (!pending_.empty() && (batch.empty() || bytes < options_.max_batch_bytes)) {
         bytes += pending_.front().body.size() + 256;

@@ -36,6 +36,10 @@ struct SpoolOptions {
   std::uint64_t segment_size = 64ull * 1024 * 1024; // rotate the active segment past this
   std::size_t spill_threshold = 256 * 1024;         // BodyBuffer memory limit
   std::size_t max_batch_bytes = 8 * 1024 * 1024;    // one group commit writes at most this
+  // A batch that starts with fewer than commit_wait_for requests waits up to commit_delay for
+  // more (as PostgreSQL's commit_delay): fewer, larger syncs for a little latency.
+  std::chrono::microseconds commit_delay{0};
+  std::size_t commit_wait_for = 4;
 };
 
 enum class CommitError {

@@ -13,7 +13,6 @@ namespace {
 // Long enough for a transaction's RCPT commands, short enough that a flood of sessions does
 // not pile up answers; a RCPT after that evaluates again (same answer, one more cost).
 constexpr auto remembered_for = std::chrono::minutes(2);
-constexpr std::size_t sweep_every = 256;
 
 std::string key_of(const SpfQuestion& q) {
   return q.session_id + '\n' + q.client.to_string() + '\n' + q.helo + '\n' + q.mail_from;
@@ -34,8 +33,14 @@ struct Landing {
 
 } // namespace
 
-SpfResults::SpfResults(dns::Resolver& resolver, spf::EvaluatorOptions options)
-    : evaluator_(resolver, std::move(options)) {}
+SpfResults::SpfResults(dns::Resolver& resolver, spf::EvaluatorOptions options,
+                       std::size_t max_entries)
+    : evaluator_(resolver, std::move(options)), max_entries_(max_entries) {}
+
+std::size_t SpfResults::remembered() {
+  std::lock_guard lock(mutex_);
+  return entries_.size();
+}
 
 std::pair<std::shared_ptr<SpfResults::Flight>, bool>
 SpfResults::flight_for(const SpfQuestion& question, asio::any_io_executor executor) {
@@ -47,15 +52,22 @@ SpfResults::flight_for(const SpfQuestion& question, asio::any_io_executor execut
   }
   entry = Entry{std::make_shared<Flight>(executor), now};
   auto flight = entry.flight;
-  if (++inserted_ % sweep_every == 0) {
-    sweep(now);
-  }
+  by_age_.emplace_back(now, key_of(question));
+  sweep(now);
   return {flight, true};
 }
 
+// Entries are made in time order, so the expired ones are at the front of by_age_: each call
+// removes only those, never walking the whole map.
 void SpfResults::sweep(std::chrono::steady_clock::time_point now) {
-  std::erase_if(entries_,
-                [now](const auto& e) { return now - e.second.created >= remembered_for; });
+  while (!by_age_.empty() &&
+         (now - by_age_.front().first >= remembered_for || by_age_.size() > max_entries_)) {
+    const auto found = entries_.find(by_age_.front().second);
+    if (found != entries_.end() && found->second.created == by_age_.front().first) {
+      entries_.erase(found); // not when a newer evaluation of the key replaced it
+    }
+    by_age_.pop_front();
+  }
 }
 
 void SpfResults::start(const SpfQuestion& question, asio::any_io_executor executor) {

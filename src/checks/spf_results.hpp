@@ -11,11 +11,12 @@
 #include <asio/steady_timer.hpp>
 #include <atomic>
 #include <chrono>
-#include <map>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 namespace backstop::checks {
 
@@ -33,7 +34,10 @@ struct SpfAnswer {
 
 class SpfResults : public std::enable_shared_from_this<SpfResults> {
 public:
-  SpfResults(dns::Resolver& resolver, spf::EvaluatorOptions options);
+  // Transactions long done make up most entries under load (5,000 a second): past
+  // max_entries the oldest go first, whatever their age.
+  SpfResults(dns::Resolver& resolver, spf::EvaluatorOptions options,
+             std::size_t max_entries = 50000);
 
   // Starts the evaluation on executor unless it is known or on its way.
   void start(const SpfQuestion& question, asio::any_io_executor executor);
@@ -41,6 +45,7 @@ public:
   asio::awaitable<SpfAnswer> answer(SpfQuestion question, asio::any_io_executor executor);
 
   std::size_t evaluations() const { return evaluations_; }
+  std::size_t remembered();
 
   struct Flight {
     explicit Flight(asio::any_io_executor ex) : landed(ex, asio::steady_timer::time_point::max()) {}
@@ -62,9 +67,10 @@ private:
 
   spf::Evaluator evaluator_;
   std::mutex mutex_;
-  std::map<std::string, Entry> entries_;
-  std::size_t inserted_ = 0;
+  std::unordered_map<std::string, Entry> entries_;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> by_age_;
   std::atomic<std::size_t> evaluations_{0};
+  std::size_t max_entries_;
 };
 
 } // namespace backstop::checks

@@ -40,6 +40,9 @@ struct SpoolOptions {
   // more (as PostgreSQL's commit_delay): fewer, larger syncs for a little latency.
   std::chrono::microseconds commit_delay{0};
   std::size_t commit_wait_for = 4;
+  // The active segment is zero-filled this far ahead of its records: a sync of blocks that
+  // exist costs no journal commit, one of an append does (0: append as before).
+  std::uint64_t preallocate = 1 << 20;
 };
 
 enum class CommitError {

@@ -4,6 +4,7 @@
 // the rest of that segment skipped, and the server still starts.
 #include "queue/spool_impl.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fcntl.h>
@@ -17,6 +18,11 @@ namespace backstop::queue {
 
 namespace {
 std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+// What follows the last record of a segment that was zero-filled ahead (group_commit.cpp).
+bool all_zero(std::string_view bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == '\0'; });
+}
 
 std::optional<std::uint64_t> segment_number(const std::filesystem::path& p) {
   if (p.extension() != ".seg" || p.stem().string().size() != 16) {
@@ -258,7 +264,7 @@ mail::Status SpoolImpl::replay_segment(std::uint64_t number, bool last) {
       if (::ftruncate(fd, static_cast<off_t>(pos)) != 0 || ::fsync(fd) != 0) {
         return mail::make_error(errno_text("cannot cut torn tail of " + path.string()));
       }
-    } else if (!last) {
+    } else if (!last && !all_zero(std::string_view(data).substr(pos))) {
       std::cerr << "backstop: " << path.string() << ": damaged record at offset " << pos
                 << "; the rest of this segment (" << data.size() - pos << " bytes) is skipped\n";
     }

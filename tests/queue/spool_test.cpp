@@ -139,6 +139,7 @@ TEST_F(SpoolTest, StateUpdatesAndRemovalsSurviveReopen) {
 }
 
 TEST_F(SpoolTest, TornTailIsCutAndEarlierMessagesSurvive) {
+  options_.preallocate = 0; // the file ends where the records end
   mail::QueueId first;
   {
     auto spool = open();
@@ -162,6 +163,70 @@ TEST_F(SpoolTest, TornTailIsCutAndEarlierMessagesSurvive) {
   }
   auto spool = open();
   EXPECT_EQ(spool->list().size(), 2u);
+}
+
+// The active segment is zero-filled ahead of its records (fewer journal commits per sync).
+TEST_F(SpoolTest, ZerosAfterTheRecordsAreNeitherMessagesNorDamage) {
+  options_.preallocate = 1 << 20;
+  {
+    auto spool = open();
+    submit(*spool, 1, "first\r\n");
+    submit(*spool, 2, "second\r\n");
+  }
+  EXPECT_GE(fs::file_size(newest_segment()), std::uintmax_t{1} << 20) << "zero-filled ahead";
+  {
+    auto spool = open();
+    EXPECT_EQ(spool->list().size(), 2u);
+    submit(*spool, 3, "third\r\n"); // lands after the records, not after the zeros
+  }
+  auto spool = open();
+  EXPECT_EQ(spool->list().size(), 3u);
+}
+
+TEST_F(SpoolTest, ATornRecordInsideTheZerosIsCut) {
+  options_.preallocate = 1 << 20;
+  mail::QueueId first;
+  {
+    auto spool = open();
+    first = submit(*spool, 1, "first\r\n");
+    submit(*spool, 2, std::string(3000, 's'));
+  }
+  const auto segment = newest_segment();
+  {
+    std::fstream f(segment, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(2000); // inside the second record: its CRC no longer matches
+    f << "torn";
+  }
+  {
+    auto spool = open();
+    auto all = spool->list();
+    ASSERT_EQ(all.size(), 1u);
+    EXPECT_EQ(all[0].id, first);
+    submit(*spool, 3, "third\r\n");
+  }
+  auto spool = open();
+  EXPECT_EQ(spool->list().size(), 2u);
+}
+
+TEST_F(SpoolTest, AFullSegmentLosesItsZerosWhenTheNextBegins) {
+  options_.preallocate = 1 << 20;
+  options_.segment_size = 1 << 20;
+  auto spool = open();
+  for (int i = 0; i < 40; ++i) {
+    submit(*spool, i, std::string(40000, 'x'));
+  }
+  ASSERT_GE(spool->stats().segments, 2u);
+  std::vector<fs::path> segments;
+  for (const auto& e : fs::directory_iterator(dir_ / "segments")) {
+    segments.push_back(e.path());
+  }
+  std::sort(segments.begin(), segments.end());
+  const auto first_size = fs::file_size(segments.front());
+  std::string tail(16, '\1');
+  std::ifstream in(segments.front(), std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(first_size - tail.size()));
+  in.read(tail.data(), static_cast<std::streamsize>(tail.size()));
+  EXPECT_NE(tail, std::string(16, '\0')) << "the full segment ends with its last record";
 }
 
 TEST_F(SpoolTest, TmpLeftoversRemovedAndLockHeld) {

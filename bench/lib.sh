@@ -27,6 +27,7 @@ ratio() { # a b
 }
 
 # A backstop config for benchmarks: real disk, loopback DNS that answers nothing, primary down.
+# BENCH_WORKERS sets [smtp] workers (default: backstop's own choice).
 # MAX_CONNECTIONS (default 15000) is [smtp] max_connections and max_connections_per_ip.
 write_backstop_config() { # file port queue_dir [max_connections]
   cat >"$1" <<CFG
@@ -35,6 +36,7 @@ hostname = "mx2.example.test"
 level = "warn"
 [smtp]
 listen = ["127.0.0.1:$2"]
+$([ -z "${BENCH_WORKERS:-}" ] || echo "workers = $BENCH_WORKERS")
 max_connections = ${4:-15000}
 max_connections_per_ip = ${4:-15000}
 [queue]

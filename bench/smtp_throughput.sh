@@ -15,12 +15,17 @@
 # line puts the ratios side by side: backstop/ceiling rate (target >= 0.70), backstop/postfix
 # rate (target >= 8), CPU per message / the ceiling's (target <= 1.5), backstop's own context
 # switches per message (target < 3).
-# Usage: bench/smtp_throughput.sh BUILD_DIR [MESSAGES]
+# The machine's speed drifts (a shared virtual machine): backstop, backstop-default and the
+# ceiling are measured ROUNDS times each, interleaved, and each figure is the median of its
+# rounds; Postfix, ten times slower, runs once.
+# Usage: bench/smtp_throughput.sh BUILD_DIR [MESSAGES]   (environment: BENCH_ROUNDS=3,
+# BENCH_WORKERS: [smtp] workers for backstop, default its own choice)
 source "$(dirname "$0")/lib.sh"
 build=${1:-build}
 messages=${2:-${BENCH_MESSAGES:-20000}}
 sessions=${BENCH_SESSIONS:-20}
 size=${BENCH_SIZE:-4096}
+rounds=${BENCH_ROUNDS:-3}
 tck=$(getconf CLK_TCK)
 make_workdir bench
 
@@ -59,22 +64,36 @@ measure() { # port server_pid
   /usr/bin/python3 -c "print($end - $start, $mj1 - $mj0, $mc1 - $mc0, $sj1 - $sj0, $sc1 - $sc0)"
 }
 
-# name seconds mj mc sj sc -> one line of figures; sets rate_<name>, cpu_<name>, own_cs_<name>
-report() {
-  local name=$1 key=${1//-/_}
-  read -r r c s o x < <(/usr/bin/python3 -c "
+# name seconds mj mc sj sc: appends "msg/s machine_us switches own_us own_switches" to
+# $work/figures.<name>, one line per round.
+record() {
+  local name=$1
+  /usr/bin/python3 -c "
 m = $messages; secs, mj, mc, sj, sc = $2, $3, $4, $5, $6
-print(f'{m/secs:.0f} {mj/$tck/m*1e6:.0f} {mc/m:.1f} {sj/$tck/m*1e6:.0f} {sc/m:.2f}')")
+print(f'{m/secs:.0f} {mj/$tck/m*1e6:.0f} {mc/m:.2f} {sj/$tck/m*1e6:.0f} {sc/m:.2f}')" >>"$work/figures.$name"
+}
+
+# name -> the medians of its rounds, one line; sets rate_<name>, cpu_<name>, own_cs_<name>
+report() {
+  local name=$1 key=${1//-/_} r c s o x
+  read -r r c s o x < <(/usr/bin/python3 - "$work/figures.$name" <<'PY'
+import statistics, sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
+med = [statistics.median(col) for col in zip(*rows)]
+print(f"{med[0]:.0f} {med[1]:.0f} {med[2]:.1f} {med[3]:.0f} {med[4]:.2f}")
+PY
+)
   printf -v "rate_$key" %s "$r"; printf -v "cpu_$key" %s "$c"; printf -v "own_cs_$key" %s "$x"
   if [ "$name" = postfix ]; then o="-"; x="-"; fi
-  printf '%-17s %7s msg/s  machine CPU %5s us/msg  own CPU %4s us/msg  switches %5s/msg (own %s)\n' \
-    "$name:" "$r" "$c" "$o" "$s" "$x"
+  printf '%-17s %7s msg/s  machine CPU %5s us/msg  own CPU %4s us/msg  switches %5s/msg (own %s)  [%s]\n' \
+    "$name:" "$r" "$c" "$o" "$s" "$x" "$(cut -d' ' -f1 "$work/figures.$name" | paste -sd/)"
 }
 
 run_backstop() { # name [default]
   local name=$1 port dir pid
   port=$(free_port)
   dir="$work/$name"
+  rm -rf "$dir" # each round starts with an empty queue
   mkdir -p "$dir"
   write_backstop_config "$dir/backstop.toml" "$port" "$dir/queue"
   [ -z "${2:-}" ] || default_checks "$dir/backstop.toml"
@@ -89,7 +108,7 @@ run_backstop() { # name [default]
     /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)["messages"]))')
   kill "$pid"; wait "$pid" 2>/dev/null || true
   # shellcheck disable=SC2086
-  report "$name" $figures
+  record "$name" $figures
   if [ "$queued" != "$messages" ]; then
     echo "!! $name acknowledged $messages but lists $queued" >&2
     grep -m5 -v '^$' "$dir/log" >&2 || true
@@ -97,24 +116,27 @@ run_backstop() { # name [default]
   fi
 }
 
-run_backstop backstop
-run_backstop backstop-default default
-
-pport=$(free_port)
-postfix_dir="$work/postfix"
-start_postfix_backup_mx "$work/postfix" "$pport"
-# shellcheck disable=SC2046
-report postfix $(measure "$pport" "")
-stop_postfix "$work/postfix"
-
 sport=$(free_port)
 smtp-sink -u nobody -c "127.0.0.1:$sport" 1000 >/dev/null 2>&1 &
 spid=$!
 pids+=($spid)
 wait_port 127.0.0.1 "$sport"
-# shellcheck disable=SC2046
-report ceiling $(measure "$sport" "$spid")
 
+for _ in $(seq 1 "$rounds"); do
+  run_backstop backstop
+  run_backstop backstop-default default
+  # shellcheck disable=SC2046
+  record ceiling $(measure "$sport" "$spid")
+done
+
+pport=$(free_port)
+postfix_dir="$work/postfix"
+start_postfix_backup_mx "$work/postfix" "$pport"
+# shellcheck disable=SC2046
+record postfix $(measure "$pport" "")
+stop_postfix "$work/postfix"
+
+for name in backstop backstop-default postfix ceiling; do report "$name"; done
 for b in backstop backstop_default; do
   r=rate_$b c=cpu_$b x=own_cs_$b
   echo "throughput: $b=${!r} msg/s postfix=$rate_postfix ceiling=$rate_ceiling" \

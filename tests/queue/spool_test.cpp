@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <gtest/gtest.h>
 #include <mutex>
@@ -69,6 +70,28 @@ protected:
     });
     EXPECT_TRUE(r.ok()) << r.detail;
     return id;
+  }
+
+  // Two messages, then tear(segment) damages the second: on reopening only the first is
+  // there, and a message submitted then lands after it and survives the next reopening.
+  void expect_torn_second_is_cut(const std::string& second_body,
+                                 const std::function<void(const fs::path&)>& tear) {
+    mail::QueueId first;
+    {
+      auto spool = open();
+      first = submit(*spool, 1, "first\r\n");
+      submit(*spool, 2, second_body);
+    }
+    tear(newest_segment());
+    {
+      auto spool = open();
+      auto all = spool->list();
+      ASSERT_EQ(all.size(), 1u);
+      EXPECT_EQ(all[0].id, first);
+      submit(*spool, 3, "third\r\n");
+    }
+    auto spool = open();
+    EXPECT_EQ(spool->list().size(), 2u);
   }
 
   fs::path newest_segment() const {
@@ -140,29 +163,11 @@ TEST_F(SpoolTest, StateUpdatesAndRemovalsSurviveReopen) {
 
 TEST_F(SpoolTest, TornTailIsCutAndEarlierMessagesSurvive) {
   options_.preallocate = 0; // the file ends where the records end
-  mail::QueueId first;
-  {
-    auto spool = open();
-    first = submit(*spool, 1, "first\r\n");
-    submit(*spool, 2, "second message body\r\n");
-  }
-  const auto segment = newest_segment();
-  const auto size = fs::file_size(segment);
-  fs::resize_file(segment, size - 5); // the second record loses its end
-  {
+  expect_torn_second_is_cut("second message body\r\n", [](const fs::path& segment) {
+    fs::resize_file(segment, fs::file_size(segment) - 5); // the second record loses its end
     std::ofstream out(segment, std::ios::app | std::ios::binary);
     out << "garbage after the tear";
-  }
-  {
-    auto spool = open();
-    auto all = spool->list();
-    ASSERT_EQ(all.size(), 1u);
-    EXPECT_EQ(all[0].id, first);
-    // The tail was cut, so a new message lands after the good record and survives.
-    submit(*spool, 3, "third\r\n");
-  }
-  auto spool = open();
-  EXPECT_EQ(spool->list().size(), 2u);
+  });
 }
 
 // The active segment is zero-filled ahead of its records (fewer journal commits per sync).
@@ -185,27 +190,11 @@ TEST_F(SpoolTest, ZerosAfterTheRecordsAreNeitherMessagesNorDamage) {
 
 TEST_F(SpoolTest, ATornRecordInsideTheZerosIsCut) {
   options_.preallocate = 1 << 20;
-  mail::QueueId first;
-  {
-    auto spool = open();
-    first = submit(*spool, 1, "first\r\n");
-    submit(*spool, 2, std::string(3000, 's'));
-  }
-  const auto segment = newest_segment();
-  {
+  expect_torn_second_is_cut(std::string(3000, 's'), [](const fs::path& segment) {
     std::fstream f(segment, std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(2000); // inside the second record: its CRC no longer matches
     f << "torn";
-  }
-  {
-    auto spool = open();
-    auto all = spool->list();
-    ASSERT_EQ(all.size(), 1u);
-    EXPECT_EQ(all[0].id, first);
-    submit(*spool, 3, "third\r\n");
-  }
-  auto spool = open();
-  EXPECT_EQ(spool->list().size(), 2u);
+  });
 }
 
 TEST_F(SpoolTest, AFullSegmentLosesItsZerosWhenTheNextBegins) {

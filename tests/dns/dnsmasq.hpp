@@ -6,6 +6,7 @@
 #include <chrono>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <random>
 #include <signal.h>
 #include <string>
 #include <sys/socket.h>
@@ -15,16 +16,30 @@
 
 namespace backstop::dns::testing {
 
-inline int free_udp_port() {
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+// True when nothing holds 127.0.0.1:port for this protocol.
+inline bool port_is_free(int port, int type) {
+  const int fd = ::socket(AF_INET, type, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   ::close(fd);
-  return ntohs(addr.sin_port);
+  return free;
+}
+
+// A loopback port free for UDP and TCP both (dnsmasq binds both), below the ephemeral range
+// (32768 and up), so that no TCP connection of a test running beside this one can take it
+// between this choice and dnsmasq's bind (that race failed ResolverTest under ctest -j2).
+inline int free_udp_port() {
+  std::random_device random;
+  for (int tries = 0; tries < 1000; ++tries) {
+    const int port = 20000 + static_cast<int>(random() % 12000u);
+    if (port_is_free(port, SOCK_DGRAM) && port_is_free(port, SOCK_STREAM)) {
+      return port;
+    }
+  }
+  return 0;
 }
 
 // True once a DNS server on 127.0.0.1:port answers a query for ns.test (within deadline).

@@ -1,6 +1,8 @@
 // greylist_network: masking an address to its prefix.
 #include "checks/greylist_network.hpp"
 
+#include "mail/ip_address.hpp"
+
 #include <algorithm>
 
 namespace backstop::checks {
@@ -22,11 +24,9 @@ template <typename Bytes> void keep_prefix(Bytes& bytes, unsigned prefix) {
 
 std::string greylist_network(const asio::ip::address& address, unsigned ipv4_prefix,
                              unsigned ipv6_prefix) {
-  if (address.is_v4() || (address.is_v6() && address.to_v6().is_v4_mapped())) {
-    const auto v4 = address.is_v4()
-                        ? address.to_v4()
-                        : asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
-    auto bytes = v4.to_bytes();
+  const auto plain = mail::unmapped(address);
+  if (plain.is_v4()) {
+    auto bytes = plain.to_v4().to_bytes();
     const unsigned prefix = std::min(ipv4_prefix, 32u);
     keep_prefix(bytes, prefix);
     return asio::ip::address_v4(bytes).to_string() + "/" + std::to_string(prefix);

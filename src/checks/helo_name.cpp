@@ -2,6 +2,7 @@
 #include "checks/helo_name.hpp"
 
 #include "mail/address.hpp"
+#include "mail/ip_address.hpp"
 
 #include <algorithm>
 
@@ -85,12 +86,7 @@ bool glob_match(std::string_view pattern, std::string_view text) {
 
 } // namespace
 
-asio::ip::address unmapped(const asio::ip::address& a) {
-  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
-    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-  }
-  return a;
-}
+using mail::unmapped;
 
 HeloName HeloName::parse(std::string_view text) {
   HeloName out;

@@ -2,6 +2,8 @@
 // name, address literal, a bare address, nothing valid) and the junk-name patterns.
 #pragma once
 
+#include "mail/ip_address.hpp"
+
 #include <asio/ip/address.hpp>
 #include <memory>
 #include <optional>
@@ -34,8 +36,7 @@ private:
   std::shared_ptr<const std::regex> regex_;
 };
 
-// An IPv4-mapped IPv6 address as the IPv4 address it maps; others unchanged.
-asio::ip::address unmapped(const asio::ip::address& a);
+using mail::unmapped; // for the HELO checks' comparisons
 // Client-chosen text made safe for a reply line: printable ASCII only, at most 64 octets.
 std::string printable(std::string_view text);
 

@@ -8,6 +8,7 @@
 //   [checks.reverse_dns]
 //   enabled = true
 //   require = "confirmed"   # "none" (facts only, the default) | "ptr" | "confirmed"
+#include "mail/ip_address.hpp"
 #include "policy/check_registry.hpp"
 
 #include <asio/co_spawn.hpp>
@@ -55,12 +56,7 @@ struct Lookup {
   std::string error;
 };
 
-asio::ip::address unmapped(asio::ip::address a) {
-  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
-    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-  }
-  return a;
-}
+using mail::unmapped;
 
 bool lists(const std::vector<asio::ip::address>& addresses, const asio::ip::address& client) {
   for (const auto& a : addresses) {

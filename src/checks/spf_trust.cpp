@@ -1,16 +1,13 @@
 // spf_trust: is the client a configured peer or an MX host of the recipient's domain?
 #include "checks/spf_trust.hpp"
 
+#include "mail/ip_address.hpp"
+
 namespace backstop::checks {
 
 namespace {
 
-asio::ip::address unmapped(const asio::ip::address& ip) {
-  if (ip.is_v6() && ip.to_v6().is_v4_mapped()) {
-    return asio::ip::make_address_v4(asio::ip::v4_mapped, ip.to_v6());
-  }
-  return ip;
-}
+using mail::unmapped;
 
 } // namespace
 

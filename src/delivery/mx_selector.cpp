@@ -1,15 +1,14 @@
 // mx_selector: RFC 5321 5.1 ordering and the backup-MX cut.
 #include "delivery/mx_selector.hpp"
 
+#include "mail/ip_address.hpp"
+
 #include <algorithm>
 
 namespace backstop::delivery {
 
 bool LocalIdentity::is_local(const asio::ip::address& address) const {
-  asio::ip::address a = address;
-  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
-    a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-  }
+  const auto a = mail::unmapped(address);
   return addresses.count(a) != 0 || (any_loopback && a.is_loopback());
 }
 

@@ -1,16 +1,13 @@
 // reverse_name: octets or nibbles in reverse order, joined with dots.
 #include "dns/reverse_name.hpp"
 
+#include "mail/ip_address.hpp"
+
 namespace backstop::dns {
 
 namespace {
 
-asio::ip::address unmapped(const asio::ip::address& address) {
-  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
-  }
-  return address;
-}
+using mail::unmapped;
 
 } // namespace
 

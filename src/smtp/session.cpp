@@ -4,6 +4,7 @@
 // PIPELINING (RFC 2920) expects of a server and saves a write per command.
 #include "smtp/session.hpp"
 
+#include "mail/ip_address.hpp"
 #include "mail/replies.hpp"
 #include "smtp/asio_tokens.hpp"
 
@@ -22,17 +23,10 @@ Session::Session(const SessionOptions& options, asio::ip::tcp::socket socket, co
       watchdog_timer_(transport_.socket().get_executor()), pipeline_(options.pipeline->get()) {
   ctx_.session_id = std::move(id);
   ctx_.executor = transport_.socket().get_executor();
-  ctx_.client.address = unmapped(peers.remote.address());
+  ctx_.client.address = mail::unmapped(peers.remote.address());
   ctx_.client.ip = ctx_.client.address.to_string();
   ctx_.client.listener =
       peers.local.address().to_string() + ":" + std::to_string(peers.local.port());
-}
-
-asio::ip::address unmapped(const asio::ip::address& address) {
-  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
-  }
-  return address;
 }
 
 std::string_view Session::pending_input() const { return input_.pending(); }

@@ -29,9 +29,6 @@
 
 namespace backstop::smtp {
 
-// An IPv4 client on an IPv6 socket (::ffff:a.b.c.d) as the IPv4 address it is.
-asio::ip::address unmapped(const asio::ip::address& address);
-
 class Session : public std::enable_shared_from_this<Session> {
 public:
   // The endpoints come from accept() and the listener, so a session costs no getpeername().

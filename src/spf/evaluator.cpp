@@ -3,6 +3,7 @@
 #include "spf/evaluator.hpp"
 
 #include "mail/address.hpp"
+#include "mail/ip_address.hpp"
 #include "spf/evaluation.hpp"
 
 #include <cstdio>
@@ -22,12 +23,7 @@ namespace detail {
 
 namespace {
 
-asio::ip::address unmapped(const asio::ip::address& ip) {
-  if (ip.is_v6() && ip.to_v6().is_v4_mapped()) {
-    return asio::ip::make_address_v4(asio::ip::v4_mapped, ip.to_v6());
-  }
-  return ip;
-}
+using mail::unmapped;
 
 std::string timestamp(const mail::Clock* clock) {
   const auto now = clock != nullptr ? clock->now() : std::chrono::system_clock::now();

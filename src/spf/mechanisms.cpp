@@ -1,6 +1,7 @@
 // mechanisms: whether one directive's mechanism matches the client (RFC 7208 5), with the
 // DNS lookups it needs and the limits on them (4.6.4).
 #include "mail/address.hpp"
+#include "mail/ip_address.hpp"
 #include "spf/evaluation.hpp"
 
 namespace backstop::spf::detail {
@@ -44,10 +45,7 @@ TermResult dns_error(std::string_view type, const std::string& name, const std::
 } // namespace
 
 bool Evaluation::client_in(const asio::ip::address& address, const Directive& d) const {
-  const auto candidate =
-      address.is_v6() && address.to_v6().is_v4_mapped()
-          ? asio::ip::address(asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()))
-          : address;
+  const auto candidate = mail::unmapped(address);
   if (candidate.is_v4() != client_.is_v4()) {
     return false;
   }

@@ -1,6 +1,7 @@
 // server: accept loops and admission.
 #include "smtp/server.hpp"
 
+#include "mail/ip_address.hpp"
 #include "mail/replies.hpp"
 #include "smtp/asio_tokens.hpp"
 #include "smtp/session.hpp"
@@ -60,22 +61,36 @@ std::string where(const asio::ip::tcp::endpoint& endpoint) {
   return text.str();
 }
 
+// Opens acceptor and binds it to endpoint. shared: with SO_REUSEPORT, so that every loop
+// can bind a socket of the same address, and TCP_NODELAY for the sockets it accepts.
+std::error_code bind_to(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::endpoint& endpoint,
+                        bool shared) {
+  std::error_code ec;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) {
+    acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  }
+  if (!ec && shared) {
+    acceptor.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
+  }
+  if (!ec && shared) {
+    acceptor.set_option(asio::ip::tcp::no_delay(true), ec); // accepted sockets inherit it
+  }
+  if (!ec && endpoint.address().is_v6()) {
+    acceptor.set_option(asio::ip::v6_only(true), ec);
+  }
+  if (!ec) {
+    acceptor.bind(endpoint, ec);
+  }
+  return ec;
+}
+
 // Binds endpoint once without SO_REUSEPORT: fails while anyone else listens there (so a
 // second server never silently shares our port), and turns port 0 into a real port.
 mail::Result<asio::ip::tcp::endpoint> claim(asio::io_context& loop,
                                             const asio::ip::tcp::endpoint& endpoint) {
   asio::ip::tcp::acceptor probe(loop);
-  std::error_code ec;
-  probe.open(endpoint.protocol(), ec);
-  if (!ec) {
-    probe.set_option(asio::socket_base::reuse_address(true), ec);
-  }
-  if (!ec && endpoint.address().is_v6()) {
-    probe.set_option(asio::ip::v6_only(true), ec);
-  }
-  if (!ec) {
-    probe.bind(endpoint, ec);
-  }
+  auto ec = bind_to(probe, endpoint, false);
   auto bound = ec ? endpoint : probe.local_endpoint(ec);
   if (ec) {
     return mail::make_error("cannot listen on " + where(endpoint) + ": " + ec.message());
@@ -87,23 +102,7 @@ mail::Result<asio::ip::tcp::endpoint> claim(asio::io_context& loop,
 mail::Status Server::open_acceptor(asio::io_context& loop,
                                    const asio::ip::tcp::endpoint& endpoint) {
   auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(loop);
-  std::error_code ec;
-  acceptor->open(endpoint.protocol(), ec);
-  if (!ec) {
-    acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-  }
-  if (!ec) {
-    acceptor->set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
-  }
-  if (!ec) {
-    acceptor->set_option(asio::ip::tcp::no_delay(true), ec); // accepted sockets inherit it
-  }
-  if (!ec && endpoint.address().is_v6()) {
-    acceptor->set_option(asio::ip::v6_only(true), ec);
-  }
-  if (!ec) {
-    acceptor->bind(endpoint, ec);
-  }
+  auto ec = bind_to(*acceptor, endpoint, true);
   if (!ec) {
     acceptor->listen(asio::socket_base::max_listen_connections, ec);
   }
@@ -183,7 +182,7 @@ asio::awaitable<void> Server::accept_loop(asio::ip::tcp::acceptor& acceptor) {
 }
 
 void Server::start_session(asio::ip::tcp::socket socket, const Session::Peers& peers) {
-  const std::string ip = unmapped(peers.remote.address()).to_string();
+  const std::string ip = mail::unmapped(peers.remote.address()).to_string();
   Admission admission;
   const auto admitted = limiter_.admit(ip, admission);
   auto executor = socket.get_executor();

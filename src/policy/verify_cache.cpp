@@ -21,11 +21,12 @@ VerifyCache::VerifyCache(state::VerifyStore* store, asio::any_io_executor store_
     : store_(store), store_executor_(std::move(store_executor)), clock_(clock), options_(options),
       log_(std::move(log)) {}
 
-std::optional<state::VerifyEntry> VerifyCache::from_memory(const std::string& key,
-                                                           std::int64_t now) {
+std::optional<state::VerifyEntry> VerifyCache::from_memory(const std::string& key, std::int64_t now,
+                                                           bool& absent) {
   std::lock_guard lock(mutex_);
   auto it = memory_.find(key);
   if (it == memory_.end()) {
+    absent = known_absent(key, now);
     return std::nullopt;
   }
   if (it->second.expires_at <= now) {
@@ -50,7 +51,6 @@ void VerifyCache::keep(const state::VerifyEntry& entry) {
 }
 
 bool VerifyCache::known_absent(const std::string& key, std::int64_t now) {
-  std::lock_guard lock(mutex_);
   const auto found = absent_.find(key);
   if (found == absent_.end()) {
     return false;
@@ -85,10 +85,11 @@ VerifyCache::read_store(asio::any_io_executor store_executor, std::chrono::milli
 
 asio::awaitable<std::optional<state::VerifyEntry>> VerifyCache::lookup(std::string key) {
   const auto now = clock_.now_unix();
-  if (auto hit = from_memory(key, now)) {
+  bool absent = false;
+  if (auto hit = from_memory(key, now, absent)) {
     co_return hit;
   }
-  if (store_ == nullptr || known_absent(key, now)) {
+  if (store_ == nullptr || absent) {
     co_return std::nullopt;
   }
   auto stored = co_await read_store(store_executor_, options_.store_deadline, store_, key, now);

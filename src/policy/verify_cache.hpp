@@ -70,9 +70,11 @@ private:
   static asio::awaitable<void> purge_loop(state::VerifyStore* store, const mail::Clock& clock,
                                           std::chrono::seconds every,
                                           std::shared_ptr<spdlog::logger> log);
-  std::optional<state::VerifyEntry> from_memory(const std::string& key, std::int64_t now);
+  // A miss sets absent when the store was seen to lack key lately (one lock for both).
+  std::optional<state::VerifyEntry> from_memory(const std::string& key, std::int64_t now,
+                                                bool& absent);
   void keep(const state::VerifyEntry& entry);
-  bool known_absent(const std::string& key, std::int64_t now);
+  bool known_absent(const std::string& key, std::int64_t now); // mutex_ held
   void note_absent(const std::string& key, std::int64_t now);
 
   state::VerifyStore* store_;

@@ -42,9 +42,8 @@ private:
 struct Segment {
   std::shared_ptr<const SegmentFile> file;
   int fd() const { return file ? file->fd() : -1; }
-  std::uint64_t size = 0; // durable length
-  std::uint64_t prepared =
-      0; // bytes in the file: the records, then zeros (never past size on open)
+  std::uint64_t size = 0;          // durable length
+  std::uint64_t prepared = 0;      // file length: the records, then zeros ahead of them
   std::uint64_t live_messages = 0; // index entries whose record is here
   std::uint64_t messages = 0;      // message records written here
 };
@@ -96,7 +95,7 @@ private:
   void enqueue(Request request);
   void committer_loop();
   void commit_batch(std::deque<Request>& batch);
-  void prepare_room(Segment& segment, std::uint64_t bytes);
+  void prepare_room(Segment& segment, const std::deque<Request>& batch);
   // end: the segment's length after the batch, on success.
   mail::Status write_batch(std::deque<Request>& batch, Segment& segment, std::uint64_t number,
                            std::uint64_t& end);

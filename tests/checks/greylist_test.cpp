@@ -6,6 +6,7 @@
 #include "policy/check_registry.hpp"
 #include "state/async_store.hpp"
 #include "state/store.hpp"
+#include "state/store_thread.hpp"
 
 #include <filesystem>
 #include <future>
@@ -20,26 +21,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using policy::Stage;
 
-class StoreThread {
-public:
-  StoreThread() : work_(io_.get_executor()), thread_([this] { io_.run(); }) {}
-  ~StoreThread() {
-    work_.reset();
-    thread_.join();
-  }
-  asio::any_io_executor executor() { return io_.get_executor(); }
-  // Returns once everything posted before has run (one thread: posts run in order).
-  void drain() {
-    std::promise<void> done;
-    asio::post(io_, [&done] { done.set_value(); });
-    done.get_future().wait();
-  }
-
-private:
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
-  std::thread thread_;
-};
+using state::testing::StoreThread;
 
 // A store that cannot be reached, as a locked file or a Redis host that is down.
 class UnavailableStore final : public state::GreylistStore {

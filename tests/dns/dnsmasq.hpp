@@ -3,6 +3,8 @@
 // is awaited by asking it, never by sleeping.
 #pragma once
 
+#include "dns/resolver.hpp"
+
 #include <chrono>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -40,6 +42,15 @@ inline int free_udp_port() {
     }
   }
   return 0;
+}
+
+// Options of a resolver that asks only 127.0.0.1:port.
+inline ResolverOptions loopback_options(int port, std::chrono::milliseconds timeout, int tries) {
+  ResolverOptions options;
+  options.servers = {"127.0.0.1:" + std::to_string(port)};
+  options.timeout = timeout;
+  options.tries = tries;
+  return options;
 }
 
 // True once a DNS server on 127.0.0.1:port answers a query for ns.test (within deadline).

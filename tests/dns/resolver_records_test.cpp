@@ -32,10 +32,7 @@ protected:
   }
 
   void make_resolver() {
-    ResolverOptions options;
-    options.servers = {"127.0.0.1:" + std::to_string(port_)};
-    options.timeout = 1000ms;
-    options.tries = 2;
+    const auto options = testing::loopback_options(port_, 1000ms, 2);
     resolver_ = std::move(Resolver::create(io_.get_executor(), options, clock_).value());
   }
 
@@ -188,10 +185,7 @@ TEST(ResolverRecordsInFlight, ConcurrentQuestionsOfOneNameShareOneQuery) {
   testing::SilentDns silent;
   asio::io_context io;
   mail::ManualClock clock{std::chrono::system_clock::now()};
-  ResolverOptions options;
-  options.servers = {"127.0.0.1:" + std::to_string(silent.port())};
-  options.timeout = 300ms;
-  options.tries = 1;
+  const auto options = testing::loopback_options(silent.port(), 300ms, 1);
   auto resolver = std::move(Resolver::create(io.get_executor(), options, clock).value());
   constexpr int sessions = 4;
   int done = 0;

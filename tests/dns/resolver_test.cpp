@@ -12,11 +12,7 @@ namespace {
 // Generous: a loaded machine (ASan, two cores for five builds) must not turn an answer into a
 // temporary failure. The no-server test checks its own bound.
 ResolverOptions test_options(int port) {
-  ResolverOptions options;
-  options.servers = {"127.0.0.1:" + std::to_string(port)};
-  options.timeout = std::chrono::milliseconds(2000);
-  options.tries = 3;
-  return options;
+  return testing::loopback_options(port, std::chrono::milliseconds(2000), 3);
 }
 
 class ResolverTest : public ::testing::Test {

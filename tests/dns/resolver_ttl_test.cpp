@@ -175,10 +175,7 @@ TEST(ResolverInFlight, ConcurrentLookupsOfOneNameShareOneQuery) {
   testing::SilentDns silent;
   asio::io_context io;
   mail::ManualClock clock{std::chrono::system_clock::now()};
-  ResolverOptions options;
-  options.servers = {"127.0.0.1:" + std::to_string(silent.port())};
-  options.timeout = 300ms;
-  options.tries = 1;
+  const auto options = testing::loopback_options(silent.port(), 300ms, 1);
   auto resolver = std::move(Resolver::create(io.get_executor(), options, clock).value());
   constexpr int sessions = 5;
   int done = 0;

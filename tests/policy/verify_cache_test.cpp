@@ -3,6 +3,7 @@
 // answers), forgetting, the refresh rules and the memory bound.
 #include "policy/verify_cache.hpp"
 #include "state/store.hpp"
+#include "state/store_thread.hpp"
 
 #include <atomic>
 #include <filesystem>
@@ -18,27 +19,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using state::VerifyResult;
 
-// The store's own thread, as in the server: an io_context that runs until destroyed.
-class StoreThread {
-public:
-  StoreThread() : work_(io_.get_executor()), thread_([this] { io_.run(); }) {}
-  ~StoreThread() {
-    work_.reset();
-    thread_.join();
-  }
-  asio::any_io_executor executor() { return io_.get_executor(); }
-  // Returns once everything posted before has run (one thread: posts run in order).
-  void drain() {
-    std::promise<void> done;
-    asio::post(io_, [&done] { done.set_value(); });
-    done.get_future().wait();
-  }
-
-private:
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
-  std::thread thread_;
-};
+using state::testing::StoreThread;
 
 // A store that fails every call, as a locked or broken database would.
 class FailingStore final : public state::VerifyStore {

@@ -2,6 +2,7 @@
 // own thread and back; a store slower than the deadline is a Timeout error, not a hang;
 // and while a call waits, the caller's loop keeps running other work.
 #include "state/async_store.hpp"
+#include "state/store_thread.hpp"
 
 #include <future>
 #include <gtest/gtest.h>
@@ -12,20 +13,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class StoreThread {
-public:
-  StoreThread() : work_(io_.get_executor()), thread_([this] { io_.run(); }) {}
-  ~StoreThread() {
-    work_.reset();
-    thread_.join();
-  }
-  asio::any_io_executor executor() { return io_.get_executor(); }
-
-private:
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
-  std::thread thread_;
-};
+using testing::StoreThread;
 
 // A Result has no default value, which co_spawn's completion needs: await it here.
 template <typename T>

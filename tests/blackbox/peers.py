@@ -79,6 +79,8 @@ class Sink:
         out = []
         for path in sorted(glob.glob(str(self.dir / "*"))):
             data = open(path, "rb").read()
+            if b"Received: from " not in data:
+                continue  # smtp-sink has created the dump but not written it yet
             meta, _, rest = data.partition(b"Received: from ")
             # smtp-sink puts X-* lines and its own (folded) Received header first.
             lines = rest.split(b"\n")

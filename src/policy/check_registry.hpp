@@ -24,6 +24,7 @@
 
 namespace backstop::state {
 class AsyncGreylistStore;
+class AsyncOffenderStore;
 } // namespace backstop::state
 
 namespace backstop::policy {
@@ -41,6 +42,7 @@ struct CheckServices {
   std::set<std::string, std::less<>> backed_up_domains;
   SenderProber* sender_prober = nullptr;         // sender callouts; null: the check cannot run
   state::AsyncGreylistStore* greylist = nullptr; // greylisting state, awaited from any loop
+  state::AsyncOffenderStore* offenders = nullptr; // offenses and the blacklist, from any loop
 };
 
 // Reads settings (reporting errors there) and builds the check. services is null when the

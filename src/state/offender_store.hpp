@@ -58,6 +58,7 @@ struct Offense {
   std::string helo;             // "" when not known yet
   std::string sender_domain;    // "" when not known (or the null sender)
   std::string recipient_domain; // "" when not known
+  std::string detail;           // the evidence in words: "no contact to mx1.example.org in 1 h"
   // false: kept as evidence only and never counted toward a listing (anti-poisoning: a trap
   // hit by a client that named none of our domains)
   bool counts = true;

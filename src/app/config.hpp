@@ -144,6 +144,7 @@ struct Config {
   std::vector<std::string> local_names;     // other names of this host (MX targets)
   std::vector<std::string> local_addresses; // addresses MX records may point at for us
   std::string postmaster; // where RCPT TO:<postmaster> goes; default postmaster@<first domain>
+  std::string user;       // started as root: run as this account once bound; empty = stay
   LogConfig log;
   SmtpConfig smtp;
   QueueConfig queue;

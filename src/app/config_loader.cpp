@@ -2,6 +2,7 @@
 #include "app/config_loader.hpp"
 
 #include "app/check_entries.hpp"
+#include "app/privileges.hpp"
 #include "app/toml_reader.hpp"
 #include "dns/special_use.hpp"
 #include "mail/address.hpp"
@@ -409,6 +410,10 @@ void read_top(const toml::table& root, Config& config, std::vector<std::string>&
     top.error("hostname", "must be this host's fully qualified name, e.g. \"mx2.example.org\"");
   }
   top.strings("local_names", config.local_names);
+  top.string("user", config.user);
+  if (!config.user.empty() && !look_up_user(config.user)) {
+    top.error("user", "\"" + config.user + "\" is not an account on this host");
+  }
   top.strings("local_addresses", config.local_addresses);
   for (const auto& a : config.local_addresses) {
     if (!is_ip_literal(a)) {

@@ -20,6 +20,7 @@ void top_and_smtp(Diff& d, const Config& a, const Config& b) {
   d.field("local_names", a.local_names, b.local_names);
   d.field("local_addresses", a.local_addresses, b.local_addresses);
   d.field("postmaster", a.postmaster, b.postmaster);
+  d.field("user", a.user, b.user);
   d.field("log.level", a.log.level, b.log.level);
   const auto &s = a.smtp, &t = b.smtp;
   d.field("smtp.listen", s.listen, t.listen);

@@ -121,6 +121,7 @@ struct DeliveryConfig {
   BounceConfig bounce = BounceConfig::Always;
   std::uint16_t mx_port = 25;                     // port of MX hosts (not of configured primaries)
   std::chrono::seconds route_check_interval{300}; // re-route domains without a primary
+  std::vector<std::string> source_address; // bind outgoing connections: one IPv4, one IPv6
 };
 
 struct LogConfig {

@@ -218,6 +218,23 @@ void read_dns(TomlReader& r, DnsConfig& dns) {
   r.finish();
 }
 
+// At most one address per family: the one the primary allowlists.
+void read_source_addresses(TomlReader& r, std::vector<std::string>& addresses) {
+  r.strings("source_address", addresses);
+  int v4 = 0;
+  int v6 = 0;
+  for (const auto& a : addresses) {
+    if (!is_ip_literal(a)) {
+      r.error("source_address", "\"" + a + "\" is not an IP address");
+      continue;
+    }
+    (a.find(':') == std::string::npos ? v4 : v6) += 1;
+  }
+  if (v4 > 1 || v6 > 1) {
+    r.error("source_address", "at most one IPv4 and one IPv6 address");
+  }
+}
+
 void read_delivery(TomlReader& r, DeliveryConfig& d) {
   r.duration("retry_initial", d.retry_initial);
   r.duration("retry_max", d.retry_max);
@@ -248,6 +265,7 @@ void read_delivery(TomlReader& r, DeliveryConfig& d) {
   if (d.route_check_interval.count() < 10) {
     r.error("route_check_interval", "must be at least 10s");
   }
+  read_source_addresses(r, d.source_address);
   r.finish();
 }
 

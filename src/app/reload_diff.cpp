@@ -75,6 +75,7 @@ void delivery_and_verify(Diff& d, const Config& a, const Config& b) {
   d.field("delivery.data_timeout", x.data_timeout, y.data_timeout);
   d.field("delivery.bounce", x.bounce, y.bounce);
   d.field("delivery.mx_port", x.mx_port, y.mx_port);
+  d.field("delivery.source_address", x.source_address, y.source_address);
   d.field("delivery.route_check_interval", x.route_check_interval, y.route_check_interval);
   const auto &v = a.verify, &w = b.verify;
   d.field("verify.sender", v.sender, w.sender);

@@ -10,7 +10,6 @@
 #include "app/privileges.hpp"
 #include "app/reload_diff.hpp"
 #include "app/service_manager.hpp"
-#include <unistd.h>
 #include "app/verification.hpp"
 #include "delivery/callout_client.hpp"
 #include "delivery/dns_router.hpp"
@@ -38,6 +37,7 @@
 #include <set>
 #include <sys/resource.h>
 #include <thread>
+#include <unistd.h>
 
 namespace backstop::app {
 
@@ -316,6 +316,7 @@ delivery::SchedulerOptions scheduler_options(const Config& config) {
   o.client.command_timeout = config.delivery.command_timeout;
   o.client.greeting_timeout = config.delivery.command_timeout;
   o.client.data_timeout = config.delivery.data_timeout;
+  o.client.source_addresses = source_addresses(config);
   o.domain_tls = domain_tls(config);
   return o;
 }
@@ -393,8 +394,9 @@ mail::Status Runtime::start_verification() {
       std::make_unique<delivery::CalloutClient>(delivery_loop_, *router_, std::move(options), log_);
   sender_callout_ = std::make_unique<delivery::SenderCallout>(
       delivery_loop_, *router_, clock_,
-      delivery::SenderCalloutOptions{config_.hostname, client_tls_.get()}, domain_names(config_),
-      log_);
+      delivery::SenderCalloutOptions{config_.hostname, client_tls_.get(),
+                                     source_addresses(config_)},
+      domain_names(config_), log_);
   sender_check_ = std::make_shared<const policy::SenderDomainCheck>(*check_resolver_);
   auto lists = load_recipient_lists(config_);
   if (!lists) {

@@ -126,6 +126,8 @@ struct DeliveryConfig {
 
 struct LogConfig {
   std::string level = "info";
+  std::string format = "text";   // "text" | "json"
+  std::string output = "stderr"; // "stderr" | "syslog" | "journald"
 };
 
 struct AdminConfig {

@@ -444,6 +444,10 @@ void read_top(const toml::table& root, Config& config, std::vector<std::string>&
     if (levels.count(log.level) == 0) {
       r.error("level", "must be one of trace, debug, info, warn, error");
     }
+    static const char* const formats[] = {"text", "json"};
+    log.format = formats[r.choice("format", {"text", "json"}, 0)];
+    static const char* const outputs[] = {"stderr", "syslog", "journald"};
+    log.output = outputs[r.choice("output", {"stderr", "syslog", "journald"}, 0)];
     r.finish();
   });
   read_section(top, "smtp", errors, config.smtp, read_smtp);

@@ -22,6 +22,8 @@ void top_and_smtp(Diff& d, const Config& a, const Config& b) {
   d.field("postmaster", a.postmaster, b.postmaster);
   d.field("user", a.user, b.user);
   d.field("log.level", a.log.level, b.log.level);
+  d.field("log.format", a.log.format, b.log.format);
+  d.field("log.output", a.log.output, b.log.output);
   const auto &s = a.smtp, &t = b.smtp;
   d.field("smtp.listen", s.listen, t.listen);
   d.field("smtp.max_message_size", s.max_message_size, t.max_message_size);

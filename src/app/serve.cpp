@@ -101,7 +101,9 @@ mail::Status become_user(const Config& config) {
 class Runtime {
 public:
   explicit Runtime(const Config& config)
-      : config_(config), log_(make_logger(config.log.level)), pipeline_(refuse_all()) {}
+      : config_(config),
+        log_(make_logger(LogOptions{config.log.level, config.log.format, config.log.output})),
+        pipeline_(refuse_all()) {}
   int run();
 
 private:

@@ -121,7 +121,7 @@ struct DeliveryConfig {
   BounceConfig bounce = BounceConfig::Always;
   std::uint16_t mx_port = 25;                     // port of MX hosts (not of configured primaries)
   std::chrono::seconds route_check_interval{300}; // re-route domains without a primary
-  std::vector<std::string> source_address; // bind outgoing connections: one IPv4, one IPv6
+  std::vector<std::string> source_address;        // bind outgoing connections: one IPv4, one IPv6
 };
 
 struct LogConfig {
@@ -131,7 +131,9 @@ struct LogConfig {
 };
 
 struct AdminConfig {
-  std::filesystem::path control_socket; // empty = <queue.dir>/control.sock
+  std::filesystem::path control_socket;                         // empty = <queue.dir>/control.sock
+  std::optional<Endpoint> listen = Endpoint{"127.0.0.1", 8025}; // HTTP; nullopt = off ("")
+  std::string token; // bearer token for HTTP; required on a non-loopback address
 };
 
 // [checks]: the policy checks of src/checks/. Each [checks.<name>] table is kept as written

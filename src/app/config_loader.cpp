@@ -235,6 +235,29 @@ void read_source_addresses(TomlReader& r, std::vector<std::string>& addresses) {
   }
 }
 
+void read_admin(TomlReader& r, AdminConfig& admin) {
+  std::string path = admin.control_socket.string();
+  r.string("control_socket", path);
+  admin.control_socket = path;
+  std::string listen = admin.listen ? admin.listen->to_string() : "";
+  r.string("listen", listen);
+  r.string("token", admin.token);
+  Endpoint e;
+  if (listen.empty()) {
+    admin.listen.reset();
+  } else if (!parse_endpoint(listen, 8025, e) || !is_ip_literal(e.host)) {
+    r.error("listen", "\"" + listen + "\" is not an address:port such as \"127.0.0.1:8025\"");
+  } else {
+    admin.listen = e;
+    std::error_code ec;
+    const auto address = asio::ip::make_address(e.host, ec);
+    if (!ec && !address.is_loopback() && admin.token.empty()) {
+      r.error("listen", "\"" + listen + "\" is not a loopback address: set admin.token too");
+    }
+  }
+  r.finish();
+}
+
 void read_delivery(TomlReader& r, DeliveryConfig& d) {
   r.duration("retry_initial", d.retry_initial);
   r.duration("retry_max", d.retry_max);
@@ -456,12 +479,7 @@ void read_top(const toml::table& root, Config& config, std::vector<std::string>&
   read_section(top, "dns", errors, config.dns, read_dns);
   read_section(top, "delivery", errors, config.delivery, read_delivery);
   read_section(top, "verify", errors, config.verify, read_verify);
-  read_section(top, "admin", errors, config.admin, [](TomlReader& r, AdminConfig& admin) {
-    std::string path = admin.control_socket.string();
-    r.string("control_socket", path);
-    admin.control_socket = path;
-    r.finish();
-  });
+  read_section(top, "admin", errors, config.admin, read_admin);
   read_checks(top, config.checks, errors);
   read_domains(top, top.array("domain"), config.smtp.listen, config.domains, errors);
   top.string("postmaster", config.postmaster);

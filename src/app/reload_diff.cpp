@@ -20,6 +20,8 @@ void top_and_smtp(Diff& d, const Config& a, const Config& b) {
   d.field("local_names", a.local_names, b.local_names);
   d.field("local_addresses", a.local_addresses, b.local_addresses);
   d.field("postmaster", a.postmaster, b.postmaster);
+  d.field("admin.listen", a.admin.listen, b.admin.listen);
+  d.field("admin.token", a.admin.token, b.admin.token);
   d.field("user", a.user, b.user);
   d.field("log.level", a.log.level, b.log.level);
   d.field("log.format", a.log.format, b.log.format);

@@ -2,6 +2,8 @@
 #include "app/serve.hpp"
 
 #include "admin/control_socket.hpp"
+#include "admin/http_admin.hpp"
+#include "admin/prometheus.hpp"
 #include "admin/queue_admin.hpp"
 #include "app/config_loader.hpp"
 #include "app/descriptor_budget.hpp"
@@ -33,6 +35,7 @@
 #include <asio.hpp>
 #include <atomic>
 #include <future>
+#include <mutex>
 #include <pthread.h>
 #include <set>
 #include <sys/resource.h>
@@ -126,6 +129,12 @@ private:
   policy::CheckServices check_services();
   void install_pipeline(const RecipientLists& lists);
   nlohmann::json handle_control(const nlohmann::json& request);
+  nlohmann::json handle_control_serialised(const nlohmann::json& request) {
+    const std::lock_guard lock(control_mutex_);
+    return handle_control(request);
+  }
+  std::string metrics_text() const;
+  mail::Status start_http_admin();
   void on_signal(int signal);
   void reload();
   void apply_reload();
@@ -147,6 +156,8 @@ private:
   std::vector<std::thread> threads_;
   std::unique_ptr<smtp::Server> server_;
   admin::ControlServer control_;
+  admin::HttpAdmin http_admin_; // [admin] listen
+  std::mutex control_mutex_;    // one admin request at a time, from the socket or HTTP
   asio::io_context delivery_loop_{1};
   std::thread delivery_thread_;
   std::unique_ptr<dns::Resolver> resolver_;
@@ -476,6 +487,30 @@ nlohmann::json Runtime::handle_control(const nlohmann::json& request) {
   return admin::execute_queue_request(*spool_, request, actions);
 }
 
+std::string Runtime::metrics_text() const {
+  const auto queued = static_cast<double>(spool_->stats().messages);
+  const auto uptime = static_cast<double>(clock_.now_unix() - started_unix_);
+  return admin::prometheus_text(
+      counters_, {{"queue_messages", "Messages in the queue.", queued},
+                  {"uptime_seconds", "Seconds since the server started.", uptime},
+                  {"event_loops", "SMTP event loops.", static_cast<double>(loops_.size())}});
+}
+
+mail::Status Runtime::start_http_admin() {
+  if (!config_.admin.listen) {
+    return mail::Ok{};
+  }
+  admin::HttpAdminOptions options{config_.admin.listen->host, config_.admin.listen->port,
+                                  config_.admin.token};
+  auto started = http_admin_.start(
+      options, {[this](const nlohmann::json& req) { return handle_control_serialised(req); },
+                [this] { return metrics_text(); }});
+  if (started) {
+    log_->info("admin HTTP on {}:{}", options.host, http_admin_.port());
+  }
+  return started;
+}
+
 void Runtime::reload() {
   service_.reloading();
   apply_reload();
@@ -623,10 +658,12 @@ int Runtime::run() {
   }
   server_ = std::make_unique<smtp::Server>(session_options_, *limiter_, raw);
   auto listening = server_->listen(*endpoints);
-  auto controlled = control_.start(
-      config_.control_socket(), [this](const nlohmann::json& req) { return handle_control(req); });
+  auto controlled = control_.start(config_.control_socket(), [this](const nlohmann::json& req) {
+    return handle_control_serialised(req);
+  });
+  auto admin_http = start_http_admin();
   auto unprivileged = become_user(config_);
-  for (const auto& status : {listening, controlled, unprivileged}) {
+  for (const auto& status : {listening, controlled, admin_http, unprivileged}) {
     if (!status) {
       log_->critical("{}", status.error().message);
       shutdown();
@@ -662,6 +699,7 @@ int Runtime::run() {
   delivery_thread_.join();
   state_thread_.join();
   control_.stop();
+  http_admin_.stop();
   spool_->close();
   log_->info("backstop stopped");
   return 0;

@@ -124,6 +124,8 @@ class Backstop:
             "verify": {"sender_domain": False, "unverified": "accept"},
             # SPF is on by default; with no DNS answers it would defer every RCPT.
             "checks.spf": {"enabled": False},
+            # The admin HTTP listener (127.0.0.1:8025 by default) only where a test asks.
+            "admin": {"listen": ""},
         }
         self.domains = [{"name": "example.test", "primary": ["127.0.0.1:1"]}]
         self.configure(**sections)

@@ -134,6 +134,7 @@ struct AdminConfig {
   std::filesystem::path control_socket;                         // empty = <queue.dir>/control.sock
   std::optional<Endpoint> listen = Endpoint{"127.0.0.1", 8025}; // HTTP; nullopt = off ("")
   std::string token; // bearer token for HTTP; required on a non-loopback address
+  std::chrono::seconds sample_interval{60}; // the status page's history: one sample per
 };
 
 // [checks]: the policy checks of src/checks/. Each [checks.<name>] table is kept as written

@@ -242,6 +242,10 @@ void read_admin(TomlReader& r, AdminConfig& admin) {
   std::string listen = admin.listen ? admin.listen->to_string() : "";
   r.string("listen", listen);
   r.string("token", admin.token);
+  r.duration("sample_interval", admin.sample_interval);
+  if (admin.sample_interval.count() < 1) {
+    r.error("sample_interval", "must be at least 1s");
+  }
   Endpoint e;
   if (listen.empty()) {
     admin.listen.reset();

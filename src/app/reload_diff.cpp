@@ -22,6 +22,7 @@ void top_and_smtp(Diff& d, const Config& a, const Config& b) {
   d.field("postmaster", a.postmaster, b.postmaster);
   d.field("admin.listen", a.admin.listen, b.admin.listen);
   d.field("admin.token", a.admin.token, b.admin.token);
+  d.field("admin.sample_interval", a.admin.sample_interval, b.admin.sample_interval);
   d.field("user", a.user, b.user);
   d.field("log.level", a.log.level, b.log.level);
   d.field("log.format", a.log.format, b.log.format);

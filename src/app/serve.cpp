@@ -2,6 +2,7 @@
 #include "app/serve.hpp"
 
 #include "admin/control_socket.hpp"
+#include "admin/history.hpp"
 #include "admin/http_admin.hpp"
 #include "admin/prometheus.hpp"
 #include "admin/queue_admin.hpp"
@@ -107,6 +108,10 @@ public:
       : config_(config),
         log_(make_logger(LogOptions{config.log.level, config.log.format, config.log.output})),
         pipeline_(refuse_all()) {}
+  // The sample timer belongs to the delivery loop, which is declared (and destroyed) after it.
+  ~Runtime() { sample_timer_.reset(); }
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
   int run();
 
 private:
@@ -134,6 +139,8 @@ private:
     return handle_control(request);
   }
   std::string metrics_text() const;
+  nlohmann::json status() const;
+  void sample_history();
   mail::Status start_http_admin();
   void on_signal(int signal);
   void reload();
@@ -157,7 +164,9 @@ private:
   std::unique_ptr<smtp::Server> server_;
   admin::ControlServer control_;
   admin::HttpAdmin http_admin_; // [admin] listen
-  std::mutex control_mutex_;    // one admin request at a time, from the socket or HTTP
+  admin::History history_;      // the status page's samples
+  std::unique_ptr<asio::steady_timer> sample_timer_;
+  std::mutex control_mutex_; // one admin request at a time, from the socket or HTTP
   asio::io_context delivery_loop_{1};
   std::thread delivery_thread_;
   std::unique_ptr<dns::Resolver> resolver_;
@@ -473,6 +482,9 @@ nlohmann::json Runtime::handle_control(const nlohmann::json& request) {
   if (command == "stats") {
     return stats();
   }
+  if (command == "status") {
+    return status();
+  }
   admin::QueueActions actions;
   actions.flush = [this](const std::string& domain) {
     const long waiting = scheduler_->flush(domain);
@@ -496,10 +508,35 @@ std::string Runtime::metrics_text() const {
                   {"event_loops", "SMTP event loops.", static_cast<double>(loops_.size())}});
 }
 
+// What the status page draws; the primary's timeline and the offenders join it with the
+// monitor and the offender store.
+nlohmann::json Runtime::status() const {
+  return {{"ok", true},
+          {"now", clock_.now_unix()},
+          {"uptime_seconds", clock_.now_unix() - started_unix_},
+          {"samples", history_.to_json()},
+          {"primary", nlohmann::json::object()},
+          {"offenders", nlohmann::json::array()}};
+}
+
+// On the delivery loop, every [admin] sample_interval, and once at start.
+void Runtime::sample_history() {
+  history_.add(clock_.now_unix(), spool_->stats().messages,
+               counters_.value(metrics::Counter::MessagesAccepted), counters_.refusals());
+  sample_timer_->expires_after(config_.admin.sample_interval);
+  sample_timer_->async_wait([this](std::error_code ec) {
+    if (!ec) {
+      sample_history();
+    }
+  });
+}
+
 mail::Status Runtime::start_http_admin() {
   if (!config_.admin.listen) {
     return mail::Ok{};
   }
+  sample_timer_ = std::make_unique<asio::steady_timer>(delivery_loop_);
+  asio::post(delivery_loop_, [this] { sample_history(); });
   admin::HttpAdminOptions options{config_.admin.listen->host, config_.admin.listen->port,
                                   config_.admin.token};
   auto started = http_admin_.start(

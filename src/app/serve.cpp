@@ -7,6 +7,7 @@
 #include "app/descriptor_budget.hpp"
 #include "app/local_identity.hpp"
 #include "app/logging.hpp"
+#include "app/offenders.hpp"
 #include "app/reload_diff.hpp"
 #include "app/verification.hpp"
 #include "delivery/callout_client.hpp"
@@ -25,6 +26,7 @@
 #include "queue/spool.hpp"
 #include "smtp/server.hpp"
 #include "smtp/transport.hpp"
+#include "state/async_offender_store.hpp"
 #include "state/async_store.hpp"
 #include "state/store.hpp"
 
@@ -98,6 +100,8 @@ private:
   void on_signal(int signal);
   void reload();
   void reload_delivery(const Config& next);
+  void start_offenders();
+  void apply_offender_rules();
   void shutdown();
 
   Config config_;
@@ -130,7 +134,8 @@ private:
   asio::io_context state_loop_{1};
   std::thread state_thread_;
   std::unique_ptr<state::Store> store_;
-  std::unique_ptr<state::AsyncGreylistStore> greylist_; // CheckServices::greylist
+  std::unique_ptr<state::AsyncGreylistStore> greylist_;  // CheckServices::greylist
+  std::unique_ptr<state::AsyncOffenderStore> offenders_; // CheckServices::offenders
   std::unique_ptr<policy::VerifyCache> verify_cache_;
   std::atomic<policy::VerifyCache*> delivery_cache_{nullptr}; // set once verification runs
   std::unique_ptr<delivery::CalloutClient> callout_;
@@ -156,6 +161,7 @@ policy::CheckServices Runtime::check_services() {
   s.log = log_;
   s.counters = &counters_;
   s.greylist = greylist_.get();
+  s.offenders = offenders_.get();
   s.hostname = config_.hostname;
   auto identity = std::make_shared<const delivery::LocalIdentity>(local_identity(config_));
   s.is_local_name = [identity](std::string_view name) {
@@ -354,6 +360,7 @@ mail::Status Runtime::start_verification() {
       log->warn("greylist: {}", purged.error().message);
     }
   });
+  start_offenders();
   delivery_cache_ = verify_cache_.get();
   auto options = callout_options(config_);
   options.client.tls_context = client_tls_.get();
@@ -371,6 +378,34 @@ mail::Status Runtime::start_verification() {
   }
   install_pipeline(lists.value());
   return mail::Ok{};
+}
+
+// Offenses and the blacklist: on the state store's thread, with [offenders]'s rules; each
+// new listing and each store error is logged there, expired entries purged hourly.
+void Runtime::start_offenders() {
+  offenders_ =
+      std::make_unique<state::AsyncOffenderStore>(store_->offenders(), state_loop_.get_executor());
+  apply_offender_rules();
+  offenders_->set_report([log = log_](const state::Offense& offense, const auto& outcome) {
+    if (!outcome) {
+      log->warn("offenders: cannot record the {} offense of {}: {}", state::to_string(offense.kind),
+                offense.address, outcome.error().message);
+    } else if (auto words = new_listing_words(outcome.value()); !words.empty()) {
+      log->warn("{}", words);
+    }
+  });
+  offenders_->start_purging(clock_, std::chrono::hours(1), [log = log_](const auto& purged) {
+    if (!purged) {
+      log->warn("offenders: {}", purged.error().message);
+    }
+  });
+}
+
+void Runtime::apply_offender_rules() {
+  if (offenders_) {
+    offenders_->set_rules(blacklist_rules(config_.offenders));
+    offenders_->set_allowlist(offender_allowlist(config_));
+  }
 }
 
 nlohmann::json Runtime::flush_cache(const std::string& typed) {
@@ -471,6 +506,8 @@ void Runtime::reload() {
   config_.verify.max_unknown_recipients = next.verify.max_unknown_recipients;
   config_.verify.unknown_recipient_delay = next.verify.unknown_recipient_delay;
   config_.checks = next.checks;
+  config_.offenders = next.offenders;
+  apply_offender_rules();
   install_pipeline(lists.value());
   std::size_t listed = 0;
   for (const auto& [domain, list] : lists.value()) {

@@ -5,11 +5,13 @@
 // same threshold and window without knowing them.
 #pragma once
 #include "state/async_store.hpp"
+#include "state/offender_allowlist.hpp"
 #include "state/offender_store.hpp"
 
 #include <asio.hpp>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -32,6 +34,19 @@ public:
     const std::lock_guard lock(mutex_);
     return rules_;
   }
+  // Who is never listed (and never refused by the blacklist check); set with the rules.
+  void set_allowlist(OffenderAllowlist allowlist) {
+    const std::lock_guard lock(mutex_);
+    allowlist_ = std::make_shared<const OffenderAllowlist>(std::move(allowlist));
+  }
+  std::shared_ptr<const OffenderAllowlist> allowlist() const {
+    const std::lock_guard lock(mutex_);
+    return allowlist_;
+  }
+  // An allowlisted client's offense is kept as evidence and never counts, so it never lists.
+  Offense exempted(Offense offense) const {
+    return state::exempted(std::move(offense), *allowlist());
+  }
   // Called on the store's thread with every record's result, awaited or posted (app logs
   // a new listing and a failure); set once before serving.
   void set_report(Report report) { report_ = std::move(report); }
@@ -40,14 +55,14 @@ public:
   // is logged once, whoever recorded the offense that caused it.
   asio::awaitable<Result<RecordOutcome>> record(Offense offense,
                                                 std::chrono::milliseconds deadline) {
-    return run_on_store<RecordOutcome>(store_executor_, deadline,
-                                       [this, offense = std::move(offense), rules = rules()] {
-                                         return record_and_report(offense, rules);
-                                       });
+    return run_on_store<RecordOutcome>(
+        store_executor_, deadline, [this, offense = exempted(std::move(offense)), rules = rules()] {
+          return record_and_report(offense, rules);
+        });
   }
   // Not awaited: a trap does not wait for its bookkeeping. The result goes to the report.
   void post_record(Offense offense) {
-    asio::post(store_executor_, [this, offense = std::move(offense), rules = rules()] {
+    asio::post(store_executor_, [this, offense = exempted(std::move(offense)), rules = rules()] {
       record_and_report(offense, rules);
     });
   }
@@ -106,6 +121,7 @@ private:
   asio::any_io_executor store_executor_;
   mutable std::mutex mutex_;
   BlacklistRules rules_;
+  std::shared_ptr<const OffenderAllowlist> allowlist_ = std::make_shared<const OffenderAllowlist>();
   Report report_;
 };
 

@@ -10,6 +10,7 @@
 #include "app/offenders.hpp"
 #include "app/reload_diff.hpp"
 #include "app/verification.hpp"
+#include "checks/blacklist_ptr.hpp"
 #include "delivery/callout_client.hpp"
 #include "delivery/dns_router.hpp"
 #include "delivery/etrn_service.hpp"
@@ -386,6 +387,10 @@ void Runtime::start_offenders() {
   offenders_ =
       std::make_unique<state::AsyncOffenderStore>(store_->offenders(), state_loop_.get_executor());
   apply_offender_rules();
+  // A trap does not know the client's PTR name: asked here, so allow_ptr_suffixes hold.
+  offenders_->set_ptr_lookup([resolver = check_resolver_.get()](std::string address) {
+    return checks::confirmed_ptr_name(resolver, std::move(address));
+  });
   offenders_->set_report([log = log_](const state::Offense& offense, const auto& outcome) {
     if (!outcome) {
       log->warn("offenders: cannot record the {} offense of {}: {}", state::to_string(offense.kind),

@@ -17,7 +17,9 @@ bool lists(const std::vector<asio::ip::address>& addresses, const asio::ip::addr
                      [&](const asio::ip::address& a) { return mail::unmapped(a) == client; });
 }
 
-asio::awaitable<PtrName> look_up(dns::Resolver* resolver, asio::ip::address client) {
+} // namespace
+
+asio::awaitable<PtrName> look_up_confirmed_ptr(dns::Resolver* resolver, asio::ip::address client) {
   client = mail::unmapped(client);
   PtrName out;
   const dns::NameAnswer ptr = co_await resolver->ptr(client);
@@ -40,7 +42,15 @@ asio::awaitable<PtrName> look_up(dns::Resolver* resolver, asio::ip::address clie
   co_return out;
 }
 
-} // namespace
+asio::awaitable<std::string> confirmed_ptr_name(dns::Resolver* resolver, std::string address) {
+  std::error_code ec;
+  const auto client = asio::ip::make_address(address, ec);
+  if (ec || resolver == nullptr) {
+    co_return std::string();
+  }
+  const PtrName found = co_await look_up_confirmed_ptr(resolver, client);
+  co_return found.name;
+}
 
 asio::awaitable<PtrName> confirmed_ptr(const policy::SessionContext& context, bool wanted,
                                        dns::Resolver* resolver) {
@@ -51,7 +61,7 @@ asio::awaitable<PtrName> confirmed_ptr(const policy::SessionContext& context, bo
   if (confirmed == "no" || !wanted || resolver == nullptr) {
     co_return PtrName{};
   }
-  co_return co_await look_up(resolver, context.client.address);
+  co_return co_await look_up_confirmed_ptr(resolver, context.client.address);
 }
 
 } // namespace backstop::checks

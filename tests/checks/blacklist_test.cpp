@@ -3,6 +3,7 @@
 // offenses gets the 550 at RCPT, an expired listing does not; the allowlists (networks,
 // forward-confirmed PTR suffixes from the facts or looked up) are never refused and never
 // listed; a broken or slow store never refuses; DNS trouble over an allowlist is a 4xx.
+#include "checks/blacklist_ptr.hpp"
 #include "checks/connection_checks_fixture.hpp"
 #include "state/async_offender_store.hpp"
 #include "state/store.hpp"
@@ -178,8 +179,7 @@ protected:
     EXPECT_EQ(v.decision, mail::Decision::Reject) << v.reason;
     EXPECT_EQ(v.reply.code, 550);
     EXPECT_EQ(v.reply.enhanced, "5.7.1");
-    EXPECT_EQ(v.reply.text,
-              "you tried me, a backup MX, too often while the primary MX is online");
+    EXPECT_EQ(v.reply.text, "you tried me, a backup MX, too often while the primary MX is online");
     EXPECT_EQ(v.check, "blacklist");
   }
   static void expect_accepted(const mail::Verdict& v, const std::string& note = "") {
@@ -262,18 +262,17 @@ TEST_F(BlacklistTest, ConfirmedPtrSuffixFromTheFactsIsNeverRefusedNorListed) {
     EXPECT_FALSE(offend("198.51.100.9", "out7.mail.bigsender.test").listed);
   }
   ASSERT_TRUE(store_->offenders().list({"198.51.100.9", t0, 0, "by hand", true}).ok());
-  expect_accepted(rcpt("198.51.100.9", {{"ptr", "out7.mail.bigsender.test"},
-                                        {"ptr_confirmed", "yes"}}));
-  expect_refused(rcpt("198.51.100.9", {{"ptr", "out7.mail.bigsender.test"},
-                                       {"ptr_confirmed", "no"}}));
+  expect_accepted(
+      rcpt("198.51.100.9", {{"ptr", "out7.mail.bigsender.test"}, {"ptr_confirmed", "yes"}}));
+  expect_refused(
+      rcpt("198.51.100.9", {{"ptr", "out7.mail.bigsender.test"}, {"ptr_confirmed", "no"}}));
   EXPECT_TRUE(resolver_.asked.empty()) << "the facts were enough";
 }
 
 TEST_F(BlacklistTest, SuffixMatchesWholeLabelsOnly) {
   make(nullptr, allow({}, {"bigsender.test"}));
   ASSERT_TRUE(store_->offenders().list({"198.51.100.9", t0, 0, "by hand", true}).ok());
-  expect_refused(
-      rcpt("198.51.100.9", {{"ptr", "notbigsender.test"}, {"ptr_confirmed", "yes"}}));
+  expect_refused(rcpt("198.51.100.9", {{"ptr", "notbigsender.test"}, {"ptr_confirmed", "yes"}}));
   expect_accepted(rcpt("198.51.100.9", {{"ptr", "bigsender.test"}, {"ptr_confirmed", "yes"}}));
 }
 
@@ -310,6 +309,46 @@ TEST_F(BlacklistTest, UnlistedClientsCostNoDnsLookup) {
   make(nullptr, allow({}, {"mail.bigsender.test"}));
   expect_accepted(rcpt("198.51.100.9"));
   EXPECT_TRUE(resolver_.asked.empty());
+}
+
+// A trap's offense has no PTR name: the facade asks DNS, so a large sender's confirmed host
+// never counts, whoever recorded it.
+TEST_F(BlacklistTest, PostedOffensesWithoutPtrAreLookedUpAgainstTheSuffixes) {
+  make(nullptr, allow({}, {"mail.bigsender.test"}));
+  async_->set_ptr_lookup([resolver = &resolver_](std::string address) {
+    return confirmed_ptr_name(resolver, std::move(address));
+  });
+  resolver_.ptr_names["198.51.100.9"] = {"out7.mail.bigsender.test"};
+  resolver_.hosts["out7.mail.bigsender.test"] = {"198.51.100.9"};
+  resolver_.ptr_names["198.51.100.10"] = {"forged.mail.bigsender.test"};
+  resolver_.hosts["forged.mail.bigsender.test"] = {"203.0.113.1"};
+  for (int i = 0; i < 4; ++i) {
+    for (const char* ip : {"198.51.100.9", "198.51.100.10"}) {
+      state::Offense o;
+      o.address = ip;
+      o.at = t0 + i;
+      o.kind = state::OffenseKind::TrapHit;
+      async_->post_record(std::move(o));
+    }
+  }
+  auto stored = [&](const std::string& ip) {
+    for (int tries = 0; tries < 100; ++tries) {
+      store_thread_.drain();
+      auto got = store_->offenders().offenses(ip, 0, 100);
+      if (got.ok() && got.value().size() == 4) {
+        return got.value();
+      }
+    }
+    ADD_FAILURE() << "the offenses of " << ip << " were not all recorded";
+    return std::vector<state::Offense>{};
+  };
+  const auto big = stored("198.51.100.9");
+  ASSERT_EQ(big.size(), 4u);
+  EXPECT_EQ(big.front().ptr, "out7.mail.bigsender.test");
+  EXPECT_FALSE(big.front().counts);
+  EXPECT_EQ(stored("198.51.100.10").front().counts, true) << "not confirmed: it counts";
+  EXPECT_FALSE(store_->offenders().listing("198.51.100.9", t0 + 10).value());
+  EXPECT_TRUE(store_->offenders().listing("198.51.100.10", t0 + 10).value());
 }
 
 TEST_F(BlacklistTest, AnUnavailableStoreAcceptsAndCounts) {

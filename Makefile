@@ -12,7 +12,7 @@ PYTEST   := /usr/bin/python3 -m pytest
 ASAN_BLACKBOX := tests/blackbox/test_hostile.py tests/blackbox/test_smuggling.py \
   tests/blackbox/test_durability.py
 
-.PHONY: all deps build server build-asan build-fuzz run test unit-test asan-test fuzz-smoke blackbox blackbox-asan fuzz bench format tidy clean
+.PHONY: all deps build server install build-asan build-fuzz run test unit-test asan-test fuzz-smoke blackbox blackbox-asan fuzz bench format tidy clean
 
 all: build
 
@@ -73,6 +73,18 @@ blackbox-asan: build-asan
 # at -O2 doubled the compile time of CI for no failure the sanitizer build would miss.
 # `make unit-test` runs them on the release build.
 test: server asan-test fuzz-smoke blackbox blackbox-asan
+
+# The install layout (docs/operations.md): the binary, the systemd unit, the example config,
+# the queue and state directories. The account of `user =` is the administrator's (or the
+# package's) to create.
+PREFIX  ?= /usr
+install: server
+	install -D -m 0755 $(BUILD)/backstop $(DESTDIR)$(PREFIX)/sbin/backstop
+	install -D -m 0644 contrib/backstop.service $(DESTDIR)/lib/systemd/system/backstop.service
+	install -D -m 0644 examples/backstop.toml $(DESTDIR)$(PREFIX)/share/doc/backstop/backstop.toml.example
+	install -D -m 0644 docs/operations.md $(DESTDIR)$(PREFIX)/share/doc/backstop/operations.md
+	install -d -m 0755 $(DESTDIR)/etc/backstop
+	install -d -m 0750 $(DESTDIR)/var/spool/backstop $(DESTDIR)/var/lib/backstop
 
 bench: build
 	bash bench/run.sh $(BUILD)

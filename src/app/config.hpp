@@ -131,14 +131,19 @@ struct DeliveryConfig {
   BounceConfig bounce = BounceConfig::Always;
   std::uint16_t mx_port = 25;                     // port of MX hosts (not of configured primaries)
   std::chrono::seconds route_check_interval{300}; // re-route domains without a primary
+  std::vector<std::string> source_address;        // bind outgoing connections: one IPv4, one IPv6
 };
 
 struct LogConfig {
   std::string level = "info";
+  std::string format = "text";   // "text" | "json"
+  std::string output = "stderr"; // "stderr" | "syslog" | "journald"
 };
 
 struct AdminConfig {
-  std::filesystem::path control_socket; // empty = <queue.dir>/control.sock
+  std::filesystem::path control_socket;                         // empty = <queue.dir>/control.sock
+  std::optional<Endpoint> listen = Endpoint{"127.0.0.1", 8025}; // HTTP; nullopt = off ("")
+  std::string token; // bearer token for HTTP; required on a non-loopback address
 };
 
 // [checks]: the policy checks of src/checks/. Each [checks.<name>] table is kept as written
@@ -154,6 +159,7 @@ struct Config {
   std::vector<std::string> local_names;     // other names of this host (MX targets)
   std::vector<std::string> local_addresses; // addresses MX records may point at for us
   std::string postmaster; // where RCPT TO:<postmaster> goes; default postmaster@<first domain>
+  std::string user;       // started as root: run as this account once bound; empty = stay
   LogConfig log;
   SmtpConfig smtp;
   QueueConfig queue;

@@ -2,13 +2,17 @@
 #include "app/serve.hpp"
 
 #include "admin/control_socket.hpp"
+#include "admin/http_admin.hpp"
+#include "admin/prometheus.hpp"
 #include "admin/queue_admin.hpp"
 #include "app/config_loader.hpp"
 #include "app/descriptor_budget.hpp"
 #include "app/local_identity.hpp"
 #include "app/logging.hpp"
 #include "app/offenders.hpp"
+#include "app/privileges.hpp"
 #include "app/reload_diff.hpp"
+#include "app/service_manager.hpp"
 #include "app/verification.hpp"
 #include "checks/blacklist_ptr.hpp"
 #include "delivery/callout_client.hpp"
@@ -34,10 +38,12 @@
 #include <asio.hpp>
 #include <atomic>
 #include <future>
+#include <mutex>
 #include <pthread.h>
 #include <set>
 #include <sys/resource.h>
 #include <thread>
+#include <unistd.h>
 
 namespace backstop::app {
 
@@ -72,10 +78,38 @@ mail::Result<std::vector<asio::ip::tcp::endpoint>> listen_endpoints(const Config
   return out;
 }
 
+// Started as root with `user`: the queue, the state store's files and the control socket go
+// to that account, then the whole process does.
+mail::Status become_user(const Config& config) {
+  if (config.user.empty()) {
+    return mail::Ok{};
+  }
+  auto user = look_up_user(config.user);
+  if (!user) {
+    return mail::make_error(user.error().message);
+  }
+  if (::geteuid() != 0) {
+    if (::geteuid() == user->uid) {
+      return mail::Ok{};
+    }
+    return mail::make_error("user = \"" + config.user +
+                            "\": only a server started as root can change its user");
+  }
+  const std::string db = config.state.path.string();
+  if (auto handed = hand_over(
+          {config.queue.dir, db, db + "-wal", db + "-shm", config.control_socket()}, *user);
+      !handed) {
+    return handed;
+  }
+  return drop_to(*user);
+}
+
 class Runtime {
 public:
   explicit Runtime(const Config& config)
-      : config_(config), log_(make_logger(config.log.level)), pipeline_(refuse_all()) {}
+      : config_(config),
+        log_(make_logger(LogOptions{config.log.level, config.log.format, config.log.output})),
+        pipeline_(refuse_all()) {}
   int run();
 
 private:
@@ -98,8 +132,15 @@ private:
   policy::CheckServices check_services();
   void install_pipeline(const RecipientLists& lists);
   nlohmann::json handle_control(const nlohmann::json& request);
+  nlohmann::json handle_control_serialised(const nlohmann::json& request) {
+    const std::lock_guard lock(control_mutex_);
+    return handle_control(request);
+  }
+  std::string metrics_text() const;
+  mail::Status start_http_admin();
   void on_signal(int signal);
   void reload();
+  void apply_reload();
   void reload_delivery(const Config& next);
   void start_offenders();
   void apply_offender_rules();
@@ -120,6 +161,8 @@ private:
   std::vector<std::thread> threads_;
   std::unique_ptr<smtp::Server> server_;
   admin::ControlServer control_;
+  admin::HttpAdmin http_admin_; // [admin] listen
+  std::mutex control_mutex_;    // one admin request at a time, from the socket or HTTP
   asio::io_context delivery_loop_{1};
   std::thread delivery_thread_;
   std::unique_ptr<dns::Resolver> resolver_;
@@ -131,6 +174,7 @@ private:
   policy::Destinations destinations_; // where backed-up domains' mail can go, for RCPT
   std::unique_ptr<delivery::RouteWatch> route_watch_;
   std::unique_ptr<asio::signal_set> signals_;
+  ServiceManager service_; // systemd notifications and watchdog
   // Recipient verification: the state store runs on its own thread (SQLite blocks).
   asio::io_context state_loop_{1};
   std::thread state_thread_;
@@ -292,6 +336,7 @@ delivery::SchedulerOptions scheduler_options(const Config& config) {
   o.client.command_timeout = config.delivery.command_timeout;
   o.client.greeting_timeout = config.delivery.command_timeout;
   o.client.data_timeout = config.delivery.data_timeout;
+  o.client.source_addresses = source_addresses(config);
   o.domain_tls = domain_tls(config);
   return o;
 }
@@ -370,8 +415,9 @@ mail::Status Runtime::start_verification() {
       std::make_unique<delivery::CalloutClient>(delivery_loop_, *router_, std::move(options), log_);
   sender_callout_ = std::make_unique<delivery::SenderCallout>(
       delivery_loop_, *router_, clock_,
-      delivery::SenderCalloutOptions{config_.hostname, client_tls_.get()}, domain_names(config_),
-      log_);
+      delivery::SenderCalloutOptions{config_.hostname, client_tls_.get(),
+                                     source_addresses(config_)},
+      domain_names(config_), log_);
   sender_check_ = std::make_shared<const policy::SenderDomainCheck>(*check_resolver_);
   auto lists = load_recipient_lists(config_);
   if (!lists) {
@@ -481,7 +527,37 @@ nlohmann::json Runtime::handle_control(const nlohmann::json& request) {
   return admin::execute_queue_request(*spool_, request, actions);
 }
 
+std::string Runtime::metrics_text() const {
+  const auto queued = static_cast<double>(spool_->stats().messages);
+  const auto uptime = static_cast<double>(clock_.now_unix() - started_unix_);
+  return admin::prometheus_text(
+      counters_, {{"queue_messages", "Messages in the queue.", queued},
+                  {"uptime_seconds", "Seconds since the server started.", uptime},
+                  {"event_loops", "SMTP event loops.", static_cast<double>(loops_.size())}});
+}
+
+mail::Status Runtime::start_http_admin() {
+  if (!config_.admin.listen) {
+    return mail::Ok{};
+  }
+  admin::HttpAdminOptions options{config_.admin.listen->host, config_.admin.listen->port,
+                                  config_.admin.token};
+  auto started = http_admin_.start(
+      options, {[this](const nlohmann::json& req) { return handle_control_serialised(req); },
+                [this] { return metrics_text(); }});
+  if (started) {
+    log_->info("admin HTTP on {}:{}", options.host, http_admin_.port());
+  }
+  return started;
+}
+
 void Runtime::reload() {
+  service_.reloading();
+  apply_reload();
+  service_.ready("running");
+}
+
+void Runtime::apply_reload() {
   auto loaded = load_config(config_.source);
   if (auto* errors = std::get_if<ConfigErrors>(&loaded)) {
     for (const auto& e : errors->messages) {
@@ -553,6 +629,8 @@ void Runtime::on_signal(int signal) {
 }
 
 void Runtime::shutdown() {
+  service_.stopping();
+  service_.stop_watchdog();
   if (server_) {
     server_->stop();
   }
@@ -622,9 +700,12 @@ int Runtime::run() {
   }
   server_ = std::make_unique<smtp::Server>(session_options_, *limiter_, raw);
   auto listening = server_->listen(*endpoints);
-  auto controlled = control_.start(
-      config_.control_socket(), [this](const nlohmann::json& req) { return handle_control(req); });
-  for (const auto& status : {listening, controlled}) {
+  auto controlled = control_.start(config_.control_socket(), [this](const nlohmann::json& req) {
+    return handle_control_serialised(req);
+  });
+  auto admin_http = start_http_admin();
+  auto unprivileged = become_user(config_);
+  for (const auto& status : {listening, controlled, admin_http, unprivileged}) {
     if (!status) {
       log_->critical("{}", status.error().message);
       shutdown();
@@ -647,14 +728,20 @@ int Runtime::run() {
       on_signal(s);
     }
   });
-  log_->info("backstop started: hostname {}, {} domains, {} event loops", config_.hostname,
-             config_.domains.size(), loops_.size());
+  log_->info("backstop started: hostname {}, {} domains, {} event loops{}", config_.hostname,
+             config_.domains.size(), loops_.size(),
+             config_.user.empty() ? "" : ", running as " + config_.user);
+  std::vector<asio::io_context*> watched = raw;
+  watched.push_back(&state_loop_);
+  service_.start_watchdog(delivery_loop_, watched);
+  service_.ready("running");
   for (auto& t : threads_) {
     t.join();
   }
   delivery_thread_.join();
   state_thread_.join();
   control_.stop();
+  http_admin_.stop();
   spool_->close();
   log_->info("backstop stopped");
   return 0;

@@ -60,6 +60,16 @@ struct StateConfig {
   std::filesystem::path path = "/var/lib/backstop/state.db";
 };
 
+// [offenders]: when repeat offenders are blacklisted (state::BlacklistRules), and who never is.
+struct OffendersConfig {
+  std::uint64_t threshold = 5;                    // counting offenses within window; 0 = never
+  std::chrono::seconds window{86400};             // ... that list an address
+  std::chrono::seconds listing{7 * 86400};        // how long an automatic listing lasts
+  std::chrono::seconds keep_offenses{30 * 86400}; // the evidence is kept this long
+  std::vector<std::string> allow_networks;        // never listed, never refused
+  std::vector<std::string> allow_ptr_suffixes;    // forward-confirmed PTR names under these
+};
+
 struct DnsConfig {
   std::vector<std::string> servers; // "host:port"; empty = system resolver configuration
   std::chrono::milliseconds timeout{2000};
@@ -155,6 +165,7 @@ struct Config {
   SmtpConfig smtp;
   QueueConfig queue;
   StateConfig state;
+  OffendersConfig offenders;
   DnsConfig dns;
   AdminConfig admin;
   DeliveryConfig delivery;

@@ -7,6 +7,7 @@
 #include "dns/special_use.hpp"
 #include "mail/address.hpp"
 #include "mail/cidr.hpp"
+#include "state/offender_allowlist.hpp"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -191,6 +192,27 @@ void read_state(TomlReader& r, StateConfig& state) {
   std::string path = state.path.string();
   r.string("path", path);
   state.path = path;
+  r.finish();
+}
+
+void read_offenders(TomlReader& r, OffendersConfig& offenders) {
+  r.integer("threshold", offenders.threshold, 0, 1000000);
+  r.duration("window", offenders.window);
+  r.duration("listing", offenders.listing);
+  r.duration("keep_offenses", offenders.keep_offenses);
+  r.strings("allow_networks", offenders.allow_networks);
+  r.strings("allow_ptr_suffixes", offenders.allow_ptr_suffixes);
+  if (offenders.window.count() <= 0 || offenders.listing.count() <= 0) {
+    r.error(offenders.window.count() <= 0 ? "window" : "listing", "must be longer than 0 s");
+  }
+  if (offenders.keep_offenses < offenders.window) {
+    r.error("keep_offenses", "must be at least window: older evidence would not be counted");
+  }
+  std::vector<std::string> errors;
+  state::OffenderAllowlist(offenders.allow_networks, offenders.allow_ptr_suffixes, errors);
+  for (const auto& e : errors) {
+    r.error(e.find("network") != std::string::npos ? "allow_networks" : "allow_ptr_suffixes", e);
+  }
   r.finish();
 }
 
@@ -480,6 +502,7 @@ void read_top(const toml::table& root, Config& config, std::vector<std::string>&
   read_section(top, "smtp", errors, config.smtp, read_smtp);
   read_section(top, "queue", errors, config.queue, read_queue);
   read_section(top, "state", errors, config.state, read_state);
+  read_section(top, "offenders", errors, config.offenders, read_offenders);
   read_section(top, "dns", errors, config.dns, read_dns);
   read_section(top, "delivery", errors, config.delivery, read_delivery);
   read_section(top, "verify", errors, config.verify, read_verify);

@@ -10,10 +10,12 @@
 #include "app/descriptor_budget.hpp"
 #include "app/local_identity.hpp"
 #include "app/logging.hpp"
+#include "app/offenders.hpp"
 #include "app/privileges.hpp"
 #include "app/reload_diff.hpp"
 #include "app/service_manager.hpp"
 #include "app/verification.hpp"
+#include "checks/blacklist_ptr.hpp"
 #include "delivery/callout_client.hpp"
 #include "delivery/dns_router.hpp"
 #include "delivery/etrn_service.hpp"
@@ -30,6 +32,7 @@
 #include "queue/spool.hpp"
 #include "smtp/server.hpp"
 #include "smtp/transport.hpp"
+#include "state/async_offender_store.hpp"
 #include "state/async_store.hpp"
 #include "state/store.hpp"
 
@@ -146,6 +149,8 @@ private:
   void reload();
   void apply_reload();
   void reload_delivery(const Config& next);
+  void start_offenders();
+  void apply_offender_rules();
   void shutdown();
 
   Config config_;
@@ -183,7 +188,8 @@ private:
   asio::io_context state_loop_{1};
   std::thread state_thread_;
   std::unique_ptr<state::Store> store_;
-  std::unique_ptr<state::AsyncGreylistStore> greylist_; // CheckServices::greylist
+  std::unique_ptr<state::AsyncGreylistStore> greylist_;  // CheckServices::greylist
+  std::unique_ptr<state::AsyncOffenderStore> offenders_; // CheckServices::offenders
   std::unique_ptr<policy::VerifyCache> verify_cache_;
   std::atomic<policy::VerifyCache*> delivery_cache_{nullptr}; // set once verification runs
   std::unique_ptr<delivery::CalloutClient> callout_;
@@ -209,6 +215,7 @@ policy::CheckServices Runtime::check_services() {
   s.log = log_;
   s.counters = &counters_;
   s.greylist = greylist_.get();
+  s.offenders = offenders_.get();
   s.hostname = config_.hostname;
   auto identity = std::make_shared<const delivery::LocalIdentity>(local_identity(config_));
   s.is_local_name = [identity](std::string_view name) {
@@ -408,6 +415,7 @@ mail::Status Runtime::start_verification() {
       log->warn("greylist: {}", purged.error().message);
     }
   });
+  start_offenders();
   delivery_cache_ = verify_cache_.get();
   auto options = callout_options(config_);
   options.client.tls_context = client_tls_.get();
@@ -426,6 +434,38 @@ mail::Status Runtime::start_verification() {
   }
   install_pipeline(lists.value());
   return mail::Ok{};
+}
+
+// Offenses and the blacklist: on the state store's thread, with [offenders]'s rules; each
+// new listing and each store error is logged there, expired entries purged hourly.
+void Runtime::start_offenders() {
+  offenders_ =
+      std::make_unique<state::AsyncOffenderStore>(store_->offenders(), state_loop_.get_executor());
+  apply_offender_rules();
+  // A trap does not know the client's PTR name: asked here, so allow_ptr_suffixes hold.
+  offenders_->set_ptr_lookup([resolver = check_resolver_.get()](std::string address) {
+    return checks::confirmed_ptr_name(resolver, std::move(address));
+  });
+  offenders_->set_report([log = log_](const state::Offense& offense, const auto& outcome) {
+    if (!outcome) {
+      log->warn("offenders: cannot record the {} offense of {}: {}", state::to_string(offense.kind),
+                offense.address, outcome.error().message);
+    } else if (auto words = new_listing_words(outcome.value()); !words.empty()) {
+      log->warn("{}", words);
+    }
+  });
+  offenders_->start_purging(clock_, std::chrono::hours(1), [log = log_](const auto& purged) {
+    if (!purged) {
+      log->warn("offenders: {}", purged.error().message);
+    }
+  });
+}
+
+void Runtime::apply_offender_rules() {
+  if (offenders_) {
+    offenders_->set_rules(blacklist_rules(config_.offenders));
+    offenders_->set_allowlist(offender_allowlist(config_));
+  }
 }
 
 nlohmann::json Runtime::flush_cache(const std::string& typed) {
@@ -584,6 +624,8 @@ void Runtime::apply_reload() {
   config_.verify.max_unknown_recipients = next.verify.max_unknown_recipients;
   config_.verify.unknown_recipient_delay = next.verify.unknown_recipient_delay;
   config_.checks = next.checks;
+  config_.offenders = next.offenders;
+  apply_offender_rules();
   install_pipeline(lists.value());
   std::size_t listed = 0;
   for (const auto& [domain, list] : lists.value()) {

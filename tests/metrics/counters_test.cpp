@@ -43,7 +43,8 @@ TEST(Counters, EachCounterIsReportedUnderItsOwnName) {
   EXPECT_EQ(sampled(counters, "delay_notices"), 22U);
   EXPECT_EQ(sampled(counters, "sender_callout_cache_hits"), 23U);
   EXPECT_EQ(sampled(counters, "sender_callout_cache_misses"), 24U);
-  EXPECT_EQ(sampled(counters, "greylist_memory_hits"), counter_count);
+  EXPECT_EQ(sampled(counters, "greylist_memory_hits"), 25U);
+  EXPECT_EQ(sampled(counters, "blacklist_unchecked"), 26U);
   std::set<std::uint64_t> values;
   for (const auto& s : counters.samples()) {
     values.insert(s.value);

@@ -9,6 +9,7 @@
 
 #include "mail/result.hpp"
 #include "state/greylist_store.hpp"
+#include "state/primary_status_store.hpp"
 #include "state/verify_store.hpp"
 
 #include <filesystem>
@@ -22,6 +23,7 @@ public:
   virtual ~Store() = default;
   virtual VerifyStore& verify() = 0;
   virtual GreylistStore& greylist() = 0;
+  virtual PrimaryStatusStore& primary_status() = 0;
   // Later: offenders(), primary_status().
 };
 

@@ -123,6 +123,10 @@ class Backstop:
             "verify": {"sender_domain": False, "unverified": "accept"},
             # SPF is on by default; with no DNS answers it would defer every RCPT.
             "checks.spf": {"enabled": False},
+            # primary_up defers while the primary answers; most tests have a live primary.
+            "checks.primary_up": {"action": "accept"},
+            # No probes: a test's peers see only the connections the test is about.
+            "monitor": {"probe_interval": 0},
         }
         self.domains = [{"name": "example.test", "primary": ["127.0.0.1:1"]}]
         self.configure(**sections)

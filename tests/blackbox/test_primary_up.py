@@ -8,6 +8,7 @@ import socket
 import sqlite3
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -218,3 +219,23 @@ def test_heartbeat_to_a_closed_port_fails_within_its_timeout(world):
     beat = heartbeat(free_port())
     assert beat.returncode != 0
     assert "cannot connect" in beat.stderr, beat.stderr
+
+
+@pytest.mark.parametrize("stage", ["greeting", "ehlo"])
+def test_a_primary_that_stalls_is_down_within_the_probe_timeout(world, stage):
+    # It accepts the connection but never greets (or never answers EHLO): a probe without a
+    # deadline would wait forever and the domain would never be called down.
+    from stall_peer import StallPeer
+    peer = StallPeer(stage, host=PRIMARY, port=world.port)
+    try:
+        start = time.monotonic()
+        server = world.server(monitor={"probe_timeout": 2})
+        line = server.wait_for_log("monitor: example.test primary mx1.example.test is down",
+                                   timeout=15)[0]
+        took = time.monotonic() - start
+        assert "timed out" in line, line
+        assert took < 10, f"called down after {took:.1f} s; probe_timeout is 2 s"
+        code, lines = rcpt_reply(server.port, "alice@example.test")
+        assert code == 250, lines
+    finally:
+        peer.stop()

@@ -30,6 +30,7 @@
 #include "queue/spool.hpp"
 #include "smtp/server.hpp"
 #include "smtp/transport.hpp"
+#include "state/async_offender_store.hpp"
 #include "state/async_store.hpp"
 #include "state/store.hpp"
 
@@ -171,7 +172,8 @@ private:
   asio::io_context state_loop_{1};
   std::thread state_thread_;
   std::unique_ptr<state::Store> store_;
-  std::unique_ptr<state::AsyncGreylistStore> greylist_; // CheckServices::greylist
+  std::unique_ptr<state::AsyncGreylistStore> greylist_;  // CheckServices::greylist
+  std::unique_ptr<state::AsyncOffenderStore> offenders_; // CheckServices::offenders
   std::unique_ptr<policy::VerifyCache> verify_cache_;
   std::atomic<policy::VerifyCache*> delivery_cache_{nullptr}; // set once verification runs
   std::unique_ptr<delivery::CalloutClient> callout_;
@@ -197,6 +199,7 @@ policy::CheckServices Runtime::check_services() {
   s.log = log_;
   s.counters = &counters_;
   s.greylist = greylist_.get();
+  s.offenders = offenders_.get();
   s.primary_status = monitor_.get();
   s.hostname = config_.hostname;
   auto identity = std::make_shared<const delivery::LocalIdentity>(local_identity(config_));
@@ -435,6 +438,8 @@ mail::Status Runtime::start_verification() {
   verify_cache_->start_purging(std::chrono::hours(1));
   greylist_ =
       std::make_unique<state::AsyncGreylistStore>(store_->greylist(), state_loop_.get_executor());
+  offenders_ =
+      std::make_unique<state::AsyncOffenderStore>(store_->offenders(), state_loop_.get_executor());
   greylist_->start_purging(clock_, std::chrono::hours(1), [log = log_](const auto& purged) {
     if (!purged) {
       log->warn("greylist: {}", purged.error().message);

@@ -239,3 +239,36 @@ def test_a_primary_that_stalls_is_down_within_the_probe_timeout(world, stage):
         assert code == 250, lines
     finally:
         peer.stop()
+
+
+def test_a_client_that_keeps_retrying_passes_and_every_deferral_is_an_offense(world):
+    # Keith Moore's objection: a real MTA may be unable to reach the primary. It retries; after
+    # min_retries deferrals over min_period it is let through (K = 2 over T = 2 s here).
+    world.sinks[PRIMARY].start()
+    server = world.server(check={"min_retries": 2, "min_period": 2, "retry_window": 60})
+    server.wait_for_log("monitor: example.test primary mx1.example.test is up")
+    start = time.monotonic()
+    deferrals = 0
+    while time.monotonic() - start < 20:
+        code, lines = rcpt_reply(server.port, "alice@example.test", sender="bob@sender.test")
+        if code == 250:
+            break
+        assert lines[-1] == TRY_PRIMARY, lines
+        deferrals += 1
+        time.sleep(0.5)  # the pace of a retrying MTA, not a synchronisation
+    took = time.monotonic() - start
+    assert code == 250, "never let through"
+    assert deferrals >= 2 and took >= 2, (deferrals, took)
+    server.wait_for_log("primary_up: primary unreachable for this sender")
+    # A different sender is a different triplet: deferred from the start.
+    code, lines = rcpt_reply(server.port, "alice@example.test", sender="carol@sender.test")
+    assert lines[-1] == TRY_PRIMARY, lines
+    db = sqlite3.connect(server.sections["state"]["path"], timeout=5)
+
+    def offenses():
+        return db.execute("SELECT address, kind, listener, helo, sender_domain, recipient_domain "
+                          "FROM offender_offense ORDER BY id").fetchall()
+
+    assert wait_until(lambda: len(offenses()) >= deferrals + 1), offenses()
+    assert offenses()[0] == ("127.0.0.1", "primary-deferral", f"smtp 127.0.0.1:{server.port}",
+                             "client.example", "sender.test", "example.test")

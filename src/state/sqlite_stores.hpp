@@ -2,6 +2,7 @@
 // Each concern owns its tables (its schema is run when the file is opened for writing).
 #pragma once
 
+#include "state/contact_store.hpp"
 #include "state/greylist_store.hpp"
 #include "state/sqlite_database.hpp"
 #include "state/verify_store.hpp"
@@ -15,5 +16,8 @@ std::unique_ptr<VerifyStore> make_sqlite_verify_store(Database& db);
 
 extern const char* const sqlite_greylist_schema;
 std::unique_ptr<GreylistStore> make_sqlite_greylist_store(Database& db);
+
+extern const char* const sqlite_contact_schema;
+std::unique_ptr<ContactStore> make_sqlite_contact_store(Database& db);
 
 } // namespace backstop::state

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "mail/result.hpp"
+#include "state/contact_store.hpp"
 #include "state/greylist_store.hpp"
 #include "state/verify_store.hpp"
 
@@ -22,6 +23,7 @@ public:
   virtual ~Store() = default;
   virtual VerifyStore& verify() = 0;
   virtual GreylistStore& greylist() = 0;
+  virtual ContactStore& contacts() = 0; // MX contacts per client (issue 14)
   // Later: offenders(), primary_status().
 };
 

@@ -25,6 +25,7 @@
 #include "queue/spool.hpp"
 #include "smtp/server.hpp"
 #include "smtp/transport.hpp"
+#include "state/async_contact_store.hpp"
 #include "state/async_store.hpp"
 #include "state/store.hpp"
 
@@ -85,6 +86,7 @@ private:
   mail::Status make_check_resolver();
   mail::Status start_delivery();
   mail::Status start_verification();
+  void start_contacts();
   nlohmann::json flush_cache(const std::string& pattern);
   void forget_valid(const mail::Address& who, const std::string& reply);
   nlohmann::json stats() const;
@@ -131,6 +133,7 @@ private:
   std::thread state_thread_;
   std::unique_ptr<state::Store> store_;
   std::unique_ptr<state::AsyncGreylistStore> greylist_; // CheckServices::greylist
+  std::unique_ptr<state::AsyncContactStore> contacts_;  // CheckServices::contacts
   std::unique_ptr<policy::VerifyCache> verify_cache_;
   std::atomic<policy::VerifyCache*> delivery_cache_{nullptr}; // set once verification runs
   std::unique_ptr<delivery::CalloutClient> callout_;
@@ -156,6 +159,7 @@ policy::CheckServices Runtime::check_services() {
   s.log = log_;
   s.counters = &counters_;
   s.greylist = greylist_.get();
+  s.contacts = contacts_.get();
   s.hostname = config_.hostname;
   auto identity = std::make_shared<const delivery::LocalIdentity>(local_identity(config_));
   s.is_local_name = [identity](std::string_view name) {
@@ -330,6 +334,20 @@ mail::Status Runtime::start_delivery() {
   return mail::Ok{};
 }
 
+// MX contacts (mx_contacts records, skipped_primary reads): on the store's thread too.
+void Runtime::start_contacts() {
+  contacts_ = std::make_unique<state::AsyncContactStore>(
+      store_->contacts(), state_loop_.get_executor(), config_.state.contacts_keep.count());
+  contacts_->set_report([log = log_](const state::Contact& c, const state::Status& status) {
+    log->warn("mx_contacts: {} not recorded: {}", c.address, status.error().message);
+  });
+  contacts_->start_purging(clock_, std::chrono::hours(1), [log = log_](const auto& purged) {
+    if (!purged) {
+      log->warn("mx_contacts: {}", purged.error().message);
+    }
+  });
+}
+
 mail::Status Runtime::start_verification() {
   if (auto made = make_check_resolver(); !made) {
     return made;
@@ -354,6 +372,7 @@ mail::Status Runtime::start_verification() {
       log->warn("greylist: {}", purged.error().message);
     }
   });
+  start_contacts();
   delivery_cache_ = verify_cache_.get();
   auto options = callout_options(config_);
   options.client.tls_context = client_tls_.get();
@@ -471,6 +490,8 @@ void Runtime::reload() {
   config_.verify.max_unknown_recipients = next.verify.max_unknown_recipients;
   config_.verify.unknown_recipient_delay = next.verify.unknown_recipient_delay;
   config_.checks = next.checks;
+  config_.state.contacts_keep = next.state.contacts_keep;
+  contacts_->set_keep(next.state.contacts_keep.count());
   install_pipeline(lists.value());
   std::size_t listed = 0;
   for (const auto& [domain, list] : lists.value()) {

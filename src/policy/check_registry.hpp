@@ -25,6 +25,7 @@
 namespace backstop::state {
 class AsyncGreylistStore;
 class AsyncOffenderStore;
+class AsyncContactStore;
 } // namespace backstop::state
 
 namespace backstop::policy {
@@ -43,6 +44,7 @@ struct CheckServices {
   SenderProber* sender_prober = nullptr;         // sender callouts; null: the check cannot run
   state::AsyncGreylistStore* greylist = nullptr; // greylisting state, awaited from any loop
   state::AsyncOffenderStore* offenders = nullptr; // offenses and the blacklist, from any loop
+  state::AsyncContactStore* contacts = nullptr;   // which MX hosts each client contacted
 };
 
 // Reads settings (reporting errors there) and builds the check. services is null when the

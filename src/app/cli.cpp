@@ -4,6 +4,7 @@
 
 #include "app/check_config.hpp"
 #include "app/config_loader.hpp"
+#include "app/contact_commands.hpp"
 #include "app/queue_command.hpp"
 #include "app/serve.hpp"
 #include "app/stats_command.hpp"
@@ -100,6 +101,8 @@ int run_cli(int argc, char** argv) {
   }
   QueueCommand queue_command;
   add_queue_commands(*queue_cmd, queue_command);
+  ContactCommands contact_commands;
+  add_contact_commands(app, contact_commands);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -124,6 +127,9 @@ int run_cli(int argc, char** argv) {
   }
   if (stats_cmd->parsed()) {
     return run_stats_command(*config, stats_json);
+  }
+  if (auto status = run_contact_commands(*config, contact_commands)) {
+    return *status;
   }
   return serve(*config);
 }

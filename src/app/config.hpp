@@ -122,10 +122,13 @@ struct DeliveryConfig {
   BounceConfig bounce = BounceConfig::Always;
   std::uint16_t mx_port = 25;                     // port of MX hosts (not of configured primaries)
   std::chrono::seconds route_check_interval{300}; // re-route domains without a primary
+  std::vector<std::string> source_address; // bind outgoing connections: one IPv4, one IPv6
 };
 
 struct LogConfig {
   std::string level = "info";
+  std::string format = "text";   // "text" | "json"
+  std::string output = "stderr"; // "stderr" | "syslog" | "journald"
 };
 
 struct AdminConfig {
@@ -145,6 +148,7 @@ struct Config {
   std::vector<std::string> local_names;     // other names of this host (MX targets)
   std::vector<std::string> local_addresses; // addresses MX records may point at for us
   std::string postmaster; // where RCPT TO:<postmaster> goes; default postmaster@<first domain>
+  std::string user;       // started as root: run as this account once bound; empty = stay
   LogConfig log;
   SmtpConfig smtp;
   QueueConfig queue;

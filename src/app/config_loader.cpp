@@ -2,6 +2,7 @@
 #include "app/config_loader.hpp"
 
 #include "app/check_entries.hpp"
+#include "app/privileges.hpp"
 #include "app/toml_reader.hpp"
 #include "dns/special_use.hpp"
 #include "mail/address.hpp"
@@ -218,6 +219,23 @@ void read_dns(TomlReader& r, DnsConfig& dns) {
   r.finish();
 }
 
+// At most one address per family: the one the primary allowlists.
+void read_source_addresses(TomlReader& r, std::vector<std::string>& addresses) {
+  r.strings("source_address", addresses);
+  int v4 = 0;
+  int v6 = 0;
+  for (const auto& a : addresses) {
+    if (!is_ip_literal(a)) {
+      r.error("source_address", "\"" + a + "\" is not an IP address");
+      continue;
+    }
+    (a.find(':') == std::string::npos ? v4 : v6) += 1;
+  }
+  if (v4 > 1 || v6 > 1) {
+    r.error("source_address", "at most one IPv4 and one IPv6 address");
+  }
+}
+
 void read_delivery(TomlReader& r, DeliveryConfig& d) {
   r.duration("retry_initial", d.retry_initial);
   r.duration("retry_max", d.retry_max);
@@ -248,6 +266,7 @@ void read_delivery(TomlReader& r, DeliveryConfig& d) {
   if (d.route_check_interval.count() < 10) {
     r.error("route_check_interval", "must be at least 10s");
   }
+  read_source_addresses(r, d.source_address);
   r.finish();
 }
 
@@ -410,6 +429,10 @@ void read_top(const toml::table& root, Config& config, std::vector<std::string>&
     top.error("hostname", "must be this host's fully qualified name, e.g. \"mx2.example.org\"");
   }
   top.strings("local_names", config.local_names);
+  top.string("user", config.user);
+  if (!config.user.empty() && !look_up_user(config.user)) {
+    top.error("user", "\"" + config.user + "\" is not an account on this host");
+  }
   top.strings("local_addresses", config.local_addresses);
   for (const auto& a : config.local_addresses) {
     if (!is_ip_literal(a)) {
@@ -422,6 +445,10 @@ void read_top(const toml::table& root, Config& config, std::vector<std::string>&
     if (levels.count(log.level) == 0) {
       r.error("level", "must be one of trace, debug, info, warn, error");
     }
+    static const char* const formats[] = {"text", "json"};
+    log.format = formats[r.choice("format", {"text", "json"}, 0)];
+    static const char* const outputs[] = {"stderr", "syslog", "journald"};
+    log.output = outputs[r.choice("output", {"stderr", "syslog", "journald"}, 0)];
     r.finish();
   });
   read_section(top, "smtp", errors, config.smtp, read_smtp);

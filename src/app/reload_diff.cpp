@@ -20,7 +20,10 @@ void top_and_smtp(Diff& d, const Config& a, const Config& b) {
   d.field("local_names", a.local_names, b.local_names);
   d.field("local_addresses", a.local_addresses, b.local_addresses);
   d.field("postmaster", a.postmaster, b.postmaster);
+  d.field("user", a.user, b.user);
   d.field("log.level", a.log.level, b.log.level);
+  d.field("log.format", a.log.format, b.log.format);
+  d.field("log.output", a.log.output, b.log.output);
   const auto &s = a.smtp, &t = b.smtp;
   d.field("smtp.listen", s.listen, t.listen);
   d.field("smtp.max_message_size", s.max_message_size, t.max_message_size);
@@ -74,6 +77,7 @@ void delivery_and_verify(Diff& d, const Config& a, const Config& b) {
   d.field("delivery.data_timeout", x.data_timeout, y.data_timeout);
   d.field("delivery.bounce", x.bounce, y.bounce);
   d.field("delivery.mx_port", x.mx_port, y.mx_port);
+  d.field("delivery.source_address", x.source_address, y.source_address);
   d.field("delivery.route_check_interval", x.route_check_interval, y.route_check_interval);
   const auto &v = a.verify, &w = b.verify;
   d.field("verify.sender", v.sender, w.sender);

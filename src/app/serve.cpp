@@ -7,7 +7,9 @@
 #include "app/descriptor_budget.hpp"
 #include "app/local_identity.hpp"
 #include "app/logging.hpp"
+#include "app/privileges.hpp"
 #include "app/reload_diff.hpp"
+#include "app/service_manager.hpp"
 #include "app/verification.hpp"
 #include "delivery/callout_client.hpp"
 #include "delivery/dns_router.hpp"
@@ -36,6 +38,7 @@
 #include <set>
 #include <sys/resource.h>
 #include <thread>
+#include <unistd.h>
 
 namespace backstop::app {
 
@@ -70,10 +73,38 @@ mail::Result<std::vector<asio::ip::tcp::endpoint>> listen_endpoints(const Config
   return out;
 }
 
+// Started as root with `user`: the queue, the state store's files and the control socket go
+// to that account, then the whole process does.
+mail::Status become_user(const Config& config) {
+  if (config.user.empty()) {
+    return mail::Ok{};
+  }
+  auto user = look_up_user(config.user);
+  if (!user) {
+    return mail::make_error(user.error().message);
+  }
+  if (::geteuid() != 0) {
+    if (::geteuid() == user->uid) {
+      return mail::Ok{};
+    }
+    return mail::make_error("user = \"" + config.user +
+                            "\": only a server started as root can change its user");
+  }
+  const std::string db = config.state.path.string();
+  if (auto handed = hand_over(
+          {config.queue.dir, db, db + "-wal", db + "-shm", config.control_socket()}, *user);
+      !handed) {
+    return handed;
+  }
+  return drop_to(*user);
+}
+
 class Runtime {
 public:
   explicit Runtime(const Config& config)
-      : config_(config), log_(make_logger(config.log.level)), pipeline_(refuse_all()) {}
+      : config_(config),
+        log_(make_logger(LogOptions{config.log.level, config.log.format, config.log.output})),
+        pipeline_(refuse_all()) {}
   int run();
 
 private:
@@ -99,6 +130,7 @@ private:
   nlohmann::json handle_control(const nlohmann::json& request);
   void on_signal(int signal);
   void reload();
+  void apply_reload();
   void reload_delivery(const Config& next);
   void shutdown();
 
@@ -128,6 +160,7 @@ private:
   policy::Destinations destinations_; // where backed-up domains' mail can go, for RCPT
   std::unique_ptr<delivery::RouteWatch> route_watch_;
   std::unique_ptr<asio::signal_set> signals_;
+  ServiceManager service_; // systemd notifications and watchdog
   // Recipient verification: the state store runs on its own thread (SQLite blocks).
   asio::io_context state_loop_{1};
   std::thread state_thread_;
@@ -289,6 +322,7 @@ delivery::SchedulerOptions scheduler_options(const Config& config) {
   o.client.command_timeout = config.delivery.command_timeout;
   o.client.greeting_timeout = config.delivery.command_timeout;
   o.client.data_timeout = config.delivery.data_timeout;
+  o.client.source_addresses = source_addresses(config);
   o.domain_tls = domain_tls(config);
   return o;
 }
@@ -381,8 +415,9 @@ mail::Status Runtime::start_verification() {
       std::make_unique<delivery::CalloutClient>(delivery_loop_, *router_, std::move(options), log_);
   sender_callout_ = std::make_unique<delivery::SenderCallout>(
       delivery_loop_, *router_, clock_,
-      delivery::SenderCalloutOptions{config_.hostname, client_tls_.get()}, domain_names(config_),
-      log_);
+      delivery::SenderCalloutOptions{config_.hostname, client_tls_.get(),
+                                     source_addresses(config_)},
+      domain_names(config_), log_);
   sender_check_ = std::make_shared<const policy::SenderDomainCheck>(*check_resolver_);
   auto lists = load_recipient_lists(config_);
   if (!lists) {
@@ -461,6 +496,12 @@ nlohmann::json Runtime::handle_control(const nlohmann::json& request) {
 }
 
 void Runtime::reload() {
+  service_.reloading();
+  apply_reload();
+  service_.ready("running");
+}
+
+void Runtime::apply_reload() {
   auto loaded = load_config(config_.source);
   if (auto* errors = std::get_if<ConfigErrors>(&loaded)) {
     for (const auto& e : errors->messages) {
@@ -532,6 +573,8 @@ void Runtime::on_signal(int signal) {
 }
 
 void Runtime::shutdown() {
+  service_.stopping();
+  service_.stop_watchdog();
   if (server_) {
     server_->stop();
   }
@@ -603,7 +646,8 @@ int Runtime::run() {
   auto listening = server_->listen(*endpoints);
   auto controlled = control_.start(
       config_.control_socket(), [this](const nlohmann::json& req) { return handle_control(req); });
-  for (const auto& status : {listening, controlled}) {
+  auto unprivileged = become_user(config_);
+  for (const auto& status : {listening, controlled, unprivileged}) {
     if (!status) {
       log_->critical("{}", status.error().message);
       shutdown();
@@ -626,8 +670,13 @@ int Runtime::run() {
       on_signal(s);
     }
   });
-  log_->info("backstop started: hostname {}, {} domains, {} event loops", config_.hostname,
-             config_.domains.size(), loops_.size());
+  log_->info("backstop started: hostname {}, {} domains, {} event loops{}", config_.hostname,
+             config_.domains.size(), loops_.size(),
+             config_.user.empty() ? "" : ", running as " + config_.user);
+  std::vector<asio::io_context*> watched = raw;
+  watched.push_back(&state_loop_);
+  service_.start_watchdog(delivery_loop_, watched);
+  service_.ready("running");
   for (auto& t : threads_) {
     t.join();
   }

@@ -15,10 +15,11 @@ class SqliteStore final : public Store {
 public:
   explicit SqliteStore(sqlite3* db)
       : db_(db), verify_(make_sqlite_verify_store(db_)), greylist_(make_sqlite_greylist_store(db_)),
-        contacts_(make_sqlite_contact_store(db_)) {}
+        offenders_(make_sqlite_offender_store(db_)), contacts_(make_sqlite_contact_store(db_)) {}
 
   VerifyStore& verify() override { return *verify_; }
   GreylistStore& greylist() override { return *greylist_; }
+  OffenderStore& offenders() override { return *offenders_; }
   ContactStore& contacts() override { return *contacts_; }
   Database& database() { return db_; }
 
@@ -26,6 +27,7 @@ private:
   Database db_;
   std::unique_ptr<VerifyStore> verify_;
   std::unique_ptr<GreylistStore> greylist_;
+  std::unique_ptr<OffenderStore> offenders_;
   std::unique_ptr<ContactStore> contacts_;
 };
 
@@ -46,8 +48,9 @@ mail::Result<std::unique_ptr<Store>> open_sqlite(const StoreOptions& options) {
   auto store = std::make_unique<SqliteStore>(db);
   sqlite3_busy_timeout(db, busy_timeout_ms);
   if (!options.read_only) {
-    for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
-                            sqlite_verify_schema, sqlite_greylist_schema, sqlite_contact_schema}) {
+    for (const char* sql :
+         {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", sqlite_verify_schema,
+          sqlite_greylist_schema, sqlite_offender_schema, sqlite_contact_schema}) {
       if (auto status = store->database().exec_locked(sql); !status) {
         return mail::make_error("state.path " + options.path.string() + ": " +
                                 status.error().message);

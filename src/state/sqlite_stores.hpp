@@ -4,6 +4,7 @@
 
 #include "state/contact_store.hpp"
 #include "state/greylist_store.hpp"
+#include "state/offender_store.hpp"
 #include "state/sqlite_database.hpp"
 #include "state/verify_store.hpp"
 
@@ -16,6 +17,9 @@ std::unique_ptr<VerifyStore> make_sqlite_verify_store(Database& db);
 
 extern const char* const sqlite_greylist_schema;
 std::unique_ptr<GreylistStore> make_sqlite_greylist_store(Database& db);
+
+extern const char* const sqlite_offender_schema;
+std::unique_ptr<OffenderStore> make_sqlite_offender_store(Database& db);
 
 extern const char* const sqlite_contact_schema;
 std::unique_ptr<ContactStore> make_sqlite_contact_store(Database& db);

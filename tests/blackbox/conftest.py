@@ -107,6 +107,7 @@ class Backstop:
         self.log_path = tmp_path / "backstop.log"
         self.proc = None
         self._log = None
+        self.env = None  # the server's environment; None = the test's
         self.sections = {
             "": {"hostname": HOSTNAME},
             "log": {"level": "debug"},
@@ -157,7 +158,7 @@ class Backstop:
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([BIN, "serve", "--config", str(self.config_path)],
                                      stdout=self._log, stderr=self._log,
-                                     start_new_session=True)
+                                     start_new_session=True, env=self.env)
         _live_servers.append(self)
         deadline = time.time() + timeout
         wanted = [f"listening on {a}" for a in self.sections["smtp"]["listen"]]

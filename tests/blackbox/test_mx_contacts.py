@@ -212,3 +212,33 @@ def test_a_live_pipe_is_recorded_line_by_line(make_server):
         out = proc.stdout.read()
         proc.wait(timeout=10)
     assert "2 lines, 2 contacts recorded" in out, out
+
+
+def test_more_preferred_hosts_from_the_domains_mx_records(make_server, tmp_path):
+    """No list configured: the domain's MX set from a real DNS server (decoy 5, primary 10,
+    us 20, trap 30) names the more-preferred hosts, the decoy and the primary; a contact to
+    the primary clears a client, none refuses it, the trap (less preferred) is not asked."""
+    from peers import Dns
+    dns = Dns(tmp_path, ["--mx-host=example.test,decoy.example.test,5",
+                         f"--mx-host=example.test,{PRIMARY},10",
+                         f"--mx-host=example.test,{HOSTNAME},20",
+                         "--mx-host=example.test,trap.example.test,30"])
+    try:
+        server = make_server(**{"checks": {"reject_score": 10.0},
+                                "checks.skipped_primary": {"enabled": True, "score": 10.0},
+                                "dns": {"servers": [f"127.0.0.1:{dns.port}"]}})
+        now = int(time.time())
+        log = server.dir / "maillog"
+        log.write_text(postfix_connect(now - 60, "127.0.0.61") + "\n")
+        assert "1 contacts recorded" in ingest(server, "--format", "postfix", "--host", PRIMARY,
+                                               str(log))
+        server.start()
+        code, line = rcpt(server, "127.0.0.61")
+        assert code == 250, line
+        code, line = rcpt(server, "127.0.0.62")
+        assert code == 550, line
+        logged = server.wait_for_log("skipped_primary: client 127.0.0.62 for example.test")
+        assert "decoy.example.test" in logged[0] and PRIMARY in logged[0], logged
+        assert "trap.example.test" not in logged[0] and HOSTNAME not in logged[0], logged
+    finally:
+        dns.stop()

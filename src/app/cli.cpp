@@ -6,6 +6,7 @@
 #include "app/check_config.hpp"
 #include "app/config_loader.hpp"
 #include "app/heartbeat_command.hpp"
+#include "app/contact_commands.hpp"
 #include "app/queue_command.hpp"
 #include "app/serve.hpp"
 #include "app/stats_command.hpp"
@@ -154,6 +155,8 @@ int run_cli(int argc, char** argv) {
   std::uint64_t heartbeat_timeout = 30;
   heartbeat_cmd->add_option("--timeout", heartbeat_timeout, "seconds for the whole conversation")
       ->capture_default_str();
+  ContactCommands contact_commands;
+  add_contact_commands(app, contact_commands);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -188,6 +191,9 @@ int run_cli(int argc, char** argv) {
   }
   if (stats_cmd->parsed()) {
     return run_stats_command(*config, stats_json);
+  }
+  if (auto status = run_contact_commands(*config, contact_commands)) {
+    return *status;
   }
   return serve(*config);
 }

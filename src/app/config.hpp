@@ -58,6 +58,7 @@ struct QueueConfig {
 struct StateConfig {
   std::string backend = "sqlite";
   std::filesystem::path path = "/var/lib/backstop/state.db";
+  std::chrono::seconds contacts_keep{7 * 86400}; // MX contacts are forgotten after this
 };
 
 // [offenders]: when repeat offenders are blacklisted (state::BlacklistRules), and who never is.

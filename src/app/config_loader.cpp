@@ -193,6 +193,7 @@ void read_state(TomlReader& r, StateConfig& state) {
   std::string path = state.path.string();
   r.string("path", path);
   state.path = path;
+  r.duration("contacts_keep", state.contacts_keep);
   r.finish();
 }
 

@@ -36,6 +36,7 @@
 #include "smtp/server.hpp"
 #include "smtp/transport.hpp"
 #include "state/async_offender_store.hpp"
+#include "state/async_contact_store.hpp"
 #include "state/async_store.hpp"
 #include "state/store.hpp"
 
@@ -132,6 +133,7 @@ private:
   mail::Status start_verification();
   void start_monitor();
   void primary_changed(const monitor::StateChange& change);
+  void start_contacts();
   nlohmann::json flush_cache(const std::string& pattern);
   void forget_valid(const mail::Address& who, const std::string& reply);
   nlohmann::json stats() const;
@@ -198,6 +200,7 @@ private:
   std::unique_ptr<state::Store> store_;
   std::unique_ptr<state::AsyncGreylistStore> greylist_;  // CheckServices::greylist
   std::unique_ptr<state::AsyncOffenderStore> offenders_; // CheckServices::offenders
+  std::unique_ptr<state::AsyncContactStore> contacts_;  // CheckServices::contacts
   std::unique_ptr<policy::VerifyCache> verify_cache_;
   std::atomic<policy::VerifyCache*> delivery_cache_{nullptr}; // set once verification runs
   std::unique_ptr<delivery::CalloutClient> callout_;
@@ -225,6 +228,7 @@ policy::CheckServices Runtime::check_services() {
   s.greylist = greylist_.get();
   s.offenders = offenders_.get();
   s.primary_status = monitor_.get();
+  s.contacts = contacts_.get();
   s.hostname = config_.hostname;
   auto identity = std::make_shared<const delivery::LocalIdentity>(local_identity(config_));
   s.is_local_name = [identity](std::string_view name) {
@@ -443,6 +447,20 @@ void Runtime::primary_changed(const monitor::StateChange& change) {
   }
 }
 
+// MX contacts (mx_contacts records, skipped_primary reads): on the store's thread too.
+void Runtime::start_contacts() {
+  contacts_ = std::make_unique<state::AsyncContactStore>(
+      store_->contacts(), state_loop_.get_executor(), config_.state.contacts_keep.count());
+  contacts_->set_report([log = log_](const state::Contact& c, const state::Status& status) {
+    log->warn("mx_contacts: {} not recorded: {}", c.address, status.error().message);
+  });
+  contacts_->start_purging(clock_, std::chrono::hours(1), [log = log_](const auto& purged) {
+    if (!purged) {
+      log->warn("mx_contacts: {}", purged.error().message);
+    }
+  });
+}
+
 mail::Status Runtime::start_verification() {
   if (auto made = make_check_resolver(); !made) {
     return made;
@@ -468,6 +486,7 @@ mail::Status Runtime::start_verification() {
     }
   });
   start_offenders();
+  start_contacts();
   delivery_cache_ = verify_cache_.get();
   auto options = callout_options(config_);
   options.client.tls_context = client_tls_.get();
@@ -679,6 +698,8 @@ void Runtime::apply_reload() {
   config_.checks = next.checks;
   config_.offenders = next.offenders;
   apply_offender_rules();
+  config_.state.contacts_keep = next.state.contacts_keep;
+  contacts_->set_keep(next.state.contacts_keep.count());
   install_pipeline(lists.value());
   std::size_t listed = 0;
   for (const auto& [domain, list] : lists.value()) {

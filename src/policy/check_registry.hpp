@@ -26,6 +26,7 @@
 namespace backstop::state {
 class AsyncGreylistStore;
 class AsyncOffenderStore;
+class AsyncContactStore;
 } // namespace backstop::state
 
 namespace backstop::policy {
@@ -45,6 +46,7 @@ struct CheckServices {
   state::AsyncGreylistStore* greylist = nullptr;  // greylisting state, awaited from any loop
   state::AsyncOffenderStore* offenders = nullptr; // offenses and the blacklist, from any loop
   const PrimaryStatus* primary_status = nullptr;  // is a domain's primary up (the monitor)
+  state::AsyncContactStore* contacts = nullptr;   // which MX hosts each client contacted
 };
 
 // Reads settings (reporting errors there) and builds the check. services is null when the

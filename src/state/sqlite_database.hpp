@@ -36,6 +36,8 @@ public:
     return *this;
   }
   int step() { return sqlite3_step(stmt_); }
+  // Ready to bind and step again (a statement run once per row of a batch).
+  void reset() { sqlite3_reset(stmt_); }
   std::string text(int i) const {
     const auto* p = sqlite3_column_text(stmt_, i);
     return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p));

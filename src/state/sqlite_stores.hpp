@@ -2,6 +2,7 @@
 // Each concern owns its tables (its schema is run when the file is opened for writing).
 #pragma once
 
+#include "state/contact_store.hpp"
 #include "state/greylist_store.hpp"
 #include "state/offender_store.hpp"
 #include "state/primary_status_store.hpp"
@@ -23,5 +24,7 @@ std::unique_ptr<OffenderStore> make_sqlite_offender_store(Database& db);
 
 extern const char* const sqlite_primary_status_schema;
 std::unique_ptr<PrimaryStatusStore> make_sqlite_primary_status_store(Database& db);
+extern const char* const sqlite_contact_schema;
+std::unique_ptr<ContactStore> make_sqlite_contact_store(Database& db);
 
 } // namespace backstop::state

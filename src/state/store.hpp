@@ -8,6 +8,7 @@
 #pragma once
 
 #include "mail/result.hpp"
+#include "state/contact_store.hpp"
 #include "state/greylist_store.hpp"
 #include "state/offender_store.hpp"
 #include "state/primary_status_store.hpp"
@@ -26,6 +27,7 @@ public:
   virtual GreylistStore& greylist() = 0;
   virtual OffenderStore& offenders() = 0;
   virtual PrimaryStatusStore& primary_status() = 0;
+  virtual ContactStore& contacts() = 0; // MX contacts per client (issue 14)
 };
 
 struct StoreOptions {

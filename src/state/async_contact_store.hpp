@@ -1,0 +1,100 @@
+// async_contact_store: the contact store as seen from an event loop. A session's contact is
+// posted to the store's thread and not awaited (the banner does not wait for bookkeeping);
+// at most max_pending records wait there at once, more are dropped and counted, so a flood
+// of connections cannot grow the store thread's queue without bound. The skipped-primary
+// check awaits its evidence with a deadline (state/async_store.hpp). How long contacts are
+// kept is set by app from [state] contacts_keep.
+#pragma once
+#include "mail/clock.hpp"
+#include "state/async_store.hpp"
+#include "state/contact_store.hpp"
+
+#include <asio.hpp>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace backstop::state {
+
+class AsyncContactStore {
+public:
+  using Report = std::function<void(const Contact&, const Status&)>;
+
+  AsyncContactStore(ContactStore& store, asio::any_io_executor store_executor,
+                    std::int64_t keep = 7 * 86400, std::size_t max_pending = 10000)
+      : store_(store), store_executor_(std::move(store_executor)), keep_(keep),
+        max_pending_(max_pending) {}
+
+  void set_keep(std::int64_t keep) { keep_.store(keep, std::memory_order_relaxed); }
+  std::int64_t keep() const { return keep_.load(std::memory_order_relaxed); }
+  // Called on the store's thread with a posted record that failed; set once before serving.
+  void set_report(Report report) { report_ = std::move(report); }
+  // Records posted but dropped because max_pending were waiting.
+  std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+
+  void post_record(Contact contact) {
+    if (pending_.fetch_add(1, std::memory_order_relaxed) >= max_pending_) {
+      pending_.fetch_sub(1, std::memory_order_relaxed);
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    asio::post(store_executor_, [this, contact = std::move(contact), keep = keep()] {
+      auto status = store_.record({contact}, keep);
+      pending_.fetch_sub(1, std::memory_order_relaxed);
+      if (!status && report_) {
+        report_(contact, status);
+      }
+    });
+  }
+
+  asio::awaitable<Result<std::vector<HostEvidence>>> evidence(std::string address,
+                                                              std::vector<std::string> hosts,
+                                                              std::int64_t now,
+                                                              std::chrono::milliseconds deadline) {
+    return run_on_store<std::vector<HostEvidence>>(
+        store_executor_, deadline,
+        [store = &store_, address = std::move(address), hosts = std::move(hosts), now] {
+          return store->evidence(address, hosts, now);
+        });
+  }
+
+  // Removes expired contacts now and then every `every`, on the store's thread.
+  void start_purging(const mail::Clock& clock, std::chrono::seconds every,
+                     std::function<void(const Result<std::size_t>&)> report) {
+    asio::co_spawn(store_executor_, purge_loop(&store_, &clock, every, std::move(report)),
+                   asio::detached);
+  }
+
+private:
+  static asio::awaitable<void> purge_loop(ContactStore* store, const mail::Clock* clock,
+                                          std::chrono::seconds every,
+                                          std::function<void(const Result<std::size_t>&)> report) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (;;) {
+      auto purged = store->erase_expired(clock->now_unix());
+      if (report) {
+        report(purged);
+      }
+      timer.expires_after(every);
+      std::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        co_return;
+      }
+    }
+  }
+
+  ContactStore& store_;
+  asio::any_io_executor store_executor_;
+  std::atomic<std::int64_t> keep_;
+  std::size_t max_pending_;
+  std::atomic<std::size_t> pending_{0};
+  std::atomic<std::uint64_t> dropped_{0};
+  Report report_;
+};
+
+} // namespace backstop::state

@@ -1,6 +1,7 @@
 #include "admin/http_admin.hpp"
 
 #include "admin/control_socket.hpp"
+#include "admin/status_page.hpp"
 
 #include <httplib.h>
 
@@ -26,8 +27,11 @@ std::vector<std::string> path_parts(const std::string& path) {
   return parts;
 }
 
+// The header for scripts; ?token= for a browser opening the status page, whose script then
+// sends the header.
 bool authorised(const httplib::Request& request, const std::string& token) {
-  return token.empty() || request.get_header_value("Authorization") == "Bearer " + token;
+  return token.empty() || request.get_header_value("Authorization") == "Bearer " + token ||
+         request.get_param_value("token") == token;
 }
 
 void send_json(httplib::Response& response, const nlohmann::json& answer) {
@@ -47,8 +51,8 @@ nlohmann::json api_request(const std::string& method, const std::string& path,
   }
   const bool get = method == "GET";
   const bool post = method == "POST";
-  if (get && parts.size() == 2 && parts[1] == "stats") {
-    return {{"command", "stats"}};
+  if (get && parts.size() == 2 && (parts[1] == "stats" || parts[1] == "status")) {
+    return {{"command", parts[1]}};
   }
   if (parts[1] == "queue") {
     if (get && parts.size() == 2) {
@@ -87,6 +91,19 @@ void HttpAdmin::route() {
         response.set_content("a bearer token is required\n", "text/plain");
         return httplib::Server::HandlerResponse::Handled;
       });
+  server_->Get("/", [](const httplib::Request&, httplib::Response& response) {
+    const auto html = status_page_html();
+    response.set_content(html.data(), html.size(), "text/html; charset=utf-8");
+  });
+  server_->Get("/assets/chart.js", [](const httplib::Request&, httplib::Response& response) {
+    const auto js = chart_js();
+    if (js.empty()) {
+      response.status = 404;
+      return;
+    }
+    response.set_header("Cache-Control", "max-age=86400");
+    response.set_content(js.data(), js.size(), "text/javascript");
+  });
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
     response.set_content(handlers_.metrics(), "text/plain; version=0.0.4; charset=utf-8");
   });

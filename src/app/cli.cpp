@@ -1,10 +1,11 @@
 // cli: the `backstop` command line. Subcommands: serve, check-config, queue, verify, cache,
-// stats, blacklist, offenders.
+// stats, blacklist, offenders, heartbeat.
 #include "app/cli.hpp"
 
 #include "app/blacklist_command.hpp"
 #include "app/check_config.hpp"
 #include "app/config_loader.hpp"
+#include "app/heartbeat_command.hpp"
 #include "app/queue_command.hpp"
 #include "app/serve.hpp"
 #include "app/stats_command.hpp"
@@ -143,10 +144,24 @@ int run_cli(int argc, char** argv) {
   }
   QueueCommand queue_command;
   add_queue_commands(*queue_cmd, queue_command);
+  auto* heartbeat_cmd = app.add_subcommand(
+      "heartbeat", "on the primary: tell a backup MX, by ETRN, that the primary is alive");
+  HeartbeatCommand heartbeat;
+  heartbeat_cmd->add_option("--to", heartbeat.to, "the backup MX, HOST:PORT")->required();
+  heartbeat_cmd->add_option("--domain", heartbeat.domains, "a domain this host is primary for")
+      ->required();
+  heartbeat_cmd->add_option("--helo", heartbeat.helo, "EHLO name (default: this host's name)");
+  std::uint64_t heartbeat_timeout = 30;
+  heartbeat_cmd->add_option("--timeout", heartbeat_timeout, "seconds for the whole conversation")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  if (heartbeat_cmd->parsed()) { // runs on the primary's host: no configuration needed
+    heartbeat.timeout = std::chrono::seconds(heartbeat_timeout);
+    return run_heartbeat_command(heartbeat);
   }
   auto config = load_or_report(config_path);
   if (!config) {

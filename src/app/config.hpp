@@ -91,6 +91,7 @@ struct DomainConfig {
   std::filesystem::path recipients;     // static recipient list; empty = none
   // sender_domain_dns_trouble = "accept"; unset = [verify] sender_domain_dns_trouble
   std::optional<bool> accept_sender_dns_trouble;
+  std::vector<std::string> decoy; // nolisting MX hosts (names or addresses): never the primary
 };
 
 // Recipient verification (callouts), its cache, and the checks that keep backscatter away.
@@ -134,6 +135,16 @@ struct DeliveryConfig {
   std::vector<std::string> source_address;        // bind outgoing connections: one IPv4, one IPv6
 };
 
+// [monitor]: is each domain's primary up (monitor/primary_monitor.hpp).
+struct MonitorConfig {
+  std::chrono::seconds probe_interval{60}; // 0 = no probes
+  std::chrono::seconds probe_timeout{10};
+  std::uint64_t down_after = 3;
+  std::uint64_t up_after = 2;
+  std::chrono::seconds heartbeat_window{300}; // an allowed ETRN proves the primary alive; 0 = off
+  std::chrono::seconds history{30 * 86400};   // how long state changes are kept
+};
+
 struct LogConfig {
   std::string level = "info";
   std::string format = "text";   // "text" | "json"
@@ -144,6 +155,7 @@ struct AdminConfig {
   std::filesystem::path control_socket;                         // empty = <queue.dir>/control.sock
   std::optional<Endpoint> listen = Endpoint{"127.0.0.1", 8025}; // HTTP; nullopt = off ("")
   std::string token; // bearer token for HTTP; required on a non-loopback address
+  std::chrono::seconds sample_interval{60}; // the status page's history: one sample per
 };
 
 // [checks]: the policy checks of src/checks/. Each [checks.<name>] table is kept as written
@@ -169,6 +181,7 @@ struct Config {
   AdminConfig admin;
   DeliveryConfig delivery;
   VerifyConfig verify;
+  MonitorConfig monitor;
   ChecksConfig checks;
   std::vector<DomainConfig> domains;
 

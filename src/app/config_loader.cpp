@@ -2,6 +2,7 @@
 #include "app/config_loader.hpp"
 
 #include "app/check_entries.hpp"
+#include "app/monitor_config.hpp"
 #include "app/privileges.hpp"
 #include "app/toml_reader.hpp"
 #include "dns/special_use.hpp"
@@ -264,6 +265,10 @@ void read_admin(TomlReader& r, AdminConfig& admin) {
   std::string listen = admin.listen ? admin.listen->to_string() : "";
   r.string("listen", listen);
   r.string("token", admin.token);
+  r.duration("sample_interval", admin.sample_interval);
+  if (admin.sample_interval.count() < 1) {
+    r.error("sample_interval", "must be at least 1s");
+  }
   Endpoint e;
   if (listen.empty()) {
     admin.listen.reset();
@@ -349,6 +354,7 @@ void read_domain(TomlReader& r, DomainConfig& domain) {
   if (r.has("sender_domain_dns_trouble")) {
     domain.accept_sender_dns_trouble = read_sender_dns_trouble(r, false);
   }
+  r.strings("decoy", domain.decoy);
   std::string recipients;
   r.string("recipients", recipients);
   domain.recipients = recipients;
@@ -502,6 +508,7 @@ void read_top(const toml::table& root, Config& config, std::vector<std::string>&
   read_section(top, "dns", errors, config.dns, read_dns);
   read_section(top, "delivery", errors, config.delivery, read_delivery);
   read_section(top, "verify", errors, config.verify, read_verify);
+  read_section(top, "monitor", errors, config.monitor, read_monitor);
   read_section(top, "admin", errors, config.admin, read_admin);
   read_checks(top, config.checks, errors);
   read_domains(top, top.array("domain"), config.smtp.listen, config.domains, errors);

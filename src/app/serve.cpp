@@ -2,6 +2,7 @@
 #include "app/serve.hpp"
 
 #include "admin/control_socket.hpp"
+#include "admin/history.hpp"
 #include "admin/http_admin.hpp"
 #include "admin/prometheus.hpp"
 #include "admin/queue_admin.hpp"
@@ -10,6 +11,7 @@
 #include "app/local_identity.hpp"
 #include "app/logging.hpp"
 #include "app/offenders.hpp"
+#include "app/monitor_config.hpp"
 #include "app/privileges.hpp"
 #include "app/reload_diff.hpp"
 #include "app/service_manager.hpp"
@@ -26,6 +28,8 @@
 #include "dns/resolver.hpp"
 #include "mail/cidr.hpp"
 #include "metrics/counters.hpp"
+#include "monitor/primary_monitor.hpp"
+#include "monitor/prober.hpp"
 #include "policy/core_checks.hpp"
 #include "policy/pipeline_slot.hpp"
 #include "queue/spool.hpp"
@@ -110,6 +114,10 @@ public:
       : config_(config),
         log_(make_logger(LogOptions{config.log.level, config.log.format, config.log.output})),
         pipeline_(refuse_all()) {}
+  // The sample timer belongs to the delivery loop, which is declared (and destroyed) after it.
+  ~Runtime() { sample_timer_.reset(); }
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
   int run();
 
 private:
@@ -122,6 +130,8 @@ private:
   mail::Status make_check_resolver();
   mail::Status start_delivery();
   mail::Status start_verification();
+  void start_monitor();
+  void primary_changed(const monitor::StateChange& change);
   nlohmann::json flush_cache(const std::string& pattern);
   void forget_valid(const mail::Address& who, const std::string& reply);
   nlohmann::json stats() const;
@@ -137,6 +147,8 @@ private:
     return handle_control(request);
   }
   std::string metrics_text() const;
+  nlohmann::json status() const;
+  void sample_history();
   mail::Status start_http_admin();
   void on_signal(int signal);
   void reload();
@@ -162,7 +174,9 @@ private:
   std::unique_ptr<smtp::Server> server_;
   admin::ControlServer control_;
   admin::HttpAdmin http_admin_; // [admin] listen
-  std::mutex control_mutex_;    // one admin request at a time, from the socket or HTTP
+  admin::History history_;      // the status page's samples
+  std::unique_ptr<asio::steady_timer> sample_timer_;
+  std::mutex control_mutex_; // one admin request at a time, from the socket or HTTP
   asio::io_context delivery_loop_{1};
   std::thread delivery_thread_;
   std::unique_ptr<dns::Resolver> resolver_;
@@ -173,6 +187,9 @@ private:
   std::unique_ptr<delivery::EtrnService> etrn_;
   policy::Destinations destinations_; // where backed-up domains' mail can go, for RCPT
   std::unique_ptr<delivery::RouteWatch> route_watch_;
+  // Is each domain's primary up: one notion for callouts, delivery, checks (and admin).
+  std::unique_ptr<monitor::PrimaryMonitor> monitor_;
+  std::unique_ptr<monitor::Prober> prober_;
   std::unique_ptr<asio::signal_set> signals_;
   ServiceManager service_; // systemd notifications and watchdog
   // Recipient verification: the state store runs on its own thread (SQLite blocks).
@@ -207,6 +224,7 @@ policy::CheckServices Runtime::check_services() {
   s.counters = &counters_;
   s.greylist = greylist_.get();
   s.offenders = offenders_.get();
+  s.primary_status = monitor_.get();
   s.hostname = config_.hostname;
   auto identity = std::make_shared<const delivery::LocalIdentity>(local_identity(config_));
   s.is_local_name = [identity](std::string_view name) {
@@ -351,6 +369,8 @@ mail::Status Runtime::start_delivery() {
   const auto by_mx = routed_by_mx(config_);
   destinations_.track({by_mx.begin(), by_mx.end()});
   router_ = make_router(config_, *resolver_, log_, &destinations_);
+  router_->set_decoys(decoys(config_)); // the delivery loop does not run yet
+  start_monitor();
   route_watch_ = std::make_unique<delivery::RouteWatch>(
       delivery_loop_, *router_, destinations_, config_.delivery.route_check_interval, log_);
   route_watch_->set_domains(by_mx);
@@ -359,6 +379,7 @@ mail::Status Runtime::start_delivery() {
   auto options = scheduler_options(config_);
   options.client.tls_context = client_tls_.get();
   options.counters = &counters_;
+  options.status = monitor_.get();
   options.on_unknown_recipient = [this](const mail::Address& who, const std::string& reply) {
     forget_valid(who, reply);
   };
@@ -369,17 +390,57 @@ mail::Status Runtime::start_delivery() {
     etrn_clients.push_back(*mail::Cidr::parse(c));
   }
   etrn_ = std::make_unique<delivery::EtrnService>(*scheduler_, std::move(etrn_clients),
-                                                  domain_names(config_));
+                                                  domain_names(config_), monitor_.get());
   session_options_.etrn = etrn_.get();
   spool_->set_on_committed(
       [this](std::vector<queue::QueuedMessage> m) { scheduler_->on_committed(std::move(m)); });
   scheduler_->start();
+  prober_->start();
   delivery_thread_ = std::thread([this] {
     name_thread("bs-delivery");
     auto guard = asio::make_work_guard(delivery_loop_);
     delivery_loop_.run();
   });
   return mail::Ok{};
+}
+
+// The monitor and its prober; the state changes go to the log, the store's history, and a
+// primary that is back gets what waits for it at once.
+void Runtime::start_monitor() {
+  monitor_ = std::make_unique<monitor::PrimaryMonitor>(
+      monitor_options(config_), clock_,
+      [this](const monitor::StateChange& change) { primary_changed(change); });
+  monitor_->set_domains(decoys(config_));
+  prober_ = std::make_unique<monitor::Prober>(delivery_loop_, *router_, *monitor_, config_.hostname,
+                                              log_);
+  const auto names = domain_names(config_);
+  prober_->set_domains({names.begin(), names.end()});
+}
+
+// Called on whichever thread saw the evidence (delivery loop, a callout, a probe).
+void Runtime::primary_changed(const monitor::StateChange& change) {
+  log_->info("monitor: {} primary {} is {} (was {}): {}", change.domain, change.host,
+             policy::to_string(change.to), policy::to_string(change.from), change.reason);
+  // Posted even before the store is open (the first probes and deliveries may come first):
+  // the store's thread starts after store_ is set, and runs what was posted in order.
+  state::PrimaryStatusChange row{
+      change.domain, change.host,  policy::to_string(change.from), policy::to_string(change.to),
+      change.at,     change.reason};
+  asio::post(state_loop_, [this, row, keep = config_.monitor.history.count()] {
+    if (!store_) {
+      return;
+    }
+    if (auto written = store_->primary_status().record_change(row, keep); !written) {
+      log_->warn("monitor: history not written: {}", written.error().message);
+    }
+  });
+  // A probe found it back: deliveries need not wait for their retry time. (A delivery that
+  // succeeds already takes everything waiting with it.)
+  const bool probed = change.reason.rfind("probe:", 0) == 0;
+  if (probed && change.from == policy::PrimaryState::Down &&
+      change.to == policy::PrimaryState::Up && scheduler_) {
+    scheduler_->request_flush(change.domain); // it answers again: what waits for it goes
+  }
 }
 
 mail::Status Runtime::start_verification() {
@@ -411,6 +472,7 @@ mail::Status Runtime::start_verification() {
   auto options = callout_options(config_);
   options.client.tls_context = client_tls_.get();
   options.counters = &counters_;
+  options.status = monitor_.get();
   callout_ =
       std::make_unique<delivery::CalloutClient>(delivery_loop_, *router_, std::move(options), log_);
   sender_callout_ = std::make_unique<delivery::SenderCallout>(
@@ -513,6 +575,9 @@ nlohmann::json Runtime::handle_control(const nlohmann::json& request) {
   if (command == "stats") {
     return stats();
   }
+  if (command == "status") {
+    return status();
+  }
   admin::QueueActions actions;
   actions.flush = [this](const std::string& domain) {
     const long waiting = scheduler_->flush(domain);
@@ -536,10 +601,35 @@ std::string Runtime::metrics_text() const {
                   {"event_loops", "SMTP event loops.", static_cast<double>(loops_.size())}});
 }
 
+// What the status page draws; the primary's timeline and the offenders join it with the
+// monitor and the offender store.
+nlohmann::json Runtime::status() const {
+  return {{"ok", true},
+          {"now", clock_.now_unix()},
+          {"uptime_seconds", clock_.now_unix() - started_unix_},
+          {"samples", history_.to_json()},
+          {"primary", nlohmann::json::object()},
+          {"offenders", nlohmann::json::array()}};
+}
+
+// On the delivery loop, every [admin] sample_interval, and once at start.
+void Runtime::sample_history() {
+  history_.add(clock_.now_unix(), spool_->stats().messages,
+               counters_.value(metrics::Counter::MessagesAccepted), counters_.refusals());
+  sample_timer_->expires_after(config_.admin.sample_interval);
+  sample_timer_->async_wait([this](std::error_code ec) {
+    if (!ec) {
+      sample_history();
+    }
+  });
+}
+
 mail::Status Runtime::start_http_admin() {
   if (!config_.admin.listen) {
     return mail::Ok{};
   }
+  sample_timer_ = std::make_unique<asio::steady_timer>(delivery_loop_);
+  asio::post(delivery_loop_, [this] { sample_history(); });
   admin::HttpAdminOptions options{config_.admin.listen->host, config_.admin.listen->port,
                                   config_.admin.token};
   auto started = http_admin_.start(
@@ -608,6 +698,12 @@ void Runtime::reload_delivery(const Config& next) {
     router->set_primaries(std::move(routes));
   });
   route_watch_->set_domains(by_mx);
+  monitor_->set_domains(decoys(next));
+  asio::post(delivery_loop_, [router = router_.get(), d = decoys(next)]() mutable {
+    router->set_decoys(std::move(d));
+  });
+  const auto names = domain_names(next);
+  prober_->set_domains({names.begin(), names.end()});
   scheduler_->set_domain_tls(domain_tls(next));
   if (callout_) {
     callout_->set_domain_tls(domain_tls(next));
@@ -642,6 +738,9 @@ void Runtime::shutdown() {
   }
   if (route_watch_) {
     route_watch_->stop();
+  }
+  if (prober_) {
+    prober_->stop();
   }
   if (callout_) {
     callout_->stop();

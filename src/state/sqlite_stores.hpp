@@ -4,6 +4,7 @@
 
 #include "state/greylist_store.hpp"
 #include "state/offender_store.hpp"
+#include "state/primary_status_store.hpp"
 #include "state/sqlite_database.hpp"
 #include "state/verify_store.hpp"
 
@@ -19,5 +20,8 @@ std::unique_ptr<GreylistStore> make_sqlite_greylist_store(Database& db);
 
 extern const char* const sqlite_offender_schema;
 std::unique_ptr<OffenderStore> make_sqlite_offender_store(Database& db);
+
+extern const char* const sqlite_primary_status_schema;
+std::unique_ptr<PrimaryStatusStore> make_sqlite_primary_status_store(Database& db);
 
 } // namespace backstop::state

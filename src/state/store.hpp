@@ -10,6 +10,7 @@
 #include "mail/result.hpp"
 #include "state/greylist_store.hpp"
 #include "state/offender_store.hpp"
+#include "state/primary_status_store.hpp"
 #include "state/verify_store.hpp"
 
 #include <filesystem>
@@ -24,7 +25,7 @@ public:
   virtual VerifyStore& verify() = 0;
   virtual GreylistStore& greylist() = 0;
   virtual OffenderStore& offenders() = 0;
-  // Later: primary_status().
+  virtual PrimaryStatusStore& primary_status() = 0;
 };
 
 struct StoreOptions {

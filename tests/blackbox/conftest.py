@@ -126,6 +126,10 @@ class Backstop:
             "checks.spf": {"enabled": False},
             # The admin HTTP listener (127.0.0.1:8025 by default) only where a test asks.
             "admin": {"listen": ""},
+            # primary_up defers while the primary answers; most tests have a live primary.
+            "checks.primary_up": {"action": "accept"},
+            # No probes: a test's peers see only the connections the test is about.
+            "monitor": {"probe_interval": 0},
         }
         self.domains = [{"name": "example.test", "primary": ["127.0.0.1:1"]}]
         self.configure(**sections)

@@ -41,8 +41,10 @@
 #include "state/store.hpp"
 
 #include <asio.hpp>
+#include <algorithm>
 #include <atomic>
 #include <future>
+#include <map>
 #include <mutex>
 #include <pthread.h>
 #include <set>
@@ -620,15 +622,53 @@ std::string Runtime::metrics_text() const {
                   {"event_loops", "SMTP event loops.", static_cast<double>(loops_.size())}});
 }
 
-// What the status page draws; the primary's timeline and the offenders join it with the
-// monitor and the offender store.
+// The primary's changes of the last day per "domain host", oldest first, for the timeline.
+nlohmann::json primary_timeline(state::Store& store, std::int64_t now) {
+  nlohmann::json out = nlohmann::json::object();
+  auto changes = store.primary_status().history("", now - 86400, 10000);
+  if (changes) {
+    for (const auto& c : changes.value()) {
+      out[c.domain + " " + c.host].push_back({{"at", c.at}, {"up", c.to == "up"}});
+    }
+  }
+  return out;
+}
+
+// The ten addresses with the most offenses in the last week, and whether they are listed.
+nlohmann::json top_offenders(state::Store& store, std::int64_t now) {
+  std::map<std::string, std::uint64_t> counts;
+  if (auto offenses = store.offenders().offenses("", now - 7 * 86400, 100000)) {
+    for (const auto& o : offenses.value()) {
+      ++counts[o.address];
+    }
+  }
+  std::set<std::string> listed;
+  if (auto listings = store.offenders().listings(now)) {
+    for (const auto& l : listings.value()) {
+      listed.insert(l.address);
+    }
+  }
+  std::vector<std::pair<std::string, std::uint64_t>> ranked(counts.begin(), counts.end());
+  std::sort(ranked.begin(), ranked.end(),
+            [](const auto& a, const auto& b) { return a.second > b.second; });
+  nlohmann::json out = nlohmann::json::array();
+  for (std::size_t i = 0; i < ranked.size() && i < 10; ++i) {
+    out.push_back({{"address", ranked[i].first},
+                   {"offenses", ranked[i].second},
+                   {"listed", listed.contains(ranked[i].first)}});
+  }
+  return out;
+}
+
+// What the status page draws (the SQLite connection has its own lock: read from here).
 nlohmann::json Runtime::status() const {
+  const auto now = clock_.now_unix();
   return {{"ok", true},
-          {"now", clock_.now_unix()},
-          {"uptime_seconds", clock_.now_unix() - started_unix_},
+          {"now", now},
+          {"uptime_seconds", now - started_unix_},
           {"samples", history_.to_json()},
-          {"primary", nlohmann::json::object()},
-          {"offenders", nlohmann::json::array()}};
+          {"primary", store_ ? primary_timeline(*store_, now) : nlohmann::json::object()},
+          {"offenders", store_ ? top_offenders(*store_, now) : nlohmann::json::array()}};
 }
 
 // On the delivery loop, every [admin] sample_interval, and once at start.

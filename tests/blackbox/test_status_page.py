@@ -41,7 +41,10 @@ def busy_server(make_server):
     assert c.cmd("MAIL FROM:<a@b.example>")[0] == 250
     assert c.cmd("RCPT TO:<x@elsewhere.example>")[0] == 550
     c.close()
-    # Two samples after the traffic: the charts have points to draw.
+    # Offenses of two clients, as a trap or a firewall log would report them.
+    for address, times in (("192.0.2.7", 3), ("192.0.2.9", 1)):
+        for _ in range(times):
+            server.cli("blacklist", "report", address, "--kind", "trap")
     server.wait_for_log("admin HTTP on")
     return server
 
@@ -54,7 +57,8 @@ def wait_samples(server, count):
         with urllib.request.urlopen(f"http://127.0.0.1:{server.admin_port}/api/status",
                                     timeout=5) as r:
             status = json.loads(r.read())
-        if len(status["samples"]) >= count and sum(s["accepted"] for s in status["samples"]) == 3:
+        if (len(status["samples"]) >= count and
+                sum(s["accepted"] for s in status["samples"]) == 3 and status["primary"]):
             return status
         time.sleep(0.2)
     raise AssertionError(f"fewer than {count} samples: {status}")
@@ -80,6 +84,13 @@ def test_page_renders_charts_with_live_data(busy_server, tmp_path):
     assert drawn(dom, "traffic") >= 2 * points  # accepted plus the relay_domains refusals
     assert 'width="' in re.search(r'<canvas id="queue"[^>]*>', dom).group(0)  # Chart.js sized it
     assert "queued: <b>3</b>" in dom
+    # The primary (a closed port here) was found down by the first delivery attempt.
+    assert drawn(dom, "primary") >= 1
+    assert "class=\"down\"" in dom or "class='down'" in dom
+    # Top offenders, most offenses first.
+    assert drawn(dom, "offenders") == 2
+    table = dom.split('id="offender-table"')[1]
+    assert table.index("192.0.2.7") < table.index("192.0.2.9")
     shot = tmp_path / "status.png"
     r = chromium(f"--screenshot={shot}", url)
     assert shot.exists() and shot.stat().st_size > 10000, r.stderr[-2000:]

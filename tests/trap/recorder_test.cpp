@@ -1,4 +1,6 @@
 // Which hits are offenses, of which kind, and which count toward the blacklist.
+#include "state/async_offender_store.hpp"
+#include "state/store_thread.hpp"
 #include "trap/recorder.hpp"
 
 #include <gtest/gtest.h>
@@ -70,6 +72,65 @@ TEST(TrapRecorder, AnSmtpListenerIsNoOffenseUntilStale) {
   ASSERT_TRUE(stale);
   EXPECT_EQ(stale->kind, state::OffenseKind::StaleMx);
   EXPECT_FALSE(stale->counts); // no RCPT seen: only count_hits counts
+}
+
+} // namespace
+} // namespace backstop::trap
+
+namespace backstop::trap {
+namespace {
+
+// Remembers what it is asked to record; everything else is unused by a trap.
+class RememberingStore final : public state::OffenderStore {
+public:
+  std::vector<state::Offense> recorded;
+  state::Result<state::RecordOutcome> record(const state::Offense& o,
+                                             const state::BlacklistRules&) override {
+    recorded.push_back(o);
+    return state::RecordOutcome{};
+  }
+  state::Result<std::optional<state::Listing>> listing(const std::string&, std::int64_t) override {
+    return std::optional<state::Listing>{};
+  }
+  state::Status list(const state::Listing&) override { return mail::Ok{}; }
+  state::Result<bool> unlist(const std::string&) override { return false; }
+  state::Result<std::vector<state::Listing>> listings(std::int64_t) override {
+    return std::vector<state::Listing>{};
+  }
+  state::Result<std::vector<state::Offense>> offenses(const std::string&, std::int64_t,
+                                                      std::size_t) override {
+    return recorded;
+  }
+  state::Result<state::RetryHistory> record_retry(const state::Triplet&, std::int64_t,
+                                                  std::int64_t) override {
+    return state::RetryHistory{};
+  }
+  state::Result<std::size_t> erase_expired(std::int64_t, const state::BlacklistRules&) override {
+    return std::size_t{0};
+  }
+};
+
+TEST(TrapRecorder, PostsTheOffenseToTheStoreAndCountsIt) {
+  RememberingStore store;
+  state::testing::StoreThread thread;
+  state::AsyncOffenderStore offenders(store, thread.executor());
+  metrics::Counters counters;
+  mail::ManualClock clock(std::chrono::system_clock::time_point(std::chrono::seconds(5000)));
+  TrapServices services;
+  services.offenders = &offenders;
+  services.counters = &counters;
+  services.clock = &clock;
+  const auto l = listener(Kind::Tarpit);
+  Recorder(l, services).record(hit(true));
+  thread.drain();
+  ASSERT_EQ(store.recorded.size(), 1u);
+  EXPECT_EQ(store.recorded[0].at, 5000);
+  EXPECT_EQ(store.recorded[0].address, "192.0.2.7");
+  EXPECT_EQ(store.recorded[0].listener, "tarpit 127.0.0.9:25");
+  EXPECT_EQ(store.recorded[0].recipient_domain, "example.test");
+  EXPECT_TRUE(store.recorded[0].counts);
+  EXPECT_EQ(counters.value(metrics::Counter::TrapHits), 1u);
+  EXPECT_EQ(counters.value(metrics::Counter::TrapHitsCounting), 1u);
 }
 
 } // namespace

@@ -60,6 +60,7 @@ struct ListenerConfig {
   bool count_hits = false;                     // refuse, smtp: hits count toward the blacklist
   std::chrono::seconds max_duration{0};        // defer, tarpit; 0 = the kind's default
   std::chrono::milliseconds stutter{1000};     // tarpit: delay before each byte
+  std::size_t max_bytes_per_second = 4000;     // tarpit: all its connections; 0 = no bound
   std::size_t max_commands = 20;               // defer, tarpit
   bool operator==(const ListenerConfig&) const = default;
 };

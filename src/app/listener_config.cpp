@@ -88,6 +88,12 @@ void read_kind_keys(TomlReader& r, ListenerConfig& l) {
     r.error("stutter", "is for kind \"tarpit\"");
   }
   r.millis("stutter", l.stutter);
+  if (r.has("max_bytes_per_second") && l.kind != "tarpit") {
+    r.error("max_bytes_per_second", "is for kind \"tarpit\"");
+  }
+  std::uint64_t rate = l.max_bytes_per_second;
+  r.integer("max_bytes_per_second", rate, 0, 10000000);
+  l.max_bytes_per_second = rate;
   if (l.stutter.count() < 10 || l.stutter.count() > 10000) {
     r.error("stutter", "must be between 10 and 10000 milliseconds (spamd allows up to 10 s)");
   }
@@ -149,6 +155,7 @@ trap::TrapListener trap_listener(const ListenerConfig& config) {
   t.count_hits = config.count_hits;
   t.max_duration = config.max_duration;
   t.stutter = config.stutter;
+  t.max_bytes_per_second = static_cast<std::uint32_t>(config.max_bytes_per_second);
   t.max_commands = static_cast<std::uint16_t>(config.max_commands);
   return t;
 }

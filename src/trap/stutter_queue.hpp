@@ -4,6 +4,7 @@
 // entry due by then (plus a little slack, so that one wake serves many).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +12,21 @@
 #include <optional>
 
 namespace backstop::trap {
+
+// The delay before a connection's next byte: the configured stutter, stretched when this
+// loop holds more connections than its byte budget a second serves at that pace (as spamd
+// stops stuttering beyond maxblack, but still slow): the CPU a tarpit costs is bounded by
+// bytes a second, not by connections held. budget 0: no bound.
+inline std::chrono::nanoseconds stutter_delay(std::chrono::milliseconds stutter,
+                                              std::size_t connections, double budget) {
+  const std::chrono::nanoseconds configured = stutter;
+  if (budget <= 0) {
+    return configured;
+  }
+  const std::chrono::nanoseconds stretched(
+      static_cast<std::int64_t>(static_cast<double>(connections) / budget * 1e9));
+  return std::max(configured, stretched);
+}
 
 class StutterQueue {
 public:

@@ -97,6 +97,7 @@ private:
     }
     const std::uint32_t id = free_.back();
     free_.pop_back();
+    ++live_;
     return id;
   }
 
@@ -144,7 +145,7 @@ private:
         return std::nullopt;
       }
       if (input == Input::None) {
-        return now + handler_.listener().stutter;
+        return now + delay();
       }
       const Answer answer =
           c.conversation.on_line(c.line.line(), *handler_.services().our_domains.load());
@@ -171,7 +172,15 @@ private:
                                                                               : "QUIT");
       return std::nullopt;
     }
-    return now + handler_.listener().stutter;
+    return now + delay();
+  }
+
+  // The loop's share of the listener's byte budget sets how far apart its bytes go.
+  std::chrono::nanoseconds delay() const {
+    const auto& l = handler_.listener();
+    const double share = static_cast<double>(l.max_bytes_per_second) /
+                         static_cast<double>(handler_.services().loops.size());
+    return stutter_delay(l.stutter, live_, share);
   }
 
   // Takes what the client sent, up to the end of one line; the rest stays in the kernel.
@@ -221,6 +230,7 @@ private:
                              c.conversation.rcpt_seen() ? "deferred at RCPT" : "no RCPT", how);
     handler_.recorder().record(hit);
     free_.push_back(id);
+    --live_;
   }
 
   const TarpitHandler& handler_;
@@ -229,6 +239,7 @@ private:
   bool armed_ = false;
   std::vector<std::unique_ptr<Connection[]>> chunks_;
   std::vector<std::uint32_t> free_;
+  std::size_t live_ = 0; // slots in use
   StutterQueue queue_;
   std::uint64_t bytes_ = 0; // sent since the last count
   std::array<char, 512> scratch_{};

@@ -4,8 +4,10 @@
 // connection); each connection is a fixed slot (its conversation, a 512-byte line buffer)
 // in a slab per loop; one timer per loop walks the connections that are due (a FIFO:
 // trap/stutter_queue.hpp), sends each one byte or polls it for a command line with one
-// non-blocking recv. The conversation is the defer trap's (trap/conversation.hpp); after
-// max_duration the rest of the reply and a 421 go out at once and the connection closes.
+// non-blocking recv. The listener's max_bytes_per_second (its CPU) stretches the delay when
+// more connections are held than it serves at the stutter. The conversation is the defer
+// trap's (trap/conversation.hpp); after max_duration the rest of the reply and a 421 go out
+// at once and the connection closes.
 #pragma once
 
 #include "smtp/connection_limiter.hpp"

@@ -41,9 +41,10 @@ struct TrapListener {
   std::optional<std::int64_t> stale_after;
   // refuse and smtp listeners see no RCPT: a hit counts toward the blacklist only by this
   bool count_hits = false;
-  std::chrono::seconds max_duration{60};   // the whole session, then 421 and close
-  std::chrono::milliseconds stutter{1000}; // tarpit: the delay before each byte
-  std::uint16_t max_commands = 20;         // then 421 and close
+  std::chrono::seconds max_duration{60};     // the whole session, then 421 and close
+  std::chrono::milliseconds stutter{1000};   // tarpit: the delay before each byte
+  std::uint32_t max_bytes_per_second = 4000; // tarpit: of all its connections; 0 = no bound
+  std::uint16_t max_commands = 20;           // then 421 and close
 };
 
 // What app hands every trap handler (handlers keep a reference); pointers may be null (no store:

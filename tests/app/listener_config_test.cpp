@@ -42,6 +42,8 @@ TEST(ListenerConfig, KindsAndTheirDefaults) {
   EXPECT_EQ(c.listeners[1].max_commands, 20u);
   EXPECT_EQ(c.listeners[2].max_duration, 600s);
   EXPECT_EQ(c.listeners[2].stutter, 1000ms); // spamd's -s 1
+  EXPECT_EQ(c.listeners[2].max_bytes_per_second, 4000u);
+  EXPECT_EQ(trap_listener(c.listeners[2]).max_bytes_per_second, 4000u);
   EXPECT_EQ(c.listeners[3].kind, "smtp");
   const auto t = trap_listener(c.listeners[1]);
   EXPECT_EQ(t.kind, trap::Kind::Defer);

@@ -65,19 +65,27 @@ def today():
 
 # ---- refuse ---------------------------------------------------------------------------------
 
+def assert_reset(listener):
+    """The connection is reset: while connect() returns (the RST can come first on
+    loopback) or at the first recv; never a byte, never a plain close (FIN)."""
+    with pytest.raises(ConnectionResetError):
+        c = socket.create_connection(host_port(listener), timeout=5)
+        try:
+            data = c.recv(100)
+        finally:
+            c.close()
+        assert data, "closed with a FIN instead of an RST"
+        pytest.fail(f"a refuse trap sent {data!r}")
+
+
 def test_refuse_resets_the_connection_at_once_and_records_the_hit(make_server):
     refuse = trap("refuse", name="nolist")
     counting = trap("refuse", host="127.0.0.10", count_hits=True)
     s = start_with(make_server, refuse, counting)
     for listener in (refuse, counting):
-        host, port = host_port(listener)
-        with socket.create_connection((host, port), timeout=5) as c:
-            started = time.monotonic()
-            with pytest.raises(ConnectionResetError):
-                data = c.recv(100)
-                assert data, "closed with a FIN instead of an RST"
-                pytest.fail(f"a refuse trap sent {data!r}")
-            assert time.monotonic() - started < 3, "the reset must come at once"
+        started = time.monotonic()
+        assert_reset(listener)
+        assert time.monotonic() - started < 3, "the reset must come at once"
     lines = s.wait_for_log("trap hit: refuse", count=2)
     assert any(f"refuse {refuse['address']} from [127.0.0.1]" in l and "counts=no" in l
                and "nolist: reset at connect" in l for l in lines), lines
@@ -178,6 +186,20 @@ def read_for(sock, seconds):
     return data
 
 
+def drain(sock):
+    """What the kernel already holds for sock, without waiting."""
+    data = b""
+    sock.setblocking(False)
+    try:
+        while chunk := sock.recv(100):
+            data += chunk
+    except BlockingIOError:
+        pass
+    finally:
+        sock.setblocking(True)
+    return data
+
+
 def read_until(sock, marker, seconds):
     data = b""
     deadline = time.monotonic() + seconds
@@ -213,6 +235,23 @@ def test_tarpit_sends_its_banner_byte_by_byte_at_the_configured_rate(make_server
     s.wait_for_log(f"trap hit: tarpit {tarpit['address']}")
     wait_counter(s, "trap_hits", 1)
     assert counter(s, "tarpit_bytes") >= len(banner) + len(reply)
+
+
+def test_tarpit_byte_budget_bounds_the_bytes_of_all_its_connections(make_server):
+    """max_bytes_per_second bounds what the tarpit sends (its CPU), however many it holds:
+    each connection gets its bytes further apart instead."""
+    tarpit = trap("tarpit", stutter=10, max_bytes_per_second=10)  # alone: 100 bytes/s each
+    s = start_with(make_server, tarpit)
+    clients = [socket.create_connection(host_port(tarpit), timeout=5) for _ in range(4)]
+    got = [read_for(clients[0], 2.0)]  # the measurement window: 2 s
+    got += [drain(c) for c in clients[1:]]  # what the others got meanwhile
+    # Unbounded, 4 connections at 100 bytes/s would have their whole 28-byte banners.
+    assert all(g.startswith(b"2") for g in got), got  # the first byte comes at once
+    total = sum(len(g) for g in got)
+    assert total <= 40, f"{total} bytes in 2 s over a budget of 10 bytes/s: {got}"
+    for c in clients:
+        c.close()
+    wait_counter(s, "trap_hits", 4)
 
 
 def test_tarpit_conversation_defers_at_rcpt_and_counts_our_domain(make_server):
@@ -292,9 +331,7 @@ def test_one_process_decides_by_the_local_address_it_was_reached_on(make_server)
                  trap("smtp", host="127.0.0.12")]
     s = start_with(make_server, *listeners)
     refuse, defer, tarpit, smtp = listeners
-    with socket.create_connection(host_port(refuse), timeout=5) as c:
-        with pytest.raises(ConnectionResetError):
-            c.recv(100)
+    assert_reset(refuse)
     for listener in (defer, tarpit):
         c = connect(listener, timeout=20)
         c.greet()

@@ -82,3 +82,21 @@ TEST(StutterQueue, RequeuedConnectionsComeBackAfterTheirDelay) {
 
 } // namespace
 } // namespace backstop::trap
+
+namespace backstop::trap {
+namespace {
+
+using namespace std::chrono_literals;
+
+// spamd's pace while the byte budget lasts; beyond it the same budget spread over more
+// connections: CPU follows bytes a second, not connections held.
+TEST(StutterDelay, StretchesOnlyBeyondTheByteBudget) {
+  EXPECT_EQ(stutter_delay(1000ms, 800, 2000), 1000ms);  // spamd's default maxcon: 1 byte/s
+  EXPECT_EQ(stutter_delay(1000ms, 2000, 2000), 1000ms); // exactly the budget
+  EXPECT_EQ(stutter_delay(1000ms, 9500, 2000), 4750ms); // 19,000 over two loops
+  EXPECT_EQ(stutter_delay(1000ms, 9500, 0), 1000ms);    // no bound
+  EXPECT_EQ(stutter_delay(100ms, 1, 2000), 100ms);
+}
+
+} // namespace
+} // namespace backstop::trap

@@ -58,6 +58,9 @@ sender_domain = false
 unverified = "accept"
 [checks.spf]
 enabled = false
+# The Postfix reference takes mail while its primary is up; so does backstop here.
+[checks.primary_up]
+action = "accept"
 [[domain]]
 name = "example.test"
 primary = ["127.0.0.1:1"]

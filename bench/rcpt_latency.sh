@@ -119,6 +119,8 @@ unverified = "accept"
 max_unknown_recipients = 0
 unknown_recipient_delay = "0s"
 sender_domain = false
+[checks.primary_up]
+action = "accept"
 [[domain]]
 name = "example.test"
 primary = ["$primary_host:$pport"]

@@ -6,8 +6,10 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang clang-format clang-tidy libclang-rt-14-dev
   libasio-dev libssl-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
-  nlohmann-json3-dev libsqlite3-dev libc-ares-dev libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev
+  nlohmann-json3-dev libsqlite3-dev libc-ares-dev libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev libsystemd-dev libcpp-httplib-dev libjs-chart.js
   swaks libnet-ssleay-perl postfix dnsmasq-base redis-server openssl sqlite3 python3 python3-pytest procps iproute2 util-linux linux-perf
+  prometheus chromium
+  rbldnsd nsd
 )
 
 missing=()
@@ -23,7 +25,7 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 # Postfix is used only as a test peer and benchmark reference: never as a system MTA.
 echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
-# Keep package scripts from starting daemons (redis, postfix) on this machine.
+# Keep package scripts from starting daemons (redis, postfix, rbldnsd, nsd) on this machine.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
   $SUDO chmod +x /usr/sbin/policy-rc.d

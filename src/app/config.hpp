@@ -77,6 +77,16 @@ struct StateConfig {
   std::filesystem::path path = "/var/lib/backstop/state.db";
 };
 
+// [offenders]: when repeat offenders are blacklisted (state::BlacklistRules), and who never is.
+struct OffendersConfig {
+  std::uint64_t threshold = 5;                    // counting offenses within window; 0 = never
+  std::chrono::seconds window{86400};             // ... that list an address
+  std::chrono::seconds listing{7 * 86400};        // how long an automatic listing lasts
+  std::chrono::seconds keep_offenses{30 * 86400}; // the evidence is kept this long
+  std::vector<std::string> allow_networks;        // never listed, never refused
+  std::vector<std::string> allow_ptr_suffixes;    // forward-confirmed PTR names under these
+};
+
 struct DnsConfig {
   std::vector<std::string> servers; // "host:port"; empty = system resolver configuration
   std::chrono::milliseconds timeout{2000};
@@ -98,6 +108,7 @@ struct DomainConfig {
   std::filesystem::path recipients;     // static recipient list; empty = none
   // sender_domain_dns_trouble = "accept"; unset = [verify] sender_domain_dns_trouble
   std::optional<bool> accept_sender_dns_trouble;
+  std::vector<std::string> decoy; // nolisting MX hosts (names or addresses): never the primary
 };
 
 // Recipient verification (callouts), its cache, and the checks that keep backscatter away.
@@ -138,14 +149,30 @@ struct DeliveryConfig {
   BounceConfig bounce = BounceConfig::Always;
   std::uint16_t mx_port = 25;                     // port of MX hosts (not of configured primaries)
   std::chrono::seconds route_check_interval{300}; // re-route domains without a primary
+  std::vector<std::string> source_address;        // bind outgoing connections: one IPv4, one IPv6
+};
+
+// [monitor]: is each domain's primary up (monitor/primary_monitor.hpp).
+struct MonitorConfig {
+  std::chrono::seconds probe_interval{60}; // 0 = no probes
+  std::chrono::seconds probe_timeout{10};
+  std::uint64_t down_after = 3;
+  std::uint64_t up_after = 2;
+  std::chrono::seconds heartbeat_window{300}; // an allowed ETRN proves the primary alive; 0 = off
+  std::chrono::seconds history{30 * 86400};   // how long state changes are kept
 };
 
 struct LogConfig {
   std::string level = "info";
+  std::string format = "text";   // "text" | "json"
+  std::string output = "stderr"; // "stderr" | "syslog" | "journald"
 };
 
 struct AdminConfig {
-  std::filesystem::path control_socket; // empty = <queue.dir>/control.sock
+  std::filesystem::path control_socket;                         // empty = <queue.dir>/control.sock
+  std::optional<Endpoint> listen = Endpoint{"127.0.0.1", 8025}; // HTTP; nullopt = off ("")
+  std::string token; // bearer token for HTTP; required on a non-loopback address
+  std::chrono::seconds sample_interval{60}; // the status page's history: one sample per
 };
 
 // [checks]: the policy checks of src/checks/. Each [checks.<name>] table is kept as written
@@ -161,14 +188,17 @@ struct Config {
   std::vector<std::string> local_names;     // other names of this host (MX targets)
   std::vector<std::string> local_addresses; // addresses MX records may point at for us
   std::string postmaster; // where RCPT TO:<postmaster> goes; default postmaster@<first domain>
+  std::string user;       // started as root: run as this account once bound; empty = stay
   LogConfig log;
   SmtpConfig smtp;
   QueueConfig queue;
   StateConfig state;
+  OffendersConfig offenders;
   DnsConfig dns;
   AdminConfig admin;
   DeliveryConfig delivery;
   VerifyConfig verify;
+  MonitorConfig monitor;
   ChecksConfig checks;
   std::vector<DomainConfig> domains;
   std::vector<ListenerConfig> listeners; // [[listener]]

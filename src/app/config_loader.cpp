@@ -3,10 +3,13 @@
 
 #include "app/check_entries.hpp"
 #include "app/listener_config.hpp"
+#include "app/monitor_config.hpp"
+#include "app/privileges.hpp"
 #include "app/toml_reader.hpp"
 #include "dns/special_use.hpp"
 #include "mail/address.hpp"
 #include "mail/cidr.hpp"
+#include "state/offender_allowlist.hpp"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -194,6 +197,27 @@ void read_state(TomlReader& r, StateConfig& state) {
   r.finish();
 }
 
+void read_offenders(TomlReader& r, OffendersConfig& offenders) {
+  r.integer("threshold", offenders.threshold, 0, 1000000);
+  r.duration("window", offenders.window);
+  r.duration("listing", offenders.listing);
+  r.duration("keep_offenses", offenders.keep_offenses);
+  r.strings("allow_networks", offenders.allow_networks);
+  r.strings("allow_ptr_suffixes", offenders.allow_ptr_suffixes);
+  if (offenders.window.count() <= 0 || offenders.listing.count() <= 0) {
+    r.error(offenders.window.count() <= 0 ? "window" : "listing", "must be longer than 0 s");
+  }
+  if (offenders.keep_offenses < offenders.window) {
+    r.error("keep_offenses", "must be at least window: older evidence would not be counted");
+  }
+  std::vector<std::string> errors;
+  state::OffenderAllowlist(offenders.allow_networks, offenders.allow_ptr_suffixes, errors);
+  for (const auto& e : errors) {
+    r.error(e.find("network") != std::string::npos ? "allow_networks" : "allow_ptr_suffixes", e);
+  }
+  r.finish();
+}
+
 void read_dns(TomlReader& r, DnsConfig& dns) {
   r.strings("servers", dns.servers);
   for (const auto& s : dns.servers) {
@@ -214,6 +238,50 @@ void read_dns(TomlReader& r, DnsConfig& dns) {
   r.duration("max_ttl", dns.max_ttl);
   if (dns.max_ttl < dns.min_ttl) {
     r.error("max_ttl", "must not be shorter than min_ttl");
+  }
+  r.finish();
+}
+
+// At most one address per family: the one the primary allowlists.
+void read_source_addresses(TomlReader& r, std::vector<std::string>& addresses) {
+  r.strings("source_address", addresses);
+  int v4 = 0;
+  int v6 = 0;
+  for (const auto& a : addresses) {
+    if (!is_ip_literal(a)) {
+      r.error("source_address", "\"" + a + "\" is not an IP address");
+      continue;
+    }
+    (a.find(':') == std::string::npos ? v4 : v6) += 1;
+  }
+  if (v4 > 1 || v6 > 1) {
+    r.error("source_address", "at most one IPv4 and one IPv6 address");
+  }
+}
+
+void read_admin(TomlReader& r, AdminConfig& admin) {
+  std::string path = admin.control_socket.string();
+  r.string("control_socket", path);
+  admin.control_socket = path;
+  std::string listen = admin.listen ? admin.listen->to_string() : "";
+  r.string("listen", listen);
+  r.string("token", admin.token);
+  r.duration("sample_interval", admin.sample_interval);
+  if (admin.sample_interval.count() < 1) {
+    r.error("sample_interval", "must be at least 1s");
+  }
+  Endpoint e;
+  if (listen.empty()) {
+    admin.listen.reset();
+  } else if (!parse_endpoint(listen, 8025, e) || !is_ip_literal(e.host)) {
+    r.error("listen", "\"" + listen + "\" is not an address:port such as \"127.0.0.1:8025\"");
+  } else {
+    admin.listen = e;
+    std::error_code ec;
+    const auto address = asio::ip::make_address(e.host, ec);
+    if (!ec && !address.is_loopback() && admin.token.empty()) {
+      r.error("listen", "\"" + listen + "\" is not a loopback address: set admin.token too");
+    }
   }
   r.finish();
 }
@@ -248,6 +316,7 @@ void read_delivery(TomlReader& r, DeliveryConfig& d) {
   if (d.route_check_interval.count() < 10) {
     r.error("route_check_interval", "must be at least 10s");
   }
+  read_source_addresses(r, d.source_address);
   r.finish();
 }
 
@@ -286,6 +355,7 @@ void read_domain(TomlReader& r, DomainConfig& domain) {
   if (r.has("sender_domain_dns_trouble")) {
     domain.accept_sender_dns_trouble = read_sender_dns_trouble(r, false);
   }
+  r.strings("decoy", domain.decoy);
   std::string recipients;
   r.string("recipients", recipients);
   domain.recipients = recipients;
@@ -410,6 +480,10 @@ void read_top(const toml::table& root, Config& config, std::vector<std::string>&
     top.error("hostname", "must be this host's fully qualified name, e.g. \"mx2.example.org\"");
   }
   top.strings("local_names", config.local_names);
+  top.string("user", config.user);
+  if (!config.user.empty() && !look_up_user(config.user)) {
+    top.error("user", "\"" + config.user + "\" is not an account on this host");
+  }
   top.strings("local_addresses", config.local_addresses);
   for (const auto& a : config.local_addresses) {
     if (!is_ip_literal(a)) {
@@ -422,20 +496,21 @@ void read_top(const toml::table& root, Config& config, std::vector<std::string>&
     if (levels.count(log.level) == 0) {
       r.error("level", "must be one of trace, debug, info, warn, error");
     }
+    static const char* const formats[] = {"text", "json"};
+    log.format = formats[r.choice("format", {"text", "json"}, 0)];
+    static const char* const outputs[] = {"stderr", "syslog", "journald"};
+    log.output = outputs[r.choice("output", {"stderr", "syslog", "journald"}, 0)];
     r.finish();
   });
   read_section(top, "smtp", errors, config.smtp, read_smtp);
   read_section(top, "queue", errors, config.queue, read_queue);
   read_section(top, "state", errors, config.state, read_state);
+  read_section(top, "offenders", errors, config.offenders, read_offenders);
   read_section(top, "dns", errors, config.dns, read_dns);
   read_section(top, "delivery", errors, config.delivery, read_delivery);
   read_section(top, "verify", errors, config.verify, read_verify);
-  read_section(top, "admin", errors, config.admin, [](TomlReader& r, AdminConfig& admin) {
-    std::string path = admin.control_socket.string();
-    r.string("control_socket", path);
-    admin.control_socket = path;
-    r.finish();
-  });
+  read_section(top, "monitor", errors, config.monitor, read_monitor);
+  read_section(top, "admin", errors, config.admin, read_admin);
   read_checks(top, config.checks, errors);
   read_domains(top, top.array("domain"), config.smtp.listen, config.domains, errors);
   read_listeners(top, top.array("listener"), config.smtp.listen, config.listeners, errors);

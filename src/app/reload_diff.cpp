@@ -20,7 +20,13 @@ void top_and_smtp(Diff& d, const Config& a, const Config& b) {
   d.field("local_names", a.local_names, b.local_names);
   d.field("local_addresses", a.local_addresses, b.local_addresses);
   d.field("postmaster", a.postmaster, b.postmaster);
+  d.field("admin.listen", a.admin.listen, b.admin.listen);
+  d.field("admin.token", a.admin.token, b.admin.token);
+  d.field("admin.sample_interval", a.admin.sample_interval, b.admin.sample_interval);
+  d.field("user", a.user, b.user);
   d.field("log.level", a.log.level, b.log.level);
+  d.field("log.format", a.log.format, b.log.format);
+  d.field("log.output", a.log.output, b.log.output);
   const auto &s = a.smtp, &t = b.smtp;
   d.field("smtp.listen", s.listen, t.listen);
   d.field("listener", a.listeners, b.listeners);
@@ -75,7 +81,14 @@ void delivery_and_verify(Diff& d, const Config& a, const Config& b) {
   d.field("delivery.data_timeout", x.data_timeout, y.data_timeout);
   d.field("delivery.bounce", x.bounce, y.bounce);
   d.field("delivery.mx_port", x.mx_port, y.mx_port);
+  d.field("delivery.source_address", x.source_address, y.source_address);
   d.field("delivery.route_check_interval", x.route_check_interval, y.route_check_interval);
+  d.field("monitor.probe_interval", a.monitor.probe_interval, b.monitor.probe_interval);
+  d.field("monitor.probe_timeout", a.monitor.probe_timeout, b.monitor.probe_timeout);
+  d.field("monitor.down_after", a.monitor.down_after, b.monitor.down_after);
+  d.field("monitor.up_after", a.monitor.up_after, b.monitor.up_after);
+  d.field("monitor.heartbeat_window", a.monitor.heartbeat_window, b.monitor.heartbeat_window);
+  d.field("monitor.history", a.monitor.history, b.monitor.history);
   const auto &v = a.verify, &w = b.verify;
   d.field("verify.sender", v.sender, w.sender);
   d.field("verify.fallback_sender", v.fallback_sender, w.fallback_sender);

@@ -2,14 +2,22 @@
 #include "app/serve.hpp"
 
 #include "admin/control_socket.hpp"
+#include "admin/history.hpp"
+#include "admin/http_admin.hpp"
+#include "admin/prometheus.hpp"
 #include "admin/queue_admin.hpp"
 #include "app/config_loader.hpp"
 #include "app/descriptor_budget.hpp"
 #include "app/listener_config.hpp"
 #include "app/local_identity.hpp"
 #include "app/logging.hpp"
+#include "app/monitor_config.hpp"
+#include "app/offenders.hpp"
+#include "app/privileges.hpp"
 #include "app/reload_diff.hpp"
+#include "app/service_manager.hpp"
 #include "app/verification.hpp"
+#include "checks/blacklist_ptr.hpp"
 #include "delivery/callout_client.hpp"
 #include "delivery/dns_router.hpp"
 #include "delivery/etrn_service.hpp"
@@ -21,11 +29,14 @@
 #include "dns/resolver.hpp"
 #include "mail/cidr.hpp"
 #include "metrics/counters.hpp"
+#include "monitor/primary_monitor.hpp"
+#include "monitor/prober.hpp"
 #include "policy/core_checks.hpp"
 #include "policy/pipeline_slot.hpp"
 #include "queue/spool.hpp"
 #include "smtp/server.hpp"
 #include "smtp/transport.hpp"
+#include "state/async_offender_store.hpp"
 #include "state/async_store.hpp"
 #include "state/store.hpp"
 #include "trap/handlers.hpp"
@@ -33,10 +44,12 @@
 #include <asio.hpp>
 #include <atomic>
 #include <future>
+#include <mutex>
 #include <pthread.h>
 #include <set>
 #include <sys/resource.h>
 #include <thread>
+#include <unistd.h>
 
 namespace backstop::app {
 
@@ -71,10 +84,42 @@ mail::Result<std::vector<asio::ip::tcp::endpoint>> listen_endpoints(const Config
   return out;
 }
 
+// Started as root with `user`: the queue, the state store's files and the control socket go
+// to that account, then the whole process does.
+mail::Status become_user(const Config& config) {
+  if (config.user.empty()) {
+    return mail::Ok{};
+  }
+  auto user = look_up_user(config.user);
+  if (!user) {
+    return mail::make_error(user.error().message);
+  }
+  if (::geteuid() != 0) {
+    if (::geteuid() == user->uid) {
+      return mail::Ok{};
+    }
+    return mail::make_error("user = \"" + config.user +
+                            "\": only a server started as root can change its user");
+  }
+  const std::string db = config.state.path.string();
+  if (auto handed = hand_over(
+          {config.queue.dir, db, db + "-wal", db + "-shm", config.control_socket()}, *user);
+      !handed) {
+    return handed;
+  }
+  return drop_to(*user);
+}
+
 class Runtime {
 public:
   explicit Runtime(const Config& config)
-      : config_(config), log_(make_logger(config.log.level)), pipeline_(refuse_all()) {}
+      : config_(config),
+        log_(make_logger(LogOptions{config.log.level, config.log.format, config.log.output})),
+        pipeline_(refuse_all()) {}
+  // The sample timer belongs to the delivery loop, which is declared (and destroyed) after it.
+  ~Runtime() { sample_timer_.reset(); }
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
   int run();
 
 private:
@@ -87,6 +132,8 @@ private:
   mail::Status make_check_resolver();
   mail::Status start_delivery();
   mail::Status start_verification();
+  void start_monitor();
+  void primary_changed(const monitor::StateChange& change);
   nlohmann::json flush_cache(const std::string& pattern);
   void forget_valid(const mail::Address& who, const std::string& reply);
   nlohmann::json stats() const;
@@ -98,9 +145,20 @@ private:
   void install_pipeline(const RecipientLists& lists);
   mail::Result<std::vector<smtp::Listener>> listeners(std::vector<asio::ip::tcp::endpoint> smtp);
   nlohmann::json handle_control(const nlohmann::json& request);
+  nlohmann::json handle_control_serialised(const nlohmann::json& request) {
+    const std::lock_guard lock(control_mutex_);
+    return handle_control(request);
+  }
+  std::string metrics_text() const;
+  nlohmann::json status() const;
+  void sample_history();
+  mail::Status start_http_admin();
   void on_signal(int signal);
   void reload();
+  void apply_reload();
   void reload_delivery(const Config& next);
+  void start_offenders();
+  void apply_offender_rules();
   void shutdown();
 
   Config config_;
@@ -121,6 +179,10 @@ private:
   trap::TrapServices trap_services_;
   std::vector<std::unique_ptr<smtp::ConnectionHandler>> trap_handlers_;
   admin::ControlServer control_;
+  admin::HttpAdmin http_admin_; // [admin] listen
+  admin::History history_;      // the status page's samples
+  std::unique_ptr<asio::steady_timer> sample_timer_;
+  std::mutex control_mutex_; // one admin request at a time, from the socket or HTTP
   asio::io_context delivery_loop_{1};
   std::thread delivery_thread_;
   std::unique_ptr<dns::Resolver> resolver_;
@@ -131,12 +193,17 @@ private:
   std::unique_ptr<delivery::EtrnService> etrn_;
   policy::Destinations destinations_; // where backed-up domains' mail can go, for RCPT
   std::unique_ptr<delivery::RouteWatch> route_watch_;
+  // Is each domain's primary up: one notion for callouts, delivery, checks (and admin).
+  std::unique_ptr<monitor::PrimaryMonitor> monitor_;
+  std::unique_ptr<monitor::Prober> prober_;
   std::unique_ptr<asio::signal_set> signals_;
+  ServiceManager service_; // systemd notifications and watchdog
   // Recipient verification: the state store runs on its own thread (SQLite blocks).
   asio::io_context state_loop_{1};
   std::thread state_thread_;
   std::unique_ptr<state::Store> store_;
-  std::unique_ptr<state::AsyncGreylistStore> greylist_; // CheckServices::greylist
+  std::unique_ptr<state::AsyncGreylistStore> greylist_;  // CheckServices::greylist
+  std::unique_ptr<state::AsyncOffenderStore> offenders_; // CheckServices::offenders
   std::unique_ptr<policy::VerifyCache> verify_cache_;
   std::atomic<policy::VerifyCache*> delivery_cache_{nullptr}; // set once verification runs
   std::unique_ptr<delivery::CalloutClient> callout_;
@@ -162,6 +229,8 @@ policy::CheckServices Runtime::check_services() {
   s.log = log_;
   s.counters = &counters_;
   s.greylist = greylist_.get();
+  s.offenders = offenders_.get();
+  s.primary_status = monitor_.get();
   s.hostname = config_.hostname;
   auto identity = std::make_shared<const delivery::LocalIdentity>(local_identity(config_));
   s.is_local_name = [identity](std::string_view name) {
@@ -193,7 +262,7 @@ Runtime::listeners(std::vector<asio::ip::tcp::endpoint> smtp) {
     t.loops.push_back(loop.get());
   }
   t.limiter = limiter_.get();
-  t.offenders = nullptr; // the offender store's wiring (issue 14) sets it; null: log and count
+  t.offenders = offenders_.get(); // null without a store: hits are only logged and counted
   t.counters = &counters_;
   t.log = log_;
   t.clock = &clock_;
@@ -331,6 +400,7 @@ delivery::SchedulerOptions scheduler_options(const Config& config) {
   o.client.command_timeout = config.delivery.command_timeout;
   o.client.greeting_timeout = config.delivery.command_timeout;
   o.client.data_timeout = config.delivery.data_timeout;
+  o.client.source_addresses = source_addresses(config);
   o.domain_tls = domain_tls(config);
   return o;
 }
@@ -345,6 +415,8 @@ mail::Status Runtime::start_delivery() {
   const auto by_mx = routed_by_mx(config_);
   destinations_.track({by_mx.begin(), by_mx.end()});
   router_ = make_router(config_, *resolver_, log_, &destinations_);
+  router_->set_decoys(decoys(config_)); // the delivery loop does not run yet
+  start_monitor();
   route_watch_ = std::make_unique<delivery::RouteWatch>(
       delivery_loop_, *router_, destinations_, config_.delivery.route_check_interval, log_);
   route_watch_->set_domains(by_mx);
@@ -353,6 +425,7 @@ mail::Status Runtime::start_delivery() {
   auto options = scheduler_options(config_);
   options.client.tls_context = client_tls_.get();
   options.counters = &counters_;
+  options.status = monitor_.get();
   options.on_unknown_recipient = [this](const mail::Address& who, const std::string& reply) {
     forget_valid(who, reply);
   };
@@ -363,17 +436,57 @@ mail::Status Runtime::start_delivery() {
     etrn_clients.push_back(*mail::Cidr::parse(c));
   }
   etrn_ = std::make_unique<delivery::EtrnService>(*scheduler_, std::move(etrn_clients),
-                                                  domain_names(config_));
+                                                  domain_names(config_), monitor_.get());
   session_options_.etrn = etrn_.get();
   spool_->set_on_committed(
       [this](std::vector<queue::QueuedMessage> m) { scheduler_->on_committed(std::move(m)); });
   scheduler_->start();
+  prober_->start();
   delivery_thread_ = std::thread([this] {
     name_thread("bs-delivery");
     auto guard = asio::make_work_guard(delivery_loop_);
     delivery_loop_.run();
   });
   return mail::Ok{};
+}
+
+// The monitor and its prober; the state changes go to the log, the store's history, and a
+// primary that is back gets what waits for it at once.
+void Runtime::start_monitor() {
+  monitor_ = std::make_unique<monitor::PrimaryMonitor>(
+      monitor_options(config_), clock_,
+      [this](const monitor::StateChange& change) { primary_changed(change); });
+  monitor_->set_domains(decoys(config_));
+  prober_ = std::make_unique<monitor::Prober>(delivery_loop_, *router_, *monitor_, config_.hostname,
+                                              log_);
+  const auto names = domain_names(config_);
+  prober_->set_domains({names.begin(), names.end()});
+}
+
+// Called on whichever thread saw the evidence (delivery loop, a callout, a probe).
+void Runtime::primary_changed(const monitor::StateChange& change) {
+  log_->info("monitor: {} primary {} is {} (was {}): {}", change.domain, change.host,
+             policy::to_string(change.to), policy::to_string(change.from), change.reason);
+  // Posted even before the store is open (the first probes and deliveries may come first):
+  // the store's thread starts after store_ is set, and runs what was posted in order.
+  state::PrimaryStatusChange row{
+      change.domain, change.host,  policy::to_string(change.from), policy::to_string(change.to),
+      change.at,     change.reason};
+  asio::post(state_loop_, [this, row, keep = config_.monitor.history.count()] {
+    if (!store_) {
+      return;
+    }
+    if (auto written = store_->primary_status().record_change(row, keep); !written) {
+      log_->warn("monitor: history not written: {}", written.error().message);
+    }
+  });
+  // A probe found it back: deliveries need not wait for their retry time. (A delivery that
+  // succeeds already takes everything waiting with it.)
+  const bool probed = change.reason.rfind("probe:", 0) == 0;
+  if (probed && change.from == policy::PrimaryState::Down &&
+      change.to == policy::PrimaryState::Up && scheduler_) {
+    scheduler_->request_flush(change.domain); // it answers again: what waits for it goes
+  }
 }
 
 mail::Status Runtime::start_verification() {
@@ -400,16 +513,19 @@ mail::Status Runtime::start_verification() {
       log->warn("greylist: {}", purged.error().message);
     }
   });
+  start_offenders();
   delivery_cache_ = verify_cache_.get();
   auto options = callout_options(config_);
   options.client.tls_context = client_tls_.get();
   options.counters = &counters_;
+  options.status = monitor_.get();
   callout_ =
       std::make_unique<delivery::CalloutClient>(delivery_loop_, *router_, std::move(options), log_);
   sender_callout_ = std::make_unique<delivery::SenderCallout>(
       delivery_loop_, *router_, clock_,
-      delivery::SenderCalloutOptions{config_.hostname, client_tls_.get()}, domain_names(config_),
-      log_);
+      delivery::SenderCalloutOptions{config_.hostname, client_tls_.get(),
+                                     source_addresses(config_)},
+      domain_names(config_), log_);
   sender_check_ = std::make_shared<const policy::SenderDomainCheck>(*check_resolver_);
   auto lists = load_recipient_lists(config_);
   if (!lists) {
@@ -417,6 +533,38 @@ mail::Status Runtime::start_verification() {
   }
   install_pipeline(lists.value());
   return mail::Ok{};
+}
+
+// Offenses and the blacklist: on the state store's thread, with [offenders]'s rules; each
+// new listing and each store error is logged there, expired entries purged hourly.
+void Runtime::start_offenders() {
+  offenders_ =
+      std::make_unique<state::AsyncOffenderStore>(store_->offenders(), state_loop_.get_executor());
+  apply_offender_rules();
+  // A trap does not know the client's PTR name: asked here, so allow_ptr_suffixes hold.
+  offenders_->set_ptr_lookup([resolver = check_resolver_.get()](std::string address) {
+    return checks::confirmed_ptr_name(resolver, std::move(address));
+  });
+  offenders_->set_report([log = log_](const state::Offense& offense, const auto& outcome) {
+    if (!outcome) {
+      log->warn("offenders: cannot record the {} offense of {}: {}", state::to_string(offense.kind),
+                offense.address, outcome.error().message);
+    } else if (auto words = new_listing_words(outcome.value()); !words.empty()) {
+      log->warn("{}", words);
+    }
+  });
+  offenders_->start_purging(clock_, std::chrono::hours(1), [log = log_](const auto& purged) {
+    if (!purged) {
+      log->warn("offenders: {}", purged.error().message);
+    }
+  });
+}
+
+void Runtime::apply_offender_rules() {
+  if (offenders_) {
+    offenders_->set_rules(blacklist_rules(config_.offenders));
+    offenders_->set_allowlist(offender_allowlist(config_));
+  }
 }
 
 nlohmann::json Runtime::flush_cache(const std::string& typed) {
@@ -473,6 +621,9 @@ nlohmann::json Runtime::handle_control(const nlohmann::json& request) {
   if (command == "stats") {
     return stats();
   }
+  if (command == "status") {
+    return status();
+  }
   admin::QueueActions actions;
   actions.flush = [this](const std::string& domain) {
     const long waiting = scheduler_->flush(domain);
@@ -487,7 +638,62 @@ nlohmann::json Runtime::handle_control(const nlohmann::json& request) {
   return admin::execute_queue_request(*spool_, request, actions);
 }
 
+std::string Runtime::metrics_text() const {
+  const auto queued = static_cast<double>(spool_->stats().messages);
+  const auto uptime = static_cast<double>(clock_.now_unix() - started_unix_);
+  return admin::prometheus_text(
+      counters_, {{"queue_messages", "Messages in the queue.", queued},
+                  {"uptime_seconds", "Seconds since the server started.", uptime},
+                  {"event_loops", "SMTP event loops.", static_cast<double>(loops_.size())}});
+}
+
+// What the status page draws; the primary's timeline and the offenders join it with the
+// monitor and the offender store.
+nlohmann::json Runtime::status() const {
+  return {{"ok", true},
+          {"now", clock_.now_unix()},
+          {"uptime_seconds", clock_.now_unix() - started_unix_},
+          {"samples", history_.to_json()},
+          {"primary", nlohmann::json::object()},
+          {"offenders", nlohmann::json::array()}};
+}
+
+// On the delivery loop, every [admin] sample_interval, and once at start.
+void Runtime::sample_history() {
+  history_.add(clock_.now_unix(), spool_->stats().messages,
+               counters_.value(metrics::Counter::MessagesAccepted), counters_.refusals());
+  sample_timer_->expires_after(config_.admin.sample_interval);
+  sample_timer_->async_wait([this](std::error_code ec) {
+    if (!ec) {
+      sample_history();
+    }
+  });
+}
+
+mail::Status Runtime::start_http_admin() {
+  if (!config_.admin.listen) {
+    return mail::Ok{};
+  }
+  sample_timer_ = std::make_unique<asio::steady_timer>(delivery_loop_);
+  asio::post(delivery_loop_, [this] { sample_history(); });
+  admin::HttpAdminOptions options{config_.admin.listen->host, config_.admin.listen->port,
+                                  config_.admin.token};
+  auto started = http_admin_.start(
+      options, {[this](const nlohmann::json& req) { return handle_control_serialised(req); },
+                [this] { return metrics_text(); }});
+  if (started) {
+    log_->info("admin HTTP on {}:{}", options.host, http_admin_.port());
+  }
+  return started;
+}
+
 void Runtime::reload() {
+  service_.reloading();
+  apply_reload();
+  service_.ready("running");
+}
+
+void Runtime::apply_reload() {
   auto loaded = load_config(config_.source);
   if (auto* errors = std::get_if<ConfigErrors>(&loaded)) {
     for (const auto& e : errors->messages) {
@@ -517,6 +723,8 @@ void Runtime::reload() {
   config_.verify.max_unknown_recipients = next.verify.max_unknown_recipients;
   config_.verify.unknown_recipient_delay = next.verify.unknown_recipient_delay;
   config_.checks = next.checks;
+  config_.offenders = next.offenders;
+  apply_offender_rules();
   install_pipeline(lists.value());
   std::size_t listed = 0;
   for (const auto& [domain, list] : lists.value()) {
@@ -538,6 +746,12 @@ void Runtime::reload_delivery(const Config& next) {
     router->set_primaries(std::move(routes));
   });
   route_watch_->set_domains(by_mx);
+  monitor_->set_domains(decoys(next));
+  asio::post(delivery_loop_, [router = router_.get(), d = decoys(next)]() mutable {
+    router->set_decoys(std::move(d));
+  });
+  const auto names = domain_names(next);
+  prober_->set_domains({names.begin(), names.end()});
   scheduler_->set_domain_tls(domain_tls(next));
   if (callout_) {
     callout_->set_domain_tls(domain_tls(next));
@@ -559,6 +773,8 @@ void Runtime::on_signal(int signal) {
 }
 
 void Runtime::shutdown() {
+  service_.stopping();
+  service_.stop_watchdog();
   if (server_) {
     server_->stop();
   }
@@ -570,6 +786,9 @@ void Runtime::shutdown() {
   }
   if (route_watch_) {
     route_watch_->stop();
+  }
+  if (prober_) {
+    prober_->stop();
   }
   if (callout_) {
     callout_->stop();
@@ -629,9 +848,12 @@ int Runtime::run() {
   server_ = std::make_unique<smtp::Server>(session_options_, *limiter_, raw);
   auto all = listeners(std::move(*endpoints));
   auto listening = all ? server_->listen(all.value()) : mail::Status(all.error());
-  auto controlled = control_.start(
-      config_.control_socket(), [this](const nlohmann::json& req) { return handle_control(req); });
-  for (const auto& status : {listening, controlled}) {
+  auto controlled = control_.start(config_.control_socket(), [this](const nlohmann::json& req) {
+    return handle_control_serialised(req);
+  });
+  auto admin_http = start_http_admin();
+  auto unprivileged = become_user(config_);
+  for (const auto& status : {listening, controlled, admin_http, unprivileged}) {
     if (!status) {
       log_->critical("{}", status.error().message);
       shutdown();
@@ -654,14 +876,20 @@ int Runtime::run() {
       on_signal(s);
     }
   });
-  log_->info("backstop started: hostname {}, {} domains, {} event loops", config_.hostname,
-             config_.domains.size(), loops_.size());
+  log_->info("backstop started: hostname {}, {} domains, {} event loops{}", config_.hostname,
+             config_.domains.size(), loops_.size(),
+             config_.user.empty() ? "" : ", running as " + config_.user);
+  std::vector<asio::io_context*> watched = raw;
+  watched.push_back(&state_loop_);
+  service_.start_watchdog(delivery_loop_, watched);
+  service_.ready("running");
   for (auto& t : threads_) {
     t.join();
   }
   delivery_thread_.join();
   state_thread_.join();
   control_.stop();
+  http_admin_.stop();
   spool_->close();
   log_->info("backstop stopped");
   return 0;

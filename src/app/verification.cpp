@@ -108,8 +108,21 @@ delivery::CalloutOptions callout_options(const Config& config) {
   o.down_backoff = v.primary_down_backoff;
   o.timeout = v.timeout;
   o.client.helo_name = config.hostname;
+  o.client.source_addresses = source_addresses(config);
   o.domain_tls = domain_tls(config);
   return o;
+}
+
+std::vector<asio::ip::address> source_addresses(const Config& config) {
+  std::vector<asio::ip::address> out;
+  for (const auto& text : config.delivery.source_address) {
+    std::error_code ec;
+    auto address = asio::ip::make_address(text, ec);
+    if (!ec) { // validated when the config was loaded
+      out.push_back(address);
+    }
+  }
+  return out;
 }
 
 namespace {

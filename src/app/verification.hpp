@@ -46,6 +46,8 @@ std::set<std::string> domain_names(const Config& config); // every backed-up dom
 
 policy::VerifyCacheOptions cache_options(const Config& config);
 delivery::CalloutOptions callout_options(const Config& config);
+// [delivery] source_address as addresses, for every outgoing connection.
+std::vector<asio::ip::address> source_addresses(const Config& config);
 
 // What the pipeline needs that lives longer than one configuration.
 struct PolicyServices {

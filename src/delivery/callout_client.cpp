@@ -49,7 +49,9 @@ CalloutClient::~CalloutClient() = default;
 
 void CalloutClient::set_domain_tls(std::map<std::string, TlsPolicy> domain_tls) {
   asio::post(loop_, [this, tls = std::move(domain_tls)]() mutable {
-    down_.clear(); // a reload may have changed the routes: ask the pools again
+    if (options_.status != nullptr) {
+      options_.status->clear_backoff(); // a reload may have changed the routes: ask again
+    }
     if (tls == options_.domain_tls) {
       return;
     }
@@ -72,8 +74,10 @@ void CalloutClient::stop() {
 }
 
 asio::awaitable<ProbeAnswer> CalloutClient::probe(mail::Address recipient) {
-  if (auto why = down_.why_down(recipient.domain, Clock::now())) {
-    co_return ProbeAnswer{ProbeResult::Unknown, 0, std::move(*why)};
+  if (options_.status != nullptr) {
+    if (auto why = options_.status->why_backing_off(recipient.domain, Clock::now())) {
+      co_return ProbeAnswer{ProbeResult::Unknown, 0, std::move(*why)};
+    }
   }
   co_return co_await asio::co_spawn(loop_.get_executor(), probe_once(std::move(recipient)),
                                     asio::use_awaitable);
@@ -163,7 +167,9 @@ void CalloutClient::note_if_all_down(const std::string& domain, const std::vecto
     }
     until = std::min(until, pool->second.down_until);
   }
-  down_.mark(domain, until, why);
+  if (options_.status != nullptr) {
+    options_.status->backing_off(domain, until, why);
+  }
 }
 
 asio::awaitable<std::optional<ProbeAnswer>> CalloutClient::probe_hop(const Hop& hop,
@@ -211,7 +217,9 @@ asio::awaitable<std::optional<ProbeAnswer>> CalloutClient::probe_hop(const Hop& 
     connection.refusals += code >= 400 ? 1 : 0;
     give_back(pool, std::move(connection));
     if (stalled) {
-      timed_out(pool, outcome.rcpt.reply);
+      timed_out(pool, recipient.domain, hop, outcome.rcpt.reply);
+    } else if (code != 0 && options_.status != nullptr) {
+      options_.status->alive(recipient.domain, hop.host, "callout: " + outcome.rcpt.reply);
     }
     if (code >= 200 && code < 300) {
       co_return ProbeAnswer{ProbeResult::Valid, code, outcome.rcpt.reply};
@@ -295,8 +303,12 @@ void CalloutClient::null_sender_refused(Pool& pool, const Hop& hop, const std::s
 
 // A primary that did not answer in time is treated like one that refused the connection:
 // the callouts that follow answer "cannot tell" at once instead of waiting again.
-void CalloutClient::timed_out(Pool& pool, const std::string& why) {
+void CalloutClient::timed_out(Pool& pool, const std::string& domain, const Hop& hop,
+                              const std::string& why) {
   pool.down_until = Clock::now() + options_.down_backoff;
+  if (options_.status != nullptr) {
+    options_.status->failed(domain, hop.host, "callout: " + why);
+  }
   if (log_) {
     log_->info("callout: {}; not asked again for {}s", why, options_.down_backoff.count());
   }
@@ -364,6 +376,9 @@ CalloutClient::open(const Hop& hop, const std::string& domain, Pool& pool,
   }
   why = std::get<std::string>(connected);
   pool.down_until = std::chrono::steady_clock::now() + options_.down_backoff;
+  if (options_.status != nullptr) {
+    options_.status->failed(domain, hop.host, "callout: " + why);
+  }
   if (log_) {
     log_->info("callout: {}; not asked again for {}s", why, options_.down_backoff.count());
   }

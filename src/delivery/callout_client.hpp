@@ -13,10 +13,10 @@
 // the asker's loop, for a domain whose every primary is backing off.
 #pragma once
 
-#include "delivery/down_domains.hpp"
 #include "delivery/router.hpp"
 #include "delivery/smtp_client.hpp"
 #include "metrics/counters.hpp"
+#include "policy/primary_status.hpp"
 #include "policy/recipient_prober.hpp"
 
 #include <asio.hpp>
@@ -48,6 +48,9 @@ struct CalloutOptions {
   std::size_t max_probes_per_connection = 50; // each ends in RSET: smtpd_junk_command_limit 100
   std::map<std::string, TlsPolicy> domain_tls;
   metrics::Counters* counters = nullptr;
+  // The one notion of "primary up" (monitor): told what connections saw, and asked whether
+  // a domain backs off before hopping to the delivery loop. Null: neither.
+  policy::PrimaryStatus* status = nullptr;
 };
 
 class CalloutClient final : public policy::RecipientProber {
@@ -109,7 +112,7 @@ private:
                                                 const mail::Address& recipient);
   static std::string null_sender_refusal(const SmtpClient::ProbeOutcome& outcome);
   void null_sender_refused(Pool& pool, const Hop& hop, const std::string& reply);
-  void timed_out(Pool& pool, const std::string& why);
+  void timed_out(Pool& pool, const std::string& domain, const Hop& hop, const std::string& why);
   asio::awaitable<bool> take_slot(Pool& pool, Clock::time_point deadline);
   void give_back(Pool& pool, Pooled connection);
   static asio::awaitable<void> close(std::unique_ptr<SmtpClient> client);
@@ -125,8 +128,7 @@ private:
   Router& router_;
   CalloutOptions options_;
   std::shared_ptr<spdlog::logger> log_;
-  std::map<std::string, Pool> pools_; // by endpoint
-  DownDomains down_;                  // what the pools know, for askers on other loops
+  std::map<std::string, Pool> pools_;                          // by endpoint
   std::map<std::string, std::shared_ptr<InFlight>> in_flight_; // by address
   std::atomic<std::size_t> opened_{0};
   std::vector<SenderRefusal> refusals_; // one per primary

@@ -1,6 +1,8 @@
 // dns_router: primary list or MX selection, to endpoints.
 #include "delivery/dns_router.hpp"
 
+#include "mail/address.hpp"
+
 namespace backstop::delivery {
 
 DnsRouter::DnsRouter(dns::Resolver& resolver, LocalIdentity self,
@@ -11,6 +13,27 @@ DnsRouter::DnsRouter(dns::Resolver& resolver, LocalIdentity self,
 
 void DnsRouter::set_primaries(std::map<std::string, std::vector<StaticHop>> primaries) {
   primaries_ = std::move(primaries);
+}
+
+void DnsRouter::set_decoys(std::map<std::string, std::vector<std::string>> decoys) {
+  decoys_ = std::move(decoys);
+}
+
+bool DnsRouter::decoy(const std::string& domain, const std::string& host,
+                      const asio::ip::address& address) const {
+  auto found = decoys_.find(domain);
+  if (found == decoys_.end()) {
+    return false;
+  }
+  const std::string name = mail::normalize_domain(host);
+  for (const auto& d : found->second) {
+    std::error_code ec;
+    const auto literal = asio::ip::make_address(d, ec);
+    if (ec ? mail::normalize_domain(d) == name : literal == address) {
+      return true;
+    }
+  }
+  return false;
 }
 
 // What a backed-up domain's MX records say about delivery, for RCPT time. A mail loop is
@@ -34,10 +57,21 @@ void DnsRouter::record(const std::string& domain, const MxSelection& selection) 
 
 asio::awaitable<Route> DnsRouter::route(const std::string& domain) {
   auto it = primaries_.find(domain);
+  Route route;
   if (it != primaries_.end() && !it->second.empty()) {
-    co_return co_await route_static(it->second);
+    route = co_await route_static(it->second);
+  } else {
+    route = co_await route_mx(domain);
   }
-  co_return co_await route_mx(domain);
+  if (decoys_.count(domain) == 0 || route.hops.empty()) {
+    co_return route;
+  }
+  std::erase_if(route.hops,
+                [&](const Hop& hop) { return decoy(domain, hop.host, hop.endpoint.address()); });
+  if (route.hops.empty()) {
+    route.error = "every more-preferred MX host of " + domain + " is a decoy";
+  }
+  co_return route;
 }
 
 asio::awaitable<Route> DnsRouter::route_static(const std::vector<StaticHop>& hops) {

@@ -31,9 +31,15 @@ asio::awaitable<std::unique_ptr<SmtpClient>> Scheduler::open_connection(Round& r
         co_await SmtpClient::connect(loop_.get_executor(), hop.endpoint, hop.host, client_options);
     if (auto* client = std::get_if<std::unique_ptr<SmtpClient>>(&connected)) {
       ++connections_;
+      if (options_.status != nullptr) {
+        options_.status->alive(round.domain, hop.host, "delivery: connected");
+      }
       co_return std::move(*client);
     }
     round.connect_error = std::get<std::string>(connected);
+    if (options_.status != nullptr) {
+      options_.status->failed(round.domain, hop.host, "delivery: " + round.connect_error);
+    }
     log_->info("{}: {}", round.domain, round.connect_error);
   }
   co_return nullptr;
@@ -62,6 +68,9 @@ asio::awaitable<void> Scheduler::round_worker(std::shared_ptr<Round> round,
         // A peer that stalls once would stall for every message: do not wait for each.
         round->stalled = true;
         round->connect_error = client->failure();
+        if (options_.status != nullptr) {
+          options_.status->failed(round->domain, client->host(), "delivery: " + client->failure());
+        }
       }
       if (!crash.empty()) {
         delivery_crashed(*round, id, crash);

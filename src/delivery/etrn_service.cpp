@@ -29,6 +29,9 @@ mail::Reply EtrnService::on_etrn(const std::string& client_ip, const std::string
     return mail::replies::etrn_unknown_domain.with_text("Unable to queue messages for node " +
                                                         node);
   }
+  if (status_ != nullptr) {
+    status_->heartbeat(node, client_ip); // only an allowed client's ETRN proves anything
+  }
   const std::size_t waiting = scheduler_.waiting(node);
   scheduler_.request_flush(node);
   if (waiting == 0) {

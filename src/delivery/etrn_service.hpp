@@ -5,6 +5,7 @@
 
 #include "delivery/scheduler.hpp"
 #include "mail/cidr.hpp"
+#include "policy/primary_status.hpp"
 #include "smtp/session_options.hpp"
 
 #include <mutex>
@@ -16,8 +17,11 @@ namespace backstop::delivery {
 
 class EtrnService final : public smtp::EtrnHandler {
 public:
-  EtrnService(Scheduler& scheduler, std::vector<mail::Cidr> clients, std::set<std::string> domains)
-      : scheduler_(scheduler), clients_(std::move(clients)), domains_(std::move(domains)) {}
+  // status: told of each allowed ETRN, the heartbeat of the domain's primary (may be null).
+  EtrnService(Scheduler& scheduler, std::vector<mail::Cidr> clients, std::set<std::string> domains,
+              policy::PrimaryStatus* status = nullptr)
+      : scheduler_(scheduler), clients_(std::move(clients)), domains_(std::move(domains)),
+        status_(status) {}
 
   mail::Reply on_etrn(const std::string& client_ip, const std::string& argument) override;
   // After a reload: sessions on any loop may be asking meanwhile.
@@ -30,6 +34,7 @@ private:
   std::vector<mail::Cidr> clients_;
   mutable std::mutex mutex_;
   std::set<std::string> domains_;
+  policy::PrimaryStatus* status_;
 };
 
 } // namespace backstop::delivery

@@ -40,6 +40,9 @@ void Scheduler::apply(Tracked& t, const std::vector<std::size_t>& indices,
                       const TransactionResult& result, const std::string& host) {
   const std::int64_t now = clock_.now_unix();
   const std::string id = t.message.id.to_string();
+  // The summary of each recipient's attempt, as Postfix writes it: who, where, how long.
+  const std::string from = t.message.envelope.sender.to_string();
+  const std::int64_t delay = now - t.message.envelope.arrival_unix;
   for (std::size_t k = 0; k < indices.size() && k < result.recipients.size(); ++k) {
     const auto& outcome = result.recipients[k];
     auto& s = t.message.state.recipients[indices[k]];
@@ -49,12 +52,14 @@ void Scheduler::apply(Tracked& t, const std::vector<std::size_t>& indices,
       s.status = queue::RecipientStatus::Delivered;
       s.last_error.clear();
       metrics::count(options_.counters, Counter::RecipientsDelivered);
-      log_->info("{}: to=<{}> relay={} status=sent ({})", id, to, host, outcome.reply);
+      log_->info("{}: from=<{}> to=<{}> relay={} delay={}s status=sent ({})", id, from, to, host,
+                 delay, outcome.reply);
     } else if (outcome.permanent()) {
       s.status = queue::RecipientStatus::Failed;
       s.last_error = outcome.reply;
       metrics::count(options_.counters, Counter::RecipientsFailed);
-      log_->info("{}: to=<{}> relay={} status=bounced ({})", id, to, host, outcome.reply);
+      log_->info("{}: from=<{}> to=<{}> relay={} delay={}s status=bounced ({})", id, from, to, host,
+                 delay, outcome.reply);
       if (recipient_unknown(outcome) && options_.on_unknown_recipient) {
         options_.on_unknown_recipient(t.message.envelope.recipients[indices[k]].address,
                                       outcome.reply);
@@ -64,7 +69,8 @@ void Scheduler::apply(Tracked& t, const std::vector<std::size_t>& indices,
       s.next_attempt_unix = schedule_.next_attempt(now, s.attempts);
       s.last_error = outcome.reply;
       metrics::count(options_.counters, Counter::RecipientsDeferred);
-      log_->info("{}: to=<{}> relay={} status=deferred ({})", id, to, host, outcome.reply);
+      log_->info("{}: from=<{}> to=<{}> relay={} delay={}s status=deferred ({})", id, from, to,
+                 host, delay, outcome.reply);
     }
   }
 }
@@ -86,8 +92,10 @@ void Scheduler::fail(Tracked& t, const std::string& domain, const std::string& e
     s.status = queue::RecipientStatus::Failed;
     s.last_error = error;
     metrics::count(options_.counters, Counter::RecipientsFailed);
-    log_->info("{}: to=<{}> status=bounced ({})", t.message.id.to_string(),
-               t.message.envelope.recipients[i].address.to_string(), error);
+    log_->info("{}: from=<{}> to=<{}> delay={}s status=bounced ({})", t.message.id.to_string(),
+               t.message.envelope.sender.to_string(),
+               t.message.envelope.recipients[i].address.to_string(),
+               clock_.now_unix() - t.message.envelope.arrival_unix, error);
   }
 }
 

@@ -17,6 +17,7 @@
 #include "delivery/smtp_client.hpp"
 #include "mail/clock.hpp"
 #include "metrics/counters.hpp"
+#include "policy/primary_status.hpp"
 #include "queue/spool.hpp"
 
 #include <asio.hpp>
@@ -49,6 +50,9 @@ struct SchedulerOptions {
   // A recipient refused at delivery with 5.1.x (no such user): the verification cache must
   // stop calling it valid. Called on the delivery loop.
   std::function<void(const mail::Address&, const std::string& reply)> on_unknown_recipient;
+  // The one notion of "primary up" (monitor): each connection to a hop is proof of life or
+  // evidence of failure. Null: not told.
+  policy::PrimaryStatus* status = nullptr;
 };
 
 class Scheduler {

@@ -196,6 +196,7 @@ SenderCallout::ask_hop(const Hop& hop, const mail::Address& address,
                        std::string& why, bool& reached) {
   ClientOptions client;
   client.helo_name = options_.helo_name;
+  client.source_addresses = options_.source_addresses;
   client.connect_timeout = limits.connect_timeout;
   client.greeting_timeout = limits.reply_timeout;
   client.command_timeout = limits.reply_timeout;

@@ -27,7 +27,8 @@ namespace backstop::delivery {
 
 struct SenderCalloutOptions {
   std::string helo_name;
-  asio::ssl::context* tls_context = nullptr; // STARTTLS when offered; null: plaintext only
+  asio::ssl::context* tls_context = nullptr;       // STARTTLS when offered; null: plaintext only
+  std::vector<asio::ip::address> source_addresses; // [delivery] source_address
 };
 
 class SenderCallout final : public policy::SenderProber {

@@ -214,10 +214,38 @@ asio::awaitable<std::optional<std::string>> SmtpClient::handshake() {
   co_return std::nullopt;
 }
 
+namespace {
+
+// Binds to the configured source address of the endpoint's family, if there is one.
+std::optional<std::string> bind_source(asio::ip::tcp::socket& socket,
+                                       const asio::ip::tcp::endpoint& endpoint,
+                                       const std::vector<asio::ip::address>& sources) {
+  for (const auto& source : sources) {
+    if (source.is_v4() != endpoint.address().is_v4()) {
+      continue;
+    }
+    std::error_code ec;
+    socket.open(endpoint.protocol(), ec);
+    if (!ec) {
+      socket.bind({source, 0}, ec);
+    }
+    if (ec) {
+      return "bind to source address " + source.to_string() + ": " + ec.message();
+    }
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
 asio::awaitable<std::variant<std::unique_ptr<SmtpClient>, std::string>>
 SmtpClient::connect(asio::any_io_executor executor, asio::ip::tcp::endpoint endpoint,
                     std::string host, const ClientOptions& options) {
   asio::ip::tcp::socket socket(executor);
+  if (auto error = bind_source(socket, endpoint, options.source_addresses)) {
+    co_return "connect to " + host + ": " + *error;
+  }
   asio::steady_timer timer(executor);
   const auto now = std::chrono::steady_clock::now();
   timer.expires_at(options.connect_timeout >= options.deadline - now

@@ -32,6 +32,9 @@ struct ClientOptions {
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   TlsPolicy tls = TlsPolicy::Opportunistic;
   asio::ssl::context* tls_context = nullptr;
+  // Bind outgoing connections to these, at most one per address family (Postfix's
+  // smtp_bind_address): the address the primary allowlists. Empty: the kernel chooses.
+  std::vector<asio::ip::address> source_addresses;
 };
 
 // One recipient's outcome. code 0 means no SMTP answer (connection lost): retry later.

@@ -46,6 +46,8 @@ inline const Reply too_many_unknown{421, "4.7.0",
 inline const Reply spf_temperror{451, "4.7.24", "SPF check cannot be done now, try again later"};
 inline const Reply spf_deferred{451, "4.7.1", "SPF check deferred, try again later"};
 inline const Reply greylisted{451, "4.7.1", "Greylisted, try again later"}; // + the wait
+inline const Reply blacklist_ptr_unchecked{451, "4.7.1",
+                                           "Your host name cannot be checked now, try again later"};
 
 // 5xx
 inline const Reply syntax_error{500, "5.5.2", "Syntax error, command unrecognized"};
@@ -68,6 +70,9 @@ inline const Reply too_many_hops{554, "5.4.6", "Too many hops, mail loop"};
 inline const Reply relay_denied{550, "5.7.1", "Relaying denied"};
 inline const Reply sender_routing_denied{550, "5.7.1", "Relaying denied"}; // + the routing
 inline const Reply dnsbl_listed{554, "5.7.1", "Service unavailable"};      // + zones, TXT
+inline const Reply blacklisted{550, "5.7.1",
+                               "you tried me, a backup MX, too often while the primary MX is "
+                               "online"};
 inline const Reply unknown_recipient{550, "5.1.1", "Recipient address rejected: no such user"};
 inline const Reply sender_domain_missing{550, "5.1.8", "Sender address rejected: domain not found"};
 inline const Reply spf_fail{550, "5.7.23", "SPF check failed"}; // + the domain's explanation

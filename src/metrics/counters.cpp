@@ -67,6 +67,8 @@ constexpr std::array<CounterName, counter_count> names{{
     {Counter::GreylistMemoryHits, "greylist_memory_hits",
      "greylist passes (a passed triplet, an allowlisted network) answered from memory, "
      "without asking the state store"},
+    {Counter::BlacklistUnchecked, "blacklist_unchecked",
+     "recipients accepted without the blacklist check: the state store failed or was slow"},
 }};
 
 } // namespace

@@ -44,9 +44,10 @@ enum class Counter : std::size_t {
   SenderCalloutCacheHits,
   SenderCalloutCacheMisses,
   GreylistMemoryHits,
+  BlacklistUnchecked,
 };
 inline constexpr std::size_t counter_count =
-    static_cast<std::size_t>(Counter::GreylistMemoryHits) + 1;
+    static_cast<std::size_t>(Counter::BlacklistUnchecked) + 1;
 
 struct CounterSample {
   std::string_view name; // snake_case, stable: scripts and dashboards use it

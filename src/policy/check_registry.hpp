@@ -12,6 +12,7 @@
 #include "metrics/counters.hpp"
 #include "policy/check.hpp"
 #include "policy/check_settings.hpp"
+#include "policy/primary_status.hpp"
 #include "policy/sender_prober.hpp"
 
 #include <functional>
@@ -40,9 +41,10 @@ struct CheckServices {
   std::function<bool(std::string_view)> is_local_name;    // one of our names
   std::function<bool(std::string_view)> is_local_address; // one of our addresses (textual)
   std::set<std::string, std::less<>> backed_up_domains;
-  SenderProber* sender_prober = nullptr;         // sender callouts; null: the check cannot run
-  state::AsyncGreylistStore* greylist = nullptr; // greylisting state, awaited from any loop
+  SenderProber* sender_prober = nullptr;          // sender callouts; null: the check cannot run
+  state::AsyncGreylistStore* greylist = nullptr;  // greylisting state, awaited from any loop
   state::AsyncOffenderStore* offenders = nullptr; // offenses and the blacklist, from any loop
+  const PrimaryStatus* primary_status = nullptr;  // is a domain's primary up (the monitor)
 };
 
 // Reads settings (reporting errors there) and builds the check. services is null when the

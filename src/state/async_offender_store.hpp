@@ -5,11 +5,13 @@
 // same threshold and window without knowing them.
 #pragma once
 #include "state/async_store.hpp"
+#include "state/offender_allowlist.hpp"
 #include "state/offender_store.hpp"
 
 #include <asio.hpp>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -32,23 +34,44 @@ public:
     const std::lock_guard lock(mutex_);
     return rules_;
   }
-  // Called on the store's thread with every posted record's result (app logs a listing
-  // and a failure); set once before serving.
+  // Who is never listed (and never refused by the blacklist check); set with the rules.
+  void set_allowlist(OffenderAllowlist allowlist) {
+    const std::lock_guard lock(mutex_);
+    allowlist_ = std::make_shared<const OffenderAllowlist>(std::move(allowlist));
+  }
+  std::shared_ptr<const OffenderAllowlist> allowlist() const {
+    const std::lock_guard lock(mutex_);
+    return allowlist_;
+  }
+  // An allowlisted client's offense is kept as evidence and never counts, so it never lists.
+  Offense exempted(Offense offense) const {
+    return state::exempted(std::move(offense), *allowlist());
+  }
+  // Called on the store's thread with every record's result, awaited or posted (app logs
+  // a new listing and a failure); set once before serving.
   void set_report(Report report) { report_ = std::move(report); }
 
+  // The client's forward-confirmed PTR name ("" when it has none or DNS cannot tell), asked
+  // for an offense whose recorder did not know it (a trap) while the allowlist has PTR
+  // suffixes: so a large sender's host never counts, whoever recorded it. Set once before
+  // serving; it must be awaitable from any loop.
+  using PtrLookup = std::function<asio::awaitable<std::string>(std::string address)>;
+  void set_ptr_lookup(PtrLookup lookup) { ptr_lookup_ = std::move(lookup); }
+
+  // The result also goes to the report (on the store's thread), so that every new listing
+  // is logged once, whoever recorded the offense that caused it.
   asio::awaitable<Result<RecordOutcome>> record(Offense offense,
                                                 std::chrono::milliseconds deadline) {
-    return run_on_store<RecordOutcome>(store_executor_, deadline,
-                                       [store = &store_, offense = std::move(offense),
-                                        rules = rules()] { return store->record(offense, rules); });
+    return record_awaited(this, std::move(offense), deadline);
   }
   // Not awaited: a trap does not wait for its bookkeeping. The result goes to the report.
   void post_record(Offense offense) {
-    asio::post(store_executor_, [this, offense = std::move(offense), rules = rules()] {
-      auto outcome = store_.record(offense, rules);
-      if (report_) {
-        report_(offense, outcome);
-      }
+    if (needs_ptr(offense)) {
+      asio::co_spawn(store_executor_, post_with_ptr(this, std::move(offense)), asio::detached);
+      return;
+    }
+    asio::post(store_executor_, [this, offense = exempted(std::move(offense)), rules = rules()] {
+      record_and_report(offense, rules);
     });
   }
   asio::awaitable<Result<std::optional<Listing>>> listing(std::string address, std::int64_t now,
@@ -67,12 +90,81 @@ public:
         });
   }
 
+  // Removes expired listings, old offenses and forgotten retries now and then every
+  // `every`, on the store's thread, with the rules of the moment; report gets each result.
+  void start_purging(const mail::Clock& clock, std::chrono::seconds every,
+                     std::function<void(const Result<std::size_t>&)> report) {
+    asio::co_spawn(store_executor_, purge_loop(this, &clock, every, std::move(report)),
+                   asio::detached);
+  }
+
 private:
+  bool needs_ptr(const Offense& offense) const {
+    if (!ptr_lookup_ || !offense.counts || !offense.ptr.empty()) {
+      return false;
+    }
+    const auto allow = allowlist();
+    return allow->has_ptr_suffixes() && allow->match(offense.address, "").empty();
+  }
+  asio::awaitable<Offense> with_ptr(Offense offense) const {
+    if (needs_ptr(offense)) {
+      offense.ptr = co_await ptr_lookup_(offense.address);
+    }
+    co_return offense;
+  }
+  // The store call of an awaited record: a named callable, since GCC 12 miscompiles a
+  // lambda that captures by move inside a coroutine (the capture is freed twice).
+  struct RecordWork {
+    AsyncOffenderStore* self;
+    Offense offense;
+    BlacklistRules rules;
+    Result<RecordOutcome> operator()() const { return self->record_and_report(offense, rules); }
+  };
+  static asio::awaitable<Result<RecordOutcome>>
+  record_awaited(AsyncOffenderStore* self, Offense offense, std::chrono::milliseconds deadline) {
+    Offense looked_up = co_await self->with_ptr(std::move(offense));
+    RecordWork work{self, self->exempted(std::move(looked_up)), self->rules()};
+    co_return co_await run_on_store<RecordOutcome>(self->store_executor_, deadline,
+                                                   std::move(work));
+  }
+  static asio::awaitable<void> post_with_ptr(AsyncOffenderStore* self, Offense offense) {
+    Offense looked_up = co_await self->with_ptr(std::move(offense));
+    self->record_and_report(self->exempted(std::move(looked_up)), self->rules());
+  }
+
+  Result<RecordOutcome> record_and_report(const Offense& offense, const BlacklistRules& rules) {
+    auto outcome = store_.record(offense, rules);
+    if (report_) {
+      report_(offense, outcome);
+    }
+    return outcome;
+  }
+
+  static asio::awaitable<void> purge_loop(AsyncOffenderStore* self, const mail::Clock* clock,
+                                          std::chrono::seconds every,
+                                          std::function<void(const Result<std::size_t>&)> report) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (;;) {
+      auto purged = self->store_.erase_expired(clock->now_unix(), self->rules());
+      if (report) {
+        report(purged);
+      }
+      timer.expires_after(every);
+      std::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        co_return;
+      }
+    }
+  }
+
   OffenderStore& store_;
   asio::any_io_executor store_executor_;
   mutable std::mutex mutex_;
   BlacklistRules rules_;
+  std::shared_ptr<const OffenderAllowlist> allowlist_ = std::make_shared<const OffenderAllowlist>();
   Report report_;
+  PtrLookup ptr_lookup_;
 };
 
 } // namespace backstop::state

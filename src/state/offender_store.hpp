@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace backstop::state {
@@ -50,6 +51,16 @@ inline std::optional<OffenseKind> offense_kind_from(std::string_view text) {
   return std::nullopt;
 }
 
+// A span of seconds in the largest unit that divides it: "1 d", "90 m", "45 s".
+inline std::string seconds_in_words(std::int64_t seconds) {
+  for (const auto& [unit, size] : {std::pair{"d", 86400}, {"h", 3600}, {"m", 60}}) {
+    if (seconds != 0 && seconds % size == 0) {
+      return std::to_string(seconds / size) + " " + unit;
+    }
+  }
+  return std::to_string(seconds) + " s";
+}
+
 struct Offense {
   std::string address; // the client, textual and unmapped ("192.0.2.7", "2001:db8::7")
   std::int64_t at = 0; // unix seconds
@@ -59,6 +70,9 @@ struct Offense {
   std::string sender_domain;    // "" when not known (or the null sender)
   std::string recipient_domain; // "" when not known
   std::string detail;           // the evidence in words: "no contact to mx1.example.org in 1 h"
+  // The client's forward-confirmed PTR name (facts ptr / ptr_confirmed = "yes"); "" when not
+  // known. The blacklist's allowlist of large senders' PTR suffixes matches it.
+  std::string ptr;
   // false: kept as evidence only and never counted toward a listing (anti-poisoning: a trap
   // hit by a client that named none of our domains)
   bool counts = true;
@@ -76,7 +90,7 @@ struct Listing {
   std::string address;
   std::int64_t listed_at = 0;
   std::int64_t expires_at = 0; // 0 = never (a manual listing without an end)
-  std::string reason;          // "5 offenses within 86400 s", or the operator's words
+  std::string reason;          // "5 offenses within 1 d", or the operator's words
   bool manual = false;
 };
 

@@ -14,17 +14,22 @@ constexpr int busy_timeout_ms = 5000;
 class SqliteStore final : public Store {
 public:
   explicit SqliteStore(sqlite3* db)
-      : db_(db), verify_(make_sqlite_verify_store(db_)),
-        greylist_(make_sqlite_greylist_store(db_)) {}
+      : db_(db), verify_(make_sqlite_verify_store(db_)), greylist_(make_sqlite_greylist_store(db_)),
+        offenders_(make_sqlite_offender_store(db_)),
+        primary_status_(make_sqlite_primary_status_store(db_)) {}
 
   VerifyStore& verify() override { return *verify_; }
   GreylistStore& greylist() override { return *greylist_; }
+  OffenderStore& offenders() override { return *offenders_; }
+  PrimaryStatusStore& primary_status() override { return *primary_status_; }
   Database& database() { return db_; }
 
 private:
   Database db_;
   std::unique_ptr<VerifyStore> verify_;
   std::unique_ptr<GreylistStore> greylist_;
+  std::unique_ptr<OffenderStore> offenders_;
+  std::unique_ptr<PrimaryStatusStore> primary_status_;
 };
 
 mail::Result<std::unique_ptr<Store>> open_sqlite(const StoreOptions& options) {
@@ -44,8 +49,9 @@ mail::Result<std::unique_ptr<Store>> open_sqlite(const StoreOptions& options) {
   auto store = std::make_unique<SqliteStore>(db);
   sqlite3_busy_timeout(db, busy_timeout_ms);
   if (!options.read_only) {
-    for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
-                            sqlite_verify_schema, sqlite_greylist_schema}) {
+    for (const char* sql :
+         {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", sqlite_verify_schema,
+          sqlite_greylist_schema, sqlite_offender_schema, sqlite_primary_status_schema}) {
       if (auto status = store->database().exec_locked(sql); !status) {
         return mail::make_error("state.path " + options.path.string() + ": " +
                                 status.error().message);

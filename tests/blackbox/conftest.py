@@ -107,6 +107,7 @@ class Backstop:
         self.log_path = tmp_path / "backstop.log"
         self.proc = None
         self._log = None
+        self.env = None  # the server's environment; None = the test's
         self.sections = {
             "": {"hostname": HOSTNAME},
             "log": {"level": "debug"},
@@ -123,6 +124,12 @@ class Backstop:
             "verify": {"sender_domain": False, "unverified": "accept"},
             # SPF is on by default; with no DNS answers it would defer every RCPT.
             "checks.spf": {"enabled": False},
+            # The admin HTTP listener (127.0.0.1:8025 by default) only where a test asks.
+            "admin": {"listen": ""},
+            # primary_up defers while the primary answers; most tests have a live primary.
+            "checks.primary_up": {"action": "accept"},
+            # No probes: a test's peers see only the connections the test is about.
+            "monitor": {"probe_interval": 0},
         }
         self.domains = [{"name": "example.test", "primary": ["127.0.0.1:1"]}]
         self.configure(**sections)
@@ -157,7 +164,7 @@ class Backstop:
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([BIN, "serve", "--config", str(self.config_path)],
                                      stdout=self._log, stderr=self._log,
-                                     start_new_session=True)
+                                     start_new_session=True, env=self.env)
         _live_servers.append(self)
         deadline = time.time() + timeout
         wanted = [f"listening on {a}" for a in self.sections["smtp"]["listen"]]

@@ -150,7 +150,7 @@ protected:
   void start(std::uint16_t port) {
     router_ = std::make_unique<StaticRouter>(port);
     callout_ = std::make_unique<SenderCallout>(loop_, *router_, clock_,
-                                               SenderCalloutOptions{"mx2.example.test", nullptr},
+                                               SenderCalloutOptions{"mx2.example.test", nullptr, {}},
                                                std::set<std::string>{"example.test"}, nullptr);
     thread_ = std::thread([this] {
       auto guard = asio::make_work_guard(loop_);

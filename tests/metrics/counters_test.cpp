@@ -45,7 +45,8 @@ TEST(Counters, EachCounterIsReportedUnderItsOwnName) {
   EXPECT_EQ(sampled(counters, "delay_notices"), 26U);
   EXPECT_EQ(sampled(counters, "sender_callout_cache_hits"), 27U);
   EXPECT_EQ(sampled(counters, "sender_callout_cache_misses"), 28U);
-  EXPECT_EQ(sampled(counters, "greylist_memory_hits"), counter_count);
+  EXPECT_EQ(sampled(counters, "greylist_memory_hits"), 29U);
+  EXPECT_EQ(sampled(counters, "blacklist_unchecked"), 30U);
   std::set<std::uint64_t> values;
   for (const auto& s : counters.samples()) {
     values.insert(s.value);

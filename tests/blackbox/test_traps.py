@@ -3,6 +3,7 @@ measured from the client side against the real binary: the RST of a refuse trap,
 a defer trap, the bytes per second of a tarpit; every hit logged and counted, and counting
 toward the blacklist only when RCPT named one of our domains (anti-poisoning, seed 000)."""
 import datetime
+import json
 import socket
 import time
 
@@ -362,3 +363,47 @@ def test_a_trap_port_someone_else_holds_is_refused(make_server):
         assert f"cannot listen on {address}" in s.log_text()
     finally:
         holder.close()
+
+
+# ---- into the offender store and the blacklist ---------------------------------------------
+
+def defer_hit(listener, source, recipient):
+    host, port = host_port(listener)
+    c = Smtp(port, host=host, source=source)
+    c.greet("bot.example")
+    assert c.code("MAIL FROM:<a@b.example>") == 250
+    assert c.code(f"RCPT TO:<{recipient}>") == 451
+    assert c.code("QUIT") == 221
+    c.close()
+
+
+def offenses_of(server, address):
+    answer = json.loads(server.cli("offenders", address, "--json").stdout)
+    return [o for entry in answer["offenders"] for o in entry["offenses"]]
+
+
+def test_trap_hits_are_offenses_and_only_those_naming_our_domain_blacklist(make_server):
+    defer = trap("defer")
+    s = start_with(make_server, defer,
+                   offenders={"threshold": 2, "window": "1d", "listing": "1h"},
+                   **{"checks.blacklist": {"enabled": True}})
+    for _ in range(2):  # a poisoner's domain pointed at our trap: evidence only
+        defer_hit(defer, "127.0.0.2", "victim@poisoner.example")
+    for _ in range(2):
+        defer_hit(defer, "127.0.0.3", "user@example.test")
+    s.wait_for_log("blacklisted 127.0.0.3 for 1 h: 2 offenses within 1 d")
+    assert wait_until(lambda: len(offenses_of(s, "127.0.0.2")) == 2, 10), \
+        offenses_of(s, "127.0.0.2")
+    for offense in offenses_of(s, "127.0.0.2"):
+        assert offense["kind"] == "trap" and offense["counts"] is False, offense
+        assert offense["listener"] == f"defer {defer['address']}", offense
+        assert offense["recipient_domain"] == "poisoner.example", offense
+        assert offense["helo"] == "bot.example", offense
+    listed = json.loads(s.cli("blacklist", "list", "--json").stdout)["listings"]
+    assert [l["address"] for l in listed] == ["127.0.0.3"], listed
+    c = Smtp(s.port, source="127.0.0.3")  # the real backup MX now refuses it
+    c.greet()
+    assert c.code("MAIL FROM:<a@b.example>") == 250
+    code, lines = c.cmd("RCPT TO:<user@example.test>")
+    assert code == 550 and "too often while the primary MX is online" in lines[0], lines
+    c.close()

@@ -1,11 +1,13 @@
 """Opens N idle SMTP sessions to a server, reads each banner, says EHLO, then holds them.
+With MODE first-byte (bench/tarpit_idle.sh) a session is held as soon as the first byte of
+its banner arrives: a tarpit sends the rest one byte a second, and nothing reads it.
 
 At most WINDOW sessions are between connect() and the EHLO reply at a time, so the listen
 backlog (net.core.somaxconn) never overflows into SYN retransmits. Source addresses rotate
 over 50 loopback addresses from 127.0.0.FIRST, so no address runs out of ephemeral ports.
 Prints "open N failed F refused R timed_out T seconds S" once every session is settled, then
 waits for a line on stdin (or SIGTERM) before closing them.
-Usage: idle_clients.py PORT COUNT [FIRST_SOURCE]
+Usage: idle_clients.py PORT COUNT [FIRST_SOURCE [MODE]]   (MODE: ehlo, the default, or first-byte)
 """
 import errno
 import selectors
@@ -19,8 +21,9 @@ STALL_SECONDS = 30
 
 
 class Opener:
-    def __init__(self, port, count, first_source):
+    def __init__(self, port, count, first_source, first_byte=False):
         self.port, self.count, self.first = port, count, first_source
+        self.first_byte = first_byte
         self.sel = selectors.DefaultSelector()
         self.held = []  # sockets that got the EHLO reply
         self.started = 0
@@ -66,6 +69,13 @@ class Opener:
             self.settle(s, False)
             return
         seen += data
+        if self.first_byte:
+            if seen.startswith(b"2"):
+                self.settle(s, True)
+            else:
+                self.refused += 1
+                self.settle(s, False)
+            return
         if not greeted and b"\r\n" in seen:
             if not seen.startswith(b"220"):
                 self.refused += 1
@@ -97,8 +107,9 @@ class Opener:
 def main():
     port, count = int(sys.argv[1]), int(sys.argv[2])
     first = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+    first_byte = len(sys.argv) > 4 and sys.argv[4] == "first-byte"
     started = time.monotonic()
-    opener = Opener(port, count, first)
+    opener = Opener(port, count, first, first_byte)
     timed_out = opener.run()
     seconds = time.monotonic() - started
     print(f"open {len(opener.held)} failed {opener.failed} refused {opener.refused} "

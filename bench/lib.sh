@@ -269,3 +269,34 @@ process_switches() {
   cat /proc/"$1"/task/*/status 2>/dev/null |
     awk '/^(non)?voluntary_ctxt_switches/ {n += $2} END {print n + 0}'
 }
+
+# Opens COUNT idle client connections to 127.0.0.1:PORT with bench/idle_clients.py (MODE ehlo:
+# banner and EHLO; first-byte: the first byte of the banner) from two processes, each far
+# under its own open-files limit and on its own 50 source addresses (127.0.0.2-51 and
+# 127.0.0.52-101: about 190 ports per address for 19,000, none runs out). Returns once both
+# have settled every connection; they hold them until release_idle_clients. Sets
+# idle_connect_seconds; idle_field KEY sums a field of their reports (open, failed, ...).
+start_idle_clients() { # port count [mode]
+  local port=$1 count=$2 mode=${3:-ehlo} half=$(($2 / 2)) started
+  mkfifo "$work/hold"
+  started=$(now)
+  /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/idle_clients.py" "$port" "$half" 2 "$mode" \
+    <"$work/hold" >"$work/c1" &
+  pids+=($!)
+  /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/idle_clients.py" "$port" "$((count - half))" \
+    52 "$mode" <"$work/hold" >"$work/c2" &
+  pids+=($!)
+  exec 3>"$work/hold"
+  for _ in $(seq 1 1200); do
+    [ -s "$work/c1" ] && [ -s "$work/c2" ] && break
+    sleep 0.1
+  done
+  idle_connect_seconds=$(/usr/bin/python3 -c "print(f'{$(now) - $started:.1f}')")
+}
+
+idle_field() { # key
+  awk -v k="$1" '{for (i = 1; i < NF; i++) if ($i == k) s += $(i + 1)} END {print s + 0}' \
+    "$work/c1" "$work/c2"
+}
+
+release_idle_clients() { exec 3>&-; }

@@ -7,6 +7,7 @@ echo "== machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB, $(una
 bash "$here/smtp_throughput.sh" "$build"
 bash "$here/cpu_per_message.sh" "$build"
 bash "$here/idle_sessions.sh" "$build"
+bash "$here/tarpit_idle.sh" "$build"
 bash "$here/drain.sh" "$build"
 bash "$here/large_queue.sh" "$build"
 bash "$here/rcpt_latency.sh" "$build"

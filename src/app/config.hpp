@@ -48,6 +48,23 @@ struct SmtpConfig {
   bool reject_sender_routing = true;         // 550 5.7.1 for '%', '!', '@' in local parts
 };
 
+// [[listener]]: one more address, of a kind: "smtp" (the normal session, as [smtp] listen),
+// or a trap: "refuse", "defer", "tarpit" (src/trap/). docs/configuration.md.
+struct ListenerConfig {
+  Endpoint address;
+  std::string kind = "smtp";
+  std::string name;                            // for logs and evidence; may be empty
+  std::string stale_since;                     // "2026-01-31": an old MX address; "" = none
+  std::int64_t stale_since_unix = 0;           // its midnight UTC
+  std::chrono::seconds stale_grace{2 * 86400}; // DNS TTL plus a margin
+  bool count_hits = false;                     // refuse, smtp: hits count toward the blacklist
+  std::chrono::seconds max_duration{0};        // defer, tarpit; 0 = the kind's default
+  std::chrono::milliseconds stutter{1000};     // tarpit: delay before each byte
+  std::size_t max_bytes_per_second = 4000;     // tarpit: all its connections; 0 = no bound
+  std::size_t max_commands = 20;               // defer, tarpit
+  bool operator==(const ListenerConfig&) const = default;
+};
+
 struct QueueConfig {
   std::filesystem::path dir = "/var/spool/backstop";
   std::uint64_t segment_size = 64ull * 1024 * 1024;
@@ -185,6 +202,7 @@ struct Config {
   MonitorConfig monitor;
   ChecksConfig checks;
   std::vector<DomainConfig> domains;
+  std::vector<ListenerConfig> listeners; // [[listener]]
 
   std::filesystem::path control_socket() const {
     return admin.control_socket.empty() ? queue.dir / "control.sock" : admin.control_socket;

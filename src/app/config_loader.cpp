@@ -2,6 +2,7 @@
 #include "app/config_loader.hpp"
 
 #include "app/check_entries.hpp"
+#include "app/listener_config.hpp"
 #include "app/monitor_config.hpp"
 #include "app/privileges.hpp"
 #include "app/toml_reader.hpp"
@@ -513,6 +514,7 @@ void read_top(const toml::table& root, Config& config, std::vector<std::string>&
   read_section(top, "admin", errors, config.admin, read_admin);
   read_checks(top, config.checks, errors);
   read_domains(top, top.array("domain"), config.smtp.listen, config.domains, errors);
+  read_listeners(top, top.array("listener"), config.smtp.listen, config.listeners, errors);
   top.string("postmaster", config.postmaster);
   if (config.postmaster.empty() && !config.domains.empty()) {
     config.postmaster = "postmaster@" + config.domains.front().name;
@@ -525,6 +527,10 @@ void read_top(const toml::table& root, Config& config, std::vector<std::string>&
 }
 
 } // namespace
+
+bool parse_ip_endpoint(std::string_view text, std::uint16_t default_port, Endpoint& out) {
+  return parse_endpoint(text, default_port, out) && is_ip_literal(out.host);
+}
 
 std::variant<Config, ConfigErrors> parse_config(std::string_view toml_text,
                                                 const std::filesystem::path& source) {

@@ -17,6 +17,9 @@ struct ConfigErrors {
   std::vector<std::string> messages;
 };
 
+// "127.0.0.1:25", "[::1]:25": an IP address and port (default_port when none is given).
+bool parse_ip_endpoint(std::string_view text, std::uint16_t default_port, Endpoint& out);
+
 std::variant<Config, ConfigErrors> load_config(const std::filesystem::path& file);
 std::variant<Config, ConfigErrors> parse_config(std::string_view toml_text,
                                                 const std::filesystem::path& source);

@@ -29,6 +29,7 @@ void top_and_smtp(Diff& d, const Config& a, const Config& b) {
   d.field("log.output", a.log.output, b.log.output);
   const auto &s = a.smtp, &t = b.smtp;
   d.field("smtp.listen", s.listen, t.listen);
+  d.field("listener", a.listeners, b.listeners);
   d.field("smtp.max_message_size", s.max_message_size, t.max_message_size);
   d.field("smtp.max_connections", s.max_connections, t.max_connections);
   d.field("smtp.max_connections_per_ip", s.max_connections_per_ip, t.max_connections_per_ip);

@@ -8,10 +8,11 @@
 #include "admin/queue_admin.hpp"
 #include "app/config_loader.hpp"
 #include "app/descriptor_budget.hpp"
+#include "app/listener_config.hpp"
 #include "app/local_identity.hpp"
 #include "app/logging.hpp"
-#include "app/offenders.hpp"
 #include "app/monitor_config.hpp"
+#include "app/offenders.hpp"
 #include "app/privileges.hpp"
 #include "app/reload_diff.hpp"
 #include "app/service_manager.hpp"
@@ -39,6 +40,7 @@
 #include "state/async_contact_store.hpp"
 #include "state/async_store.hpp"
 #include "state/store.hpp"
+#include "trap/handlers.hpp"
 
 #include <asio.hpp>
 #include <algorithm>
@@ -145,6 +147,7 @@ private:
   }
   policy::CheckServices check_services();
   void install_pipeline(const RecipientLists& lists);
+  mail::Result<std::vector<smtp::Listener>> listeners(std::vector<asio::ip::tcp::endpoint> smtp);
   nlohmann::json handle_control(const nlohmann::json& request);
   nlohmann::json handle_control_serialised(const nlohmann::json& request) {
     const std::lock_guard lock(control_mutex_);
@@ -176,6 +179,9 @@ private:
   std::vector<std::unique_ptr<asio::io_context>> loops_;
   std::vector<std::thread> threads_;
   std::unique_ptr<smtp::Server> server_;
+  // [[listener]] traps; before the loops in destruction (their timers live on them)
+  trap::TrapServices trap_services_;
+  std::vector<std::unique_ptr<smtp::ConnectionHandler>> trap_handlers_;
   admin::ControlServer control_;
   admin::HttpAdmin http_admin_; // [admin] listen
   admin::History history_;      // the status page's samples
@@ -246,6 +252,46 @@ policy::CheckServices Runtime::check_services() {
   }
   s.sender_prober = sender_callout_.get();
   return s;
+}
+
+// [smtp] listen, then every [[listener]]: a trap kind gets its handler, a stale SMTP address
+// records its contacts.
+mail::Result<std::vector<smtp::Listener>>
+Runtime::listeners(std::vector<asio::ip::tcp::endpoint> smtp) {
+  std::vector<smtp::Listener> out;
+  for (auto& e : smtp) {
+    out.push_back({e, nullptr, {}});
+  }
+  auto& t = trap_services_;
+  t.hostname = config_.hostname;
+  for (auto& loop : loops_) {
+    t.loops.push_back(loop.get());
+  }
+  t.limiter = limiter_.get();
+  t.offenders = offenders_.get(); // null without a store: hits are only logged and counted
+  t.counters = &counters_;
+  t.log = log_;
+  t.clock = &clock_;
+  const auto ours = domain_names(config_);
+  t.our_domains.store(std::make_shared<const trap::Domains>(ours.begin(), ours.end()));
+  for (const auto& l : config_.listeners) {
+    std::error_code ec;
+    const auto address = asio::ip::make_address(l.address.host, ec);
+    if (ec) {
+      return mail::make_error("listener: \"" + l.address.to_string() + "\" is not an address");
+    }
+    const asio::ip::tcp::endpoint endpoint(address, l.address.port);
+    auto spec = trap_listener(l);
+    if (spec.kind == trap::Kind::Smtp) {
+      auto notice = spec.stale_after ? trap::stale_smtp_notice(std::move(spec), trap_services_)
+                                     : std::function<void(const smtp::Peers&)>{};
+      out.push_back({endpoint, nullptr, std::move(notice)});
+      continue;
+    }
+    trap_handlers_.push_back(trap::make_handler(std::move(spec), trap_services_));
+    out.push_back({endpoint, trap_handlers_.back().get(), {}});
+  }
+  return out;
 }
 
 mail::Status Runtime::open_spool() {
@@ -752,6 +798,8 @@ void Runtime::apply_reload() {
 // domains watched for "nowhere to deliver".
 void Runtime::reload_delivery(const Config& next) {
   etrn_->set_domains(domain_names(next));
+  const auto ours = domain_names(next); // what a trap hit must name to count
+  trap_services_.our_domains.store(std::make_shared<const trap::Domains>(ours.begin(), ours.end()));
   sender_callout_->set_backed_up_domains(domain_names(next));
   const auto by_mx = routed_by_mx(next);
   destinations_.track({by_mx.begin(), by_mx.end()});
@@ -859,7 +907,8 @@ int Runtime::run() {
     raw.push_back(l.get());
   }
   server_ = std::make_unique<smtp::Server>(session_options_, *limiter_, raw);
-  auto listening = server_->listen(*endpoints);
+  auto all = listeners(std::move(*endpoints));
+  auto listening = all ? server_->listen(all.value()) : mail::Status(all.error());
   auto controlled = control_.start(config_.control_socket(), [this](const nlohmann::json& req) {
     return handle_control_serialised(req);
   });

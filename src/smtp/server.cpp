@@ -99,9 +99,9 @@ mail::Result<asio::ip::tcp::endpoint> claim(asio::io_context& loop,
 }
 } // namespace
 
-mail::Status Server::open_acceptor(asio::io_context& loop,
-                                   const asio::ip::tcp::endpoint& endpoint) {
-  auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(loop);
+mail::Status Server::open_acceptor(std::size_t loop, const asio::ip::tcp::endpoint& endpoint,
+                                   const Listener& listener) {
+  auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(*loops_[loop]);
   auto ec = bind_to(*acceptor, endpoint, true);
   if (!ec) {
     acceptor->listen(asio::socket_base::max_listen_connections, ec);
@@ -109,24 +109,36 @@ mail::Status Server::open_acceptor(asio::io_context& loop,
   if (ec) {
     return mail::make_error("cannot listen on " + where(endpoint) + ": " + ec.message());
   }
-  acceptors_.push_back(std::move(acceptor));
+  acceptors_.push_back({std::move(acceptor), loop, &listener});
   return mail::Ok{};
 }
 
 mail::Status Server::listen(const std::vector<asio::ip::tcp::endpoint>& endpoints) {
-  for (const auto& requested : endpoints) {
-    auto endpoint = claim(*loops_.front(), requested);
+  std::vector<Listener> listeners;
+  for (const auto& e : endpoints) {
+    listeners.push_back({e, nullptr, {}});
+  }
+  return listen(listeners);
+}
+
+mail::Status Server::listen(const std::vector<Listener>& listeners) {
+  const std::size_t first_new = acceptors_.size();
+  for (const auto& requested : listeners) {
+    auto endpoint = claim(*loops_.front(), requested.endpoint);
     if (!endpoint) {
       return endpoint.error();
     }
-    for (auto* loop : loops_) {
-      if (auto opened = open_acceptor(*loop, endpoint.value()); !opened) {
+    listeners_.push_back(std::make_unique<Listener>(requested));
+    listeners_.back()->endpoint = endpoint.value();
+    for (std::size_t loop = 0; loop < loops_.size(); ++loop) {
+      if (auto opened = open_acceptor(loop, endpoint.value(), *listeners_.back()); !opened) {
         return opened;
       }
     }
   }
-  for (auto& acceptor : acceptors_) {
-    asio::co_spawn(acceptor->get_executor(), accept_loop(*acceptor), asio::detached);
+  for (std::size_t i = first_new; i < acceptors_.size(); ++i) {
+    asio::co_spawn(acceptors_[i].socket->get_executor(), accept_loop(acceptors_[i]),
+                   asio::detached);
   }
   return mail::Ok{};
 }
@@ -135,7 +147,7 @@ std::vector<asio::ip::tcp::endpoint> Server::bound() const {
   std::vector<asio::ip::tcp::endpoint> out;
   for (const auto& a : acceptors_) {
     std::error_code ec;
-    auto endpoint = a->local_endpoint(ec);
+    auto endpoint = a.socket->local_endpoint(ec);
     if (std::find(out.begin(), out.end(), endpoint) == out.end()) {
       out.push_back(endpoint); // each loop has a socket of it
     }
@@ -146,21 +158,23 @@ std::vector<asio::ip::tcp::endpoint> Server::bound() const {
 // An acceptor belongs to its loop: it is closed there, not from the caller's thread.
 void Server::stop() {
   for (auto& a : acceptors_) {
-    asio::post(a->get_executor(), [acceptor = a.get()] {
+    asio::post(a.socket->get_executor(), [acceptor = a.socket.get()] {
       std::error_code ignored;
       acceptor->close(ignored);
     });
   }
 }
 
-asio::awaitable<void> Server::accept_loop(asio::ip::tcp::acceptor& acceptor) {
+asio::awaitable<void> Server::accept_loop(Acceptor& entry) {
+  asio::ip::tcp::acceptor& acceptor = *entry.socket;
+  const Listener& kind = *entry.listener;
   asio::steady_timer backoff(acceptor.get_executor());
   std::error_code ignored;
   const auto listener = acceptor.local_endpoint(ignored);
   // A wildcard listener learns each connection's own address; a specific one knows it.
   const bool wildcard = listener.address().is_unspecified();
   while (acceptor.is_open()) {
-    Session::Peers peers{{}, listener};
+    Peers peers{{}, listener};
     auto [ec, socket] = co_await acceptor.async_accept(peers.remote, use_tuple);
     if (ec == asio::error::operation_aborted) {
       break;
@@ -177,11 +191,18 @@ asio::awaitable<void> Server::accept_loop(asio::ip::tcp::acceptor& acceptor) {
     if (wildcard) {
       peers.local = socket.local_endpoint(ignored);
     }
+    if (kind.handler != nullptr) {
+      kind.handler->start(entry.loop, std::move(socket), peers);
+      continue;
+    }
+    if (kind.on_accept) {
+      kind.on_accept(peers);
+    }
     start_session(std::move(socket), peers);
   }
 }
 
-void Server::start_session(asio::ip::tcp::socket socket, const Session::Peers& peers) {
+void Server::start_session(asio::ip::tcp::socket socket, const Peers& peers) {
   const std::string ip = mail::unmapped(peers.remote.address()).to_string();
   Admission admission;
   const auto admitted = limiter_.admit(ip, admission);

@@ -1,16 +1,19 @@
-// server: the SMTP listeners. Every event loop accepts on its own socket of each configured
-// address (SO_REUSEPORT: the kernel spreads connections over the loops), admits or refuses
-// each connection (ConnectionLimiter) and runs its Session on that same loop, so a new
-// connection wakes one thread and never hops between them.
+// server: the listeners. Every event loop accepts on its own socket of each configured
+// address (SO_REUSEPORT: the kernel spreads connections over the loops). On an SMTP listener
+// it admits or refuses each connection (ConnectionLimiter) and runs its Session on that same
+// loop, so a new connection wakes one thread and never hops between them; a listener of
+// another kind hands the connection to its handler on that loop (smtp/listener.hpp).
 #pragma once
 
 #include "mail/result.hpp"
 #include "smtp/connection_limiter.hpp"
+#include "smtp/listener.hpp"
 #include "smtp/session.hpp"
 #include "smtp/session_options.hpp"
 
 #include <asio.hpp>
 #include <atomic>
+#include <deque>
 #include <memory>
 #include <vector>
 
@@ -23,21 +26,30 @@ public:
 
   // Binds every endpoint (errors name the address); the accept loops start at once.
   mail::Status listen(const std::vector<asio::ip::tcp::endpoint>& endpoints);
+  // The same for listeners of any kind.
+  mail::Status listen(const std::vector<Listener>& listeners);
   std::vector<asio::ip::tcp::endpoint> bound() const;
   void stop();
 
 private:
-  asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor);
-  void start_session(asio::ip::tcp::socket socket, const Session::Peers& peers);
+  struct Acceptor {
+    std::unique_ptr<asio::ip::tcp::acceptor> socket;
+    std::size_t loop = 0;               // index into loops_
+    const Listener* listener = nullptr; // into listeners_
+  };
+  asio::awaitable<void> accept_loop(Acceptor& acceptor);
+  void start_session(asio::ip::tcp::socket socket, const Peers& peers);
   // One socket of endpoint on loop; port 0 is not allowed (the caller fixes it first).
-  mail::Status open_acceptor(asio::io_context& loop, const asio::ip::tcp::endpoint& endpoint);
+  mail::Status open_acceptor(std::size_t loop, const asio::ip::tcp::endpoint& endpoint,
+                             const Listener& listener);
 
   const SessionOptions& options_;
   ConnectionLimiter& limiter_;
   std::vector<asio::io_context*> loops_;
   std::string id_prefix_; // this run's start time: ids never repeat across restarts
-  std::atomic<std::uint64_t> sessions_started_ = 0; // every loop accepts
-  std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
+  std::atomic<std::uint64_t> sessions_started_ = 0;  // every loop accepts
+  std::vector<std::unique_ptr<Listener>> listeners_; // stable: acceptors point at them
+  std::deque<Acceptor> acceptors_;                   // stable: each accept loop holds its entry
 };
 
 } // namespace backstop::smtp

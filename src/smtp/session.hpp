@@ -17,6 +17,7 @@
 #include "smtp/data_reader.hpp"
 #include "smtp/hop_counter.hpp"
 #include "smtp/input_buffer.hpp"
+#include "smtp/listener.hpp"
 #include "smtp/session_options.hpp"
 #include "smtp/transport.hpp"
 
@@ -32,10 +33,7 @@ namespace backstop::smtp {
 class Session : public std::enable_shared_from_this<Session> {
 public:
   // The endpoints come from accept() and the listener, so a session costs no getpeername().
-  struct Peers {
-    asio::ip::tcp::endpoint remote;
-    asio::ip::tcp::endpoint local;
-  };
+  using Peers = smtp::Peers;
   Session(const SessionOptions& options, asio::ip::tcp::socket socket, const Peers& peers,
           Admission admission, std::string id);
   // Runs the conversation to its end. The coroutine owns the session through self, since a

@@ -35,16 +35,18 @@ TEST(Counters, EachCounterIsReportedUnderItsOwnName) {
     counters.add(static_cast<Counter>(i), i + 1);
   }
   EXPECT_EQ(sampled(counters, "connections_accepted"), 1U);
-  EXPECT_EQ(sampled(counters, "messages_accepted"), 3U);
-  EXPECT_EQ(sampled(counters, "callouts_invalid"), 9U);
-  EXPECT_EQ(sampled(counters, "unverified_sender_deferred"), 13U);
-  EXPECT_EQ(sampled(counters, "bounces_sent"), 20U);
-  EXPECT_EQ(sampled(counters, "sender_domain_unchecked"), 14U);
-  EXPECT_EQ(sampled(counters, "delay_notices"), 22U);
-  EXPECT_EQ(sampled(counters, "sender_callout_cache_hits"), 23U);
-  EXPECT_EQ(sampled(counters, "sender_callout_cache_misses"), 24U);
-  EXPECT_EQ(sampled(counters, "greylist_memory_hits"), 25U);
-  EXPECT_EQ(sampled(counters, "blacklist_unchecked"), 26U);
+  EXPECT_EQ(sampled(counters, "trap_hits"), 3U);
+  EXPECT_EQ(sampled(counters, "tarpit_bytes"), 6U);
+  EXPECT_EQ(sampled(counters, "messages_accepted"), 7U);
+  EXPECT_EQ(sampled(counters, "callouts_invalid"), 13U);
+  EXPECT_EQ(sampled(counters, "unverified_sender_deferred"), 17U);
+  EXPECT_EQ(sampled(counters, "bounces_sent"), 24U);
+  EXPECT_EQ(sampled(counters, "sender_domain_unchecked"), 18U);
+  EXPECT_EQ(sampled(counters, "delay_notices"), 26U);
+  EXPECT_EQ(sampled(counters, "sender_callout_cache_hits"), 27U);
+  EXPECT_EQ(sampled(counters, "sender_callout_cache_misses"), 28U);
+  EXPECT_EQ(sampled(counters, "greylist_memory_hits"), 29U);
+  EXPECT_EQ(sampled(counters, "blacklist_unchecked"), 30U);
   std::set<std::uint64_t> values;
   for (const auto& s : counters.samples()) {
     values.insert(s.value);

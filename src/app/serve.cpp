@@ -36,14 +36,14 @@
 #include "queue/spool.hpp"
 #include "smtp/server.hpp"
 #include "smtp/transport.hpp"
-#include "state/async_offender_store.hpp"
 #include "state/async_contact_store.hpp"
+#include "state/async_offender_store.hpp"
 #include "state/async_store.hpp"
 #include "state/store.hpp"
 #include "trap/handlers.hpp"
 
-#include <asio.hpp>
 #include <algorithm>
+#include <asio.hpp>
 #include <atomic>
 #include <future>
 #include <map>
@@ -208,7 +208,7 @@ private:
   std::unique_ptr<state::Store> store_;
   std::unique_ptr<state::AsyncGreylistStore> greylist_;  // CheckServices::greylist
   std::unique_ptr<state::AsyncOffenderStore> offenders_; // CheckServices::offenders
-  std::unique_ptr<state::AsyncContactStore> contacts_;  // CheckServices::contacts
+  std::unique_ptr<state::AsyncContactStore> contacts_;   // CheckServices::contacts
   std::unique_ptr<policy::VerifyCache> verify_cache_;
   std::atomic<policy::VerifyCache*> delivery_cache_{nullptr}; // set once verification runs
   std::unique_ptr<delivery::CalloutClient> callout_;
@@ -498,7 +498,8 @@ void Runtime::primary_changed(const monitor::StateChange& change) {
 // MX contacts (mx_contacts records, skipped_primary reads): on the store's thread too.
 void Runtime::start_contacts() {
   contacts_ = std::make_unique<state::AsyncContactStore>(
-      store_->contacts(), state_loop_.get_executor(), config_.state.contacts_keep.count());
+      store_->contacts(), state_loop_.get_executor(), config_.state.contacts_keep.count(), 10000,
+      std::chrono::milliseconds{100}); // one store transaction per 100 ms of connections
   contacts_->set_report([log = log_](const state::Contact& c, const state::Status& status) {
     log->warn("mx_contacts: {} not recorded: {}", c.address, status.error().message);
   });

@@ -70,8 +70,10 @@ public:
   // Removes expired contacts now and then every `every`, on the store's thread.
   void start_purging(const mail::Clock& clock, std::chrono::seconds every,
                      std::function<void(const Result<std::size_t>&)> report) {
-    asio::co_spawn(store_executor_, purge_loop(&store_, &clock, every, std::move(report)),
-                   asio::detached);
+    start_purge_loop(
+        store_executor_,
+        [store = &store_, clock = &clock] { return store->erase_expired(clock->now_unix()); },
+        every, std::move(report));
   }
 
 private:
@@ -101,24 +103,6 @@ private:
     auto status = store_.record(batch, keep());
     if (!status && report_) {
       report_(batch.front(), status);
-    }
-  }
-
-  static asio::awaitable<void> purge_loop(ContactStore* store, const mail::Clock* clock,
-                                          std::chrono::seconds every,
-                                          std::function<void(const Result<std::size_t>&)> report) {
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    for (;;) {
-      auto purged = store->erase_expired(clock->now_unix());
-      if (report) {
-        report(purged);
-      }
-      timer.expires_after(every);
-      std::error_code ec;
-      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) {
-        co_return;
-      }
     }
   }
 

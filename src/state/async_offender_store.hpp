@@ -94,8 +94,12 @@ public:
   // `every`, on the store's thread, with the rules of the moment; report gets each result.
   void start_purging(const mail::Clock& clock, std::chrono::seconds every,
                      std::function<void(const Result<std::size_t>&)> report) {
-    asio::co_spawn(store_executor_, purge_loop(this, &clock, every, std::move(report)),
-                   asio::detached);
+    start_purge_loop(
+        store_executor_,
+        [self = this, clock = &clock] {
+          return self->store_.erase_expired(clock->now_unix(), self->rules());
+        },
+        every, std::move(report));
   }
 
 private:
@@ -138,24 +142,6 @@ private:
       report_(offense, outcome);
     }
     return outcome;
-  }
-
-  static asio::awaitable<void> purge_loop(AsyncOffenderStore* self, const mail::Clock* clock,
-                                          std::chrono::seconds every,
-                                          std::function<void(const Result<std::size_t>&)> report) {
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    for (;;) {
-      auto purged = self->store_.erase_expired(clock->now_unix(), self->rules());
-      if (report) {
-        report(purged);
-      }
-      timer.expires_after(every);
-      std::error_code ec;
-      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) {
-        co_return;
-      }
-    }
   }
 
   OffenderStore& store_;

@@ -49,6 +49,36 @@ asio::awaitable<Result<T>> run_on_store(asio::any_io_executor store,
                        "state store: no answer within " + std::to_string(deadline.count()) + " ms");
 }
 
+using PurgeReport = std::function<void(const Result<std::size_t>&)>;
+
+namespace detail {
+inline asio::awaitable<void> purge_every(std::function<Result<std::size_t>()> purge,
+                                         std::chrono::seconds every, PurgeReport report) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    auto purged = purge();
+    if (report) {
+      report(purged);
+    }
+    timer.expires_after(every);
+    std::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      co_return;
+    }
+  }
+}
+} // namespace detail
+
+// Runs purge (a store's erase_expired) now and then every `every` on the store's thread;
+// report gets each result (a count or an error) there. One loop for every concern.
+inline void start_purge_loop(asio::any_io_executor store,
+                             std::function<Result<std::size_t>()> purge, std::chrono::seconds every,
+                             PurgeReport report) {
+  asio::co_spawn(store, detail::purge_every(std::move(purge), every, std::move(report)),
+                 asio::detached);
+}
+
 // Greylisting from an event loop: each call one hop to the store's thread and back.
 class AsyncGreylistStore {
 public:
@@ -66,29 +96,13 @@ public:
   // report gets each purge's result (a count or an error) there.
   void start_purging(const mail::Clock& clock, std::chrono::seconds every,
                      std::function<void(const Result<std::size_t>&)> report) {
-    asio::co_spawn(store_executor_, purge_loop(&store_, &clock, every, std::move(report)),
-                   asio::detached);
+    start_purge_loop(
+        store_executor_,
+        [store = &store_, clock = &clock] { return store->erase_expired(clock->now_unix()); },
+        every, std::move(report));
   }
 
 private:
-  static asio::awaitable<void> purge_loop(GreylistStore* store, const mail::Clock* clock,
-                                          std::chrono::seconds every,
-                                          std::function<void(const Result<std::size_t>&)> report) {
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    for (;;) {
-      auto purged = store->erase_expired(clock->now_unix());
-      if (report) {
-        report(purged);
-      }
-      timer.expires_after(every);
-      std::error_code ec;
-      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) {
-        co_return;
-      }
-    }
-  }
-
   GreylistStore& store_;
   asio::any_io_executor store_executor_;
 };

@@ -52,10 +52,9 @@ mail::Result<std::unique_ptr<Store>> open_sqlite(const StoreOptions& options) {
   auto store = std::make_unique<SqliteStore>(db);
   sqlite3_busy_timeout(db, busy_timeout_ms);
   if (!options.read_only) {
-    for (const char* sql :
-         {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", sqlite_verify_schema,
-          sqlite_greylist_schema, sqlite_offender_schema, sqlite_primary_status_schema,
-          sqlite_contact_schema}) {
+    for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
+                            sqlite_verify_schema, sqlite_greylist_schema, sqlite_offender_schema,
+                            sqlite_primary_status_schema, sqlite_contact_schema}) {
       if (auto status = store->database().exec_locked(sql); !status) {
         return mail::make_error("state.path " + options.path.string() + ": " +
                                 status.error().message);

@@ -11,7 +11,8 @@
 namespace backstop::app {
 namespace {
 
-const std::string minimal = "hostname = \"mx2.example.test\"\n[[domain]]\nname = \"example.test\"\n";
+const std::string minimal =
+    "hostname = \"mx2.example.test\"\n[[domain]]\nname = \"example.test\"\n";
 
 std::variant<Config, ConfigErrors> parse(const std::string& extra) {
   return parse_config(minimal + extra, "test.toml");
@@ -78,8 +79,7 @@ TEST(OffendersConfig, ErrorsNameTheirKeys) {
   EXPECT_NE(first_error("[offenders]\nwindow = \"7d\"\nkeep_offenses = \"1d\"\n")
                 .find("offenders.keep_offenses"),
             std::string::npos);
-  EXPECT_NE(first_error("[offenders]\nlisting = 0\n").find("offenders.listing"),
-            std::string::npos);
+  EXPECT_NE(first_error("[offenders]\nlisting = 0\n").find("offenders.listing"), std::string::npos);
   EXPECT_NE(first_error("[offenders]\nthresold = 3\n").find("thresold"), std::string::npos)
       << "an unknown key";
 }
@@ -115,8 +115,8 @@ TEST(BlacklistZone, DnsblNames) {
 TEST(BlacklistZone, BindZoneHasSoaNsAndCleanTxt) {
   const std::vector<state::Listing> listed{{"192.0.2.7", 0, 0, "said \"hi\"; bye", true},
                                            {"2001:db8::7", 0, 0, "v6", false}};
-  const std::string zone = bind_zone(listed, {"bl.example", "ns.example", "hostmaster.example",
-                                              2026120101, 300});
+  const std::string zone =
+      bind_zone(listed, {"bl.example", "ns.example", "hostmaster.example", 2026120101, 300});
   EXPECT_NE(zone.find("$ORIGIN bl.example.\n"), std::string::npos) << zone;
   EXPECT_NE(zone.find("@ IN SOA ns.example. hostmaster.example. 2026120101 "), std::string::npos);
   EXPECT_NE(zone.find("@ IN NS ns.example.\n"), std::string::npos);

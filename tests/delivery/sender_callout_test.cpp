@@ -149,9 +149,9 @@ class SenderCalloutTest : public ::testing::Test {
 protected:
   void start(std::uint16_t port) {
     router_ = std::make_unique<StaticRouter>(port);
-    callout_ = std::make_unique<SenderCallout>(loop_, *router_, clock_,
-                                               SenderCalloutOptions{"mx2.example.test", nullptr, {}},
-                                               std::set<std::string>{"example.test"}, nullptr);
+    callout_ = std::make_unique<SenderCallout>(
+        loop_, *router_, clock_, SenderCalloutOptions{"mx2.example.test", nullptr, {}},
+        std::set<std::string>{"example.test"}, nullptr);
     thread_ = std::thread([this] {
       auto guard = asio::make_work_guard(loop_);
       loop_.run();

@@ -41,18 +41,45 @@ void send_json(httplib::Response& response, const nlohmann::json& answer) {
   response.set_content(dump_json(answer, 2) + "\n", "application/json");
 }
 
+std::string param(const ApiParams& params, const std::string& key) {
+  const auto it = params.find(key);
+  return it == params.end() ? std::string() : it->second;
+}
+
+// GET requests of one word: /api/stats, /api/primary, /api/blacklist, ...
+nlohmann::json read_request(const std::string& what, const ApiParams& params) {
+  if (what == "stats" || what == "status" || what == "primary" || what == "blacklist" ||
+      what == "config") {
+    return {{"command", what}};
+  }
+  if (what == "offenders") {
+    return {{"command", what},
+            {"address", param(params, "address")},
+            {"since", param(params, "since")}};
+  }
+  return nullptr;
+}
+
 } // namespace
 
 nlohmann::json api_request(const std::string& method, const std::string& path,
-                           const std::string& query_domain, const std::string& query_pattern) {
+                           const ApiParams& params) {
   const auto parts = path_parts(path);
   if (parts.size() < 2 || parts[0] != "api") {
     return nullptr;
   }
   const bool get = method == "GET";
   const bool post = method == "POST";
-  if (get && parts.size() == 2 && (parts[1] == "stats" || parts[1] == "status")) {
-    return {{"command", parts[1]}};
+  if (get && parts.size() == 2) {
+    if (auto request = read_request(parts[1], params); !request.is_null()) {
+      return request;
+    }
+  }
+  if (get && parts.size() == 3 && parts[1] == "primary" && parts[2] == "history") {
+    return {{"command", "primary_history"},
+            {"domain", param(params, "domain")},
+            {"since", param(params, "since")},
+            {"limit", param(params, "limit")}};
   }
   if (parts[1] == "queue") {
     if (get && parts.size() == 2) {
@@ -68,10 +95,10 @@ nlohmann::json api_request(const std::string& method, const std::string& path,
     return nullptr;
   }
   if (post && parts.size() == 2 && parts[1] == "flush") {
-    return {{"command", "flush"}, {"domain", query_domain}};
+    return {{"command", "flush"}, {"domain", param(params, "domain")}};
   }
   if (post && parts.size() == 3 && parts[1] == "cache" && parts[2] == "flush") {
-    return {{"command", "cache_flush"}, {"pattern", query_pattern}};
+    return {{"command", "cache_flush"}, {"pattern", param(params, "pattern")}};
   }
   return nullptr;
 }
@@ -108,8 +135,11 @@ void HttpAdmin::route() {
     response.set_content(handlers_.metrics(), "text/plain; version=0.0.4; charset=utf-8");
   });
   const auto api = [this](const httplib::Request& request, httplib::Response& response) {
-    auto control = api_request(request.method, request.path, request.get_param_value("domain"),
-                               request.get_param_value("pattern"));
+    ApiParams params;
+    for (const auto& [key, value] : request.params) {
+      params.emplace(key, value); // the first of a repeated parameter
+    }
+    auto control = api_request(request.method, request.path, params);
     if (control.is_null()) {
       response.status = 404;
       response.set_content(dump_json({{"ok", false}, {"error", "no such endpoint"}}, 2) + "\n",

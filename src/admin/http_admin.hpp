@@ -6,6 +6,7 @@
 #include "mail/result.hpp"
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -49,9 +50,13 @@ private:
   int port_ = 0;
 };
 
+// The query parameters a request names: domain, pattern, address, since, limit.
+using ApiParams = std::map<std::string, std::string>;
+
 // The control request a path stands for: GET /api/queue -> {"command": "list"}, POST
-// /api/queue/ID/hold -> {"command": "hold", "id": ID}, ...; null for a path that is none.
+// /api/queue/ID/hold -> {"command": "hold", "id": ID}, GET /api/primary/history?domain=D ->
+// {"command": "primary_history", "domain": D}, ...; null for a path that is none.
 nlohmann::json api_request(const std::string& method, const std::string& path,
-                           const std::string& query_domain, const std::string& query_pattern);
+                           const ApiParams& params = {});
 
 } // namespace backstop::admin

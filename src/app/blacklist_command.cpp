@@ -2,6 +2,7 @@
 #include "app/blacklist_command.hpp"
 
 #include "admin/control_socket.hpp"
+#include "admin/offender_json.hpp"
 #include "app/blacklist_zone.hpp"
 #include "app/offenders.hpp"
 #include "app/time_format.hpp"
@@ -41,26 +42,8 @@ std::string until_words(std::int64_t expires_at) {
   return expires_at == 0 ? "forever" : "until " + local_time(expires_at);
 }
 
-json listing_json(const state::Listing& l) {
-  return json{{"address", l.address},
-              {"listed_at", l.listed_at},
-              {"expires_at", l.expires_at},
-              {"reason", l.reason},
-              {"manual", l.manual}};
-}
-
-json offense_json(const state::Offense& o) {
-  return json{{"address", o.address},
-              {"at", o.at},
-              {"kind", state::to_string(o.kind)},
-              {"listener", o.listener},
-              {"helo", o.helo},
-              {"sender_domain", o.sender_domain},
-              {"recipient_domain", o.recipient_domain},
-              {"ptr", o.ptr},
-              {"detail", o.detail},
-              {"counts", o.counts}};
-}
+using admin::listing_json;
+using admin::offense_json;
 
 std::string listing_line(const state::Listing& l) {
   return l.address + "  " + until_words(l.expires_at) + "  " + (l.manual ? "manual" : "auto") +
@@ -78,11 +61,7 @@ int list(state::OffenderStore& store, const BlacklistCommand& command, std::int6
     return fail("blacklist list", listings.error().message);
   }
   if (command.json) {
-    json out = json::array();
-    for (const auto& l : listings.value()) {
-      out.push_back(listing_json(l));
-    }
-    std::cout << admin::dump_json(json{{"listings", out}}, 2) << "\n";
+    std::cout << admin::dump_json(admin::listings_json(listings.value()), 2) << "\n";
     return 0;
   }
   for (const auto& l : listings.value()) {
@@ -228,11 +207,7 @@ int export_zone(const Config& config, state::OffenderStore& store, const Blackli
   return 0;
 }
 
-struct AddressEvidence {
-  std::string address;
-  std::vector<state::Offense> offenses; // newest first
-  std::optional<state::Listing> listing;
-};
+using admin::AddressEvidence;
 
 std::string offense_line(const state::Offense& o) {
   std::string line = "  " + local_time(o.at) + "  " + state::to_string(o.kind) + "  " +
@@ -255,17 +230,7 @@ std::string offense_line(const state::Offense& o) {
 
 void print_evidence(const std::vector<AddressEvidence>& all, bool as_json) {
   if (as_json) {
-    json out = json::array();
-    for (const auto& e : all) {
-      json offenses = json::array();
-      for (const auto& o : e.offenses) {
-        offenses.push_back(offense_json(o));
-      }
-      out.push_back(json{{"address", e.address},
-                         {"listing", e.listing ? listing_json(*e.listing) : json(nullptr)},
-                         {"offenses", offenses}});
-    }
-    std::cout << admin::dump_json(json{{"offenders", out}}, 2) << "\n";
+    std::cout << admin::dump_json(admin::evidence_json(all), 2) << "\n";
     return;
   }
   for (const auto& e : all) {
@@ -354,32 +319,11 @@ int run_offenders_command(const Config& config, const OffendersCommand& command)
   if (!store) {
     return fail("offenders", store.error().message);
   }
-  auto& offenders = store.value()->offenders();
-  auto offenses = offenders.offenses(address, since, static_cast<std::size_t>(-1));
-  if (!offenses) {
-    return fail("offenders", offenses.error().message);
+  auto all = admin::gather_evidence(store.value()->offenders(), address, since, now);
+  if (!all) {
+    return fail("offenders", all.error().message);
   }
-  std::vector<AddressEvidence> all; // in the order of each address's newest offense
-  std::map<std::string, std::size_t> index;
-  if (!address.empty()) {
-    all.push_back({address, {}, std::nullopt});
-    index[address] = 0;
-  }
-  for (auto& o : offenses.value()) {
-    auto [it, added] = index.try_emplace(o.address, all.size());
-    if (added) {
-      all.push_back({o.address, {}, std::nullopt});
-    }
-    all[it->second].offenses.push_back(std::move(o));
-  }
-  for (auto& e : all) {
-    auto listing = offenders.listing(e.address, now);
-    if (!listing) {
-      return fail("offenders", listing.error().message);
-    }
-    e.listing = listing.value();
-  }
-  print_evidence(all, command.json);
+  print_evidence(all.value(), command.json);
   return 0;
 }
 

@@ -1,12 +1,14 @@
 // serve: wiring and the process lifecycle.
 #include "app/serve.hpp"
 
+#include "admin/control_dispatch.hpp"
 #include "admin/control_socket.hpp"
 #include "admin/history.hpp"
 #include "admin/http_admin.hpp"
 #include "admin/prometheus.hpp"
 #include "admin/queue_admin.hpp"
 #include "app/config_loader.hpp"
+#include "app/config_summary.hpp"
 #include "app/descriptor_budget.hpp"
 #include "app/listener_config.hpp"
 #include "app/local_identity.hpp"
@@ -140,7 +142,6 @@ private:
   void start_contacts();
   nlohmann::json flush_cache(const std::string& pattern);
   void forget_valid(const mail::Address& who, const std::string& reply);
-  nlohmann::json stats() const;
   PolicyServices policy_services() {
     return {verify_cache_.get(), callout_.get(), sender_check_,   log_,
             &counters_,          &destinations_, check_services()};
@@ -148,13 +149,10 @@ private:
   policy::CheckServices check_services();
   void install_pipeline(const RecipientLists& lists);
   mail::Result<std::vector<smtp::Listener>> listeners(std::vector<asio::ip::tcp::endpoint> smtp);
-  nlohmann::json handle_control(const nlohmann::json& request);
-  nlohmann::json handle_control_serialised(const nlohmann::json& request) {
-    const std::lock_guard lock(control_mutex_);
-    return handle_control(request);
-  }
-  std::string metrics_text() const;
-  nlohmann::json status() const;
+  admin::ControlServices control_services();
+  std::vector<admin::PrimaryDomainView> primary_views() const;
+  nlohmann::json current_config_summary();
+  dns::ResolverOptions measured_resolver_options();
   void sample_history();
   mail::Status start_http_admin();
   void on_signal(int signal);
@@ -186,7 +184,7 @@ private:
   admin::HttpAdmin http_admin_; // [admin] listen
   admin::History history_;      // the status page's samples
   std::unique_ptr<asio::steady_timer> sample_timer_;
-  std::mutex control_mutex_; // one admin request at a time, from the socket or HTTP
+  std::unique_ptr<admin::ControlDispatcher> dispatcher_; // the socket's and HTTP's requests
   asio::io_context delivery_loop_{1};
   std::thread delivery_thread_;
   std::unique_ptr<dns::Resolver> resolver_;
@@ -260,7 +258,9 @@ mail::Result<std::vector<smtp::Listener>>
 Runtime::listeners(std::vector<asio::ip::tcp::endpoint> smtp) {
   std::vector<smtp::Listener> out;
   for (auto& e : smtp) {
-    out.push_back({e, nullptr, {}});
+    std::ostringstream where;
+    where << e;
+    out.push_back({e, nullptr, {}, &counters_.listener(where.str(), "smtp")});
   }
   auto& t = trap_services_;
   t.hostname = config_.hostname;
@@ -282,14 +282,15 @@ Runtime::listeners(std::vector<asio::ip::tcp::endpoint> smtp) {
     }
     const asio::ip::tcp::endpoint endpoint(address, l.address.port);
     auto spec = trap_listener(l);
+    auto* count = &counters_.listener(l.name.empty() ? l.address.to_string() : l.name, l.kind);
     if (spec.kind == trap::Kind::Smtp) {
       auto notice = spec.stale_after ? trap::stale_smtp_notice(std::move(spec), trap_services_)
                                      : std::function<void(const smtp::Peers&)>{};
-      out.push_back({endpoint, nullptr, std::move(notice)});
+      out.push_back({endpoint, nullptr, std::move(notice), count});
       continue;
     }
     trap_handlers_.push_back(trap::make_handler(std::move(spec), trap_services_));
-    out.push_back({endpoint, trap_handlers_.back().get(), {}});
+    out.push_back({endpoint, trap_handlers_.back().get(), {}, count});
   }
   return out;
 }
@@ -305,6 +306,10 @@ mail::Status Runtime::open_spool() {
   options.segment_size = config_.queue.segment_size;
   options.commit_delay = std::chrono::microseconds(config_.queue.commit_delay_us);
   options.spill_threshold = config_.queue.spill_threshold;
+  options.on_sync = [counters = &counters_](std::size_t records, auto took) {
+    counters->fsync_batch_records.observe(static_cast<double>(records));
+    counters->fsync_seconds.observe(std::chrono::duration<double>(took).count());
+  };
   auto spool = queue::Spool::open(options);
   if (!spool) {
     return spool.error();
@@ -373,7 +378,8 @@ mail::Status Runtime::make_check_resolver() {
   hop_resolver_ = std::make_unique<dns::LoopResolver>(*resolver_, delivery_loop_.get_executor());
   std::vector<dns::PerLoopResolver::Loop> per_loop;
   for (auto& loop : loops_) {
-    auto resolver = dns::Resolver::create(loop->get_executor(), resolver_options(config_), clock_);
+    auto resolver =
+        dns::Resolver::create(loop->get_executor(), measured_resolver_options(), clock_);
     if (!resolver) {
       return resolver.error();
     }
@@ -413,7 +419,7 @@ delivery::SchedulerOptions scheduler_options(const Config& config) {
 
 mail::Status Runtime::start_delivery() {
   auto resolver =
-      dns::Resolver::create(delivery_loop_.get_executor(), resolver_options(config_), clock_);
+      dns::Resolver::create(delivery_loop_.get_executor(), measured_resolver_options(), clock_);
   if (!resolver) {
     return resolver.error();
   }
@@ -619,103 +625,73 @@ void Runtime::forget_valid(const mail::Address& who, const std::string& reply) {
   log_->info("verify cache: <{}> is now unknown (refused at delivery: {})", who.to_string(), reply);
 }
 
-nlohmann::json Runtime::stats() const {
-  nlohmann::json counters = nlohmann::json::object();
-  for (const auto& sample : counters_.samples()) {
-    counters[std::string(sample.name)] = sample.value;
-  }
-  nlohmann::json refusals = nlohmann::json::object();
-  for (const auto& [key, value] : counters_.refusals()) {
-    refusals[key] = value;
-  }
-  return {{"ok", true},
-          {"uptime_seconds", clock_.now_unix() - started_unix_},
-          {"queued_messages", spool_->stats().messages},
-          {"counters", std::move(counters)},
-          {"refusals", std::move(refusals)}};
-}
-
-nlohmann::json Runtime::handle_control(const nlohmann::json& request) {
-  const std::string command = request.value("command", "");
-  if (command == "cache_flush") {
-    return flush_cache(request.value("pattern", ""));
-  }
-  if (command == "stats") {
-    return stats();
-  }
-  if (command == "status") {
-    return status();
-  }
-  admin::QueueActions actions;
-  actions.flush = [this](const std::string& domain) {
+// What the admin side may use; every request comes through the one dispatcher.
+admin::ControlServices Runtime::control_services() {
+  admin::ControlServices services;
+  services.spool = spool_.get();
+  services.counters = &counters_;
+  services.clock = &clock_;
+  services.started_unix = started_unix_;
+  services.store = store_.get();
+  services.history = &history_;
+  services.queue.flush = [this](const std::string& domain) {
     const long waiting = scheduler_->flush(domain);
     if (waiting < 0) {
       return nlohmann::json{{"ok", false}, {"error", "no mail waits for " + domain}};
     }
     return nlohmann::json{{"ok", true}, {"domain", domain}, {"messages", waiting}};
   };
-  actions.modify = [this](const std::string& command, mail::QueueId id) {
+  services.queue.modify = [this](const std::string& command, mail::QueueId id) {
     return scheduler_->modify(command, id);
   };
-  return admin::execute_queue_request(*spool_, request, actions);
+  services.flush_cache = [this](const std::string& pattern) { return flush_cache(pattern); };
+  services.primaries = [this] { return primary_views(); };
+  services.config_summary = [this] { return current_config_summary(); };
+  services.gauges = [this]() -> std::vector<admin::Gauge> {
+    return {{"event_loops", "SMTP event loops.", static_cast<double>(loops_.size())},
+            {"connections_current", "Connections open now, SMTP and trap listeners.",
+             static_cast<double>(limiter_->active())}};
+  };
+  return services;
 }
 
-std::string Runtime::metrics_text() const {
-  const auto queued = static_cast<double>(spool_->stats().messages);
-  const auto uptime = static_cast<double>(clock_.now_unix() - started_unix_);
-  return admin::prometheus_text(
-      counters_, {{"queue_messages", "Messages in the queue.", queued},
-                  {"uptime_seconds", "Seconds since the server started.", uptime},
-                  {"event_loops", "SMTP event loops.", static_cast<double>(loops_.size())}});
-}
-
-// The primary's changes of the last day per "domain host", oldest first, for the timeline.
-nlohmann::json primary_timeline(state::Store& store, std::int64_t now) {
-  nlohmann::json out = nlohmann::json::object();
-  auto changes = store.primary_status().history("", now - 86400, 10000);
-  if (changes) {
-    for (const auto& c : changes.value()) {
-      out[c.domain + " " + c.host].push_back({{"at", c.at}, {"up", c.to == "up"}});
+// The monitor's view of every backed-up domain and its more-preferred hosts.
+std::vector<admin::PrimaryDomainView> Runtime::primary_views() const {
+  std::vector<admin::PrimaryDomainView> out;
+  for (const auto& name : monitor_->domain_names()) {
+    const auto view = monitor_->domain(name);
+    out.push_back({name, policy::to_string(view.state), view.reason, {}});
+  }
+  for (const auto& h : monitor_->hosts()) {
+    for (auto& d : out) {
+      if (d.domain == h.domain) {
+        d.hosts.push_back({h.host, policy::to_string(h.state), h.failures, h.successes, h.since,
+                           h.checked_at, h.reason});
+      }
     }
   }
   return out;
 }
 
-// The ten addresses with the most offenses in the last week, and whether they are listed.
-nlohmann::json top_offenders(state::Store& store, std::int64_t now) {
-  std::map<std::string, std::uint64_t> counts;
-  if (auto offenses = store.offenders().offenses("", now - 7 * 86400, 100000)) {
-    for (const auto& o : offenses.value()) {
-      ++counts[o.address];
-    }
+// Read on the loop that runs reloads, so a summary never sees half of one; null when that
+// loop does not answer within 5 s (it is stopping).
+nlohmann::json Runtime::current_config_summary() {
+  auto done = std::make_shared<std::promise<nlohmann::json>>();
+  auto summary = done->get_future();
+  asio::post(*loops_.front(), [this, done] { done->set_value(config_summary(config_)); });
+  if (summary.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    return nullptr;
   }
-  std::set<std::string> listed;
-  if (auto listings = store.offenders().listings(now)) {
-    for (const auto& l : listings.value()) {
-      listed.insert(l.address);
-    }
-  }
-  std::vector<std::pair<std::string, std::uint64_t>> ranked(counts.begin(), counts.end());
-  std::sort(ranked.begin(), ranked.end(),
-            [](const auto& a, const auto& b) { return a.second > b.second; });
-  nlohmann::json out = nlohmann::json::array();
-  for (std::size_t i = 0; i < ranked.size() && i < 10; ++i) {
-    out.push_back({{"address", ranked[i].first},
-                   {"offenses", ranked[i].second},
-                   {"listed", listed.contains(ranked[i].first)}});
-  }
-  return out;
+  return summary.get();
 }
 
-// What the status page draws (the SQLite connection has its own lock: read from here).
-nlohmann::json Runtime::status() const {
-  const auto now = clock_.now_unix();
-  return {{"ok", true},
-          {"now", now},
-          {"uptime_seconds", now - started_unix_},
-          {"samples", history_.to_json()},
-          {"primary", store_ ? primary_timeline(*store_, now) : nlohmann::json::object()},
-          {"offenders", store_ ? top_offenders(*store_, now) : nlohmann::json::array()}};
+// Every query a resolver sends is timed into the DNS latency histogram.
+dns::ResolverOptions Runtime::measured_resolver_options() {
+  auto options = resolver_options(config_);
+  options.on_query = [histogram = &counters_.dns_query_seconds](auto took) {
+    histogram->observe(std::chrono::duration<double>(took).count());
+  };
+  return options;
 }
 
 // On the delivery loop, every [admin] sample_interval, and once at start.
@@ -739,8 +715,8 @@ mail::Status Runtime::start_http_admin() {
   admin::HttpAdminOptions options{config_.admin.listen->host, config_.admin.listen->port,
                                   config_.admin.token};
   auto started = http_admin_.start(
-      options, {[this](const nlohmann::json& req) { return handle_control_serialised(req); },
-                [this] { return metrics_text(); }});
+      options, {[this](const nlohmann::json& req) { return dispatcher_->handle(req); },
+                [this] { return dispatcher_->metrics(); }});
   if (started) {
     log_->info("admin HTTP on {}:{}", options.host, http_admin_.port());
   }
@@ -910,8 +886,9 @@ int Runtime::run() {
   server_ = std::make_unique<smtp::Server>(session_options_, *limiter_, raw);
   auto all = listeners(std::move(*endpoints));
   auto listening = all ? server_->listen(all.value()) : mail::Status(all.error());
+  dispatcher_ = std::make_unique<admin::ControlDispatcher>(control_services());
   auto controlled = control_.start(config_.control_socket(), [this](const nlohmann::json& req) {
-    return handle_control_serialised(req);
+    return dispatcher_->handle(req);
   });
   auto admin_http = start_http_admin();
   auto unprivileged = become_user(config_);

@@ -4,6 +4,8 @@
 #include "delivery/dsn_builder.hpp"
 #include "delivery/scheduler.hpp"
 
+#include <algorithm>
+
 namespace backstop::delivery {
 
 using metrics::Counter;
@@ -176,9 +178,15 @@ void Scheduler::settle(Tracked& t) {
         queue_notice(t, DsnAction::Delayed, delayed);
       }
     }
+    metrics::count(options_.counters, Counter::MessagesDeferred);
     spool_.update_state(id, state, report);
     return;
   }
+  const bool gave_up = std::any_of(state.recipients.begin(), state.recipients.end(), [](auto& r) {
+    return r.status == queue::RecipientStatus::Failed;
+  });
+  metrics::count(options_.counters,
+                 gave_up ? Counter::MessagesBounced : Counter::MessagesDelivered);
   if (!failed.empty()) {
     bounces_sent_ += failed.size();
     metrics::count(options_.counters, Counter::BouncesSent, failed.size());

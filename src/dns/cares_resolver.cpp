@@ -314,6 +314,7 @@ asio::awaitable<RawAnswer> CaresResolver::query(const std::string& name, int typ
   auto pending = std::make_shared<Pending>(executor_);
   pending->done.expires_at(asio::steady_timer::time_point::max());
   auto* holder = new std::shared_ptr<Pending>(pending); // NOLINT: c-ares takes a void*
+  const auto sent = std::chrono::steady_clock::now();
   ares_query(
       channel_, name.c_str(), ns_c_in, type,
       [](void* arg, int status, int, unsigned char* abuf, int alen) {
@@ -329,6 +330,9 @@ asio::awaitable<RawAnswer> CaresResolver::query(const std::string& name, int typ
   rearm_timer();
   if (!pending->finished) {
     co_await pending->done.async_wait(use_tuple);
+  }
+  if (options_.on_query) {
+    options_.on_query(std::chrono::steady_clock::now() - sent);
   }
   co_return pending->answer;
 }

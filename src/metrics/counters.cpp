@@ -69,6 +69,16 @@ constexpr std::array<CounterName, counter_count> names{{
      "without asking the state store"},
     {Counter::BlacklistUnchecked, "blacklist_unchecked",
      "recipients accepted without the blacklist check: the state store failed or was slow"},
+    {Counter::CalloutCacheHits, "callout_cache_hits",
+     "recipients the verification cache answered (valid or invalid) without asking the primary"},
+    {Counter::CalloutCacheMisses, "callout_cache_misses",
+     "recipients the verification cache did not know: the primary was asked"},
+    {Counter::MessagesDelivered, "messages_delivered",
+     "messages removed from the queue with every recipient delivered"},
+    {Counter::MessagesDeferred, "messages_deferred",
+     "delivery attempts that left a message with recipients waiting for a retry"},
+    {Counter::MessagesBounced, "messages_bounced",
+     "messages removed from the queue with at least one recipient given up"},
 }};
 
 } // namespace
@@ -93,6 +103,46 @@ void Counters::refused(std::string_view stage, std::string_view decision, std::s
 std::map<std::string, std::uint64_t> Counters::refusals() const {
   const std::lock_guard lock(mutex_);
   return {refusals_.begin(), refusals_.end()};
+}
+
+std::string_view to_string(SessionOutcome outcome) {
+  switch (outcome) {
+  case SessionOutcome::Mail:
+    return "mail";
+  case SessionOutcome::NoMail:
+    return "no_mail";
+  case SessionOutcome::Timeout:
+    return "timeout";
+  case SessionOutcome::Refused:
+    return "refused";
+  case SessionOutcome::Errors:
+    return "errors";
+  case SessionOutcome::Dropped:
+    break;
+  }
+  return "dropped";
+}
+
+ListenerCount& Counters::listener(std::string_view name, std::string_view kind) {
+  const std::lock_guard lock(listeners_mutex_);
+  for (auto& l : listeners_) {
+    if (l.listener == name && l.kind == kind) {
+      return l;
+    }
+  }
+  auto& made = listeners_.emplace_back();
+  made.listener = std::string(name);
+  made.kind = std::string(kind);
+  return made;
+}
+
+std::vector<Counters::ListenerSample> Counters::listeners() const {
+  const std::lock_guard lock(listeners_mutex_);
+  std::vector<ListenerSample> out;
+  for (const auto& l : listeners_) {
+    out.push_back({l.listener, l.kind, l.connections.load(std::memory_order_relaxed)});
+  }
+  return out;
 }
 
 } // namespace backstop::metrics

@@ -211,4 +211,13 @@ std::vector<HostReport> PrimaryMonitor::hosts() const {
   return out;
 }
 
+std::vector<std::string> PrimaryMonitor::domain_names() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> out;
+  for (const auto& [name, domain] : domains_) {
+    out.push_back(name);
+  }
+  return out;
+}
+
 } // namespace backstop::monitor

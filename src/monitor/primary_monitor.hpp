@@ -81,6 +81,8 @@ public:
   void clear_backoff() override;
 
   std::vector<HostReport> hosts() const;
+  // The backed-up domains it watches (set_domains), sorted.
+  std::vector<std::string> domain_names() const;
 
 private:
   struct Host {

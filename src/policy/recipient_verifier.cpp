@@ -72,6 +72,8 @@ asio::awaitable<mail::Verdict> RecipientVerifier::check(const mail::Address& rec
   }
   const std::string key = cache_key(recipient);
   auto cached = co_await cache_.lookup(key);
+  metrics::count(counters_, cached ? metrics::Counter::CalloutCacheHits
+                                   : metrics::Counter::CalloutCacheMisses);
   if (cached) {
     if (cached->result == state::VerifyResult::Invalid) {
       metrics::count(counters_, metrics::Counter::VerifyCachedInvalid);

@@ -10,6 +10,7 @@
 #include "queue/spool_impl.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -269,7 +270,12 @@ void SpoolImpl::commit_batch(std::deque<Request>& batch) {
     fail_batch(batch, error_for(err), "queue write failed: " + written.error().message);
     return;
   }
-  if (::fdatasync(segment.fd()) != 0) {
+  const auto sync_started = std::chrono::steady_clock::now();
+  const bool synced = ::fdatasync(segment.fd()) == 0;
+  if (options_.on_sync) {
+    options_.on_sync(batch.size(), std::chrono::steady_clock::now() - sync_started);
+  }
+  if (!synced) {
     healthy_ = false;
     fail_batch(batch, CommitError::WriteError,
                std::string("queue sync failed: ") + std::strerror(errno));

@@ -69,6 +69,12 @@ SpoolStats SpoolImpl::stats() const {
   std::shared_lock lock(index_mutex_);
   SpoolStats s;
   s.messages = index_.size();
+  for (const auto& [id, entry] : index_) {
+    const auto arrival = entry.message.envelope.arrival_unix;
+    if (arrival > 0 && (s.oldest_arrival == 0 || arrival < s.oldest_arrival)) {
+      s.oldest_arrival = arrival;
+    }
+  }
   s.segments = segments_.size();
   for (const auto& [n, seg] : segments_) {
     s.bytes_on_disk += seg.size;

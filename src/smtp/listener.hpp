@@ -4,6 +4,8 @@
 // port-claim probe.
 #pragma once
 
+#include "metrics/counters.hpp"
+
 #include <asio.hpp>
 #include <cstddef>
 #include <functional>
@@ -31,6 +33,8 @@ struct Listener {
   // SMTP listeners only: told of each connection before its session starts (a stale MX
   // address records the contact); may be empty.
   std::function<void(const Peers&)> on_accept;
+  // Counts every connection accepted here (backstop_listener_connections_total); may be null.
+  metrics::ListenerCount* count = nullptr;
 };
 
 } // namespace backstop::smtp

@@ -191,6 +191,9 @@ asio::awaitable<void> Server::accept_loop(Acceptor& entry) {
     if (wildcard) {
       peers.local = socket.local_endpoint(ignored);
     }
+    if (kind.count != nullptr) {
+      kind.count->accepted();
+    }
     if (kind.handler != nullptr) {
       kind.handler->start(entry.loop, std::move(socket), peers);
       continue;
@@ -209,6 +212,9 @@ void Server::start_session(asio::ip::tcp::socket socket, const Peers& peers) {
   auto executor = socket.get_executor();
   if (admitted != AdmitResult::Admitted) {
     metrics::count(options_.counters, metrics::Counter::ConnectionsRefused);
+    if (options_.counters != nullptr) {
+      options_.counters->session_ended(metrics::SessionOutcome::Refused);
+    }
     if (options_.log) {
       options_.log->warn("refused connection from [{}]: {}", ip, refusal_reason(admitted));
     }

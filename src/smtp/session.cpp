@@ -133,6 +133,26 @@ asio::awaitable<void> Session::watchdog(std::shared_ptr<Session> self) {
 
 asio::awaitable<void> Session::run(std::shared_ptr<Session> self) { co_await self->converse(); }
 
+void Session::count_outcome(bool greeted, bool closed_by_command) const {
+  if (options_.counters == nullptr) {
+    return;
+  }
+  using metrics::SessionOutcome;
+  auto outcome = SessionOutcome::Dropped;
+  if (!greeted) {
+    outcome = SessionOutcome::Refused;
+  } else if (messages_accepted_ > 0) {
+    outcome = SessionOutcome::Mail;
+  } else if (timed_out_) {
+    outcome = SessionOutcome::Timeout;
+  } else if (errors_ >= options_.limits.max_errors) {
+    outcome = SessionOutcome::Errors;
+  } else if (closed_by_command) {
+    outcome = SessionOutcome::NoMail;
+  }
+  options_.counters->session_ended(outcome);
+}
+
 // Bots talk before the banner; real MTAs wait for it (RFC 5321 4.3.1). What arrives within
 // greeting_delay is kept as the first commands and marks the client an early talker.
 asio::awaitable<void> Session::watch_for_early_talk() {
@@ -169,15 +189,18 @@ asio::awaitable<void> Session::converse() {
   deadline_ = std::chrono::steady_clock::now() + options_.limits.command_timeout;
   asio::co_spawn(transport_.socket().get_executor(), watchdog(shared_from_this()), asio::detached);
   const bool greeted = co_await greet();
+  bool closed_by_command = false;
   for (; greeted;) {
     auto line = co_await read_command_line();
     if (!line) {
       break;
     }
     if (co_await dispatch(parse_command(*line), line->size() + 2) == Outcome::Close) {
+      closed_by_command = true;
       break;
     }
   }
+  count_outcome(greeted, closed_by_command);
   if (timed_out_) {
     output_.clear();
     reply(mail::replies::timeout);

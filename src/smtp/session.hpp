@@ -55,6 +55,7 @@ private:
   asio::awaitable<std::optional<std::string_view>> read_command_line();
   static asio::awaitable<void> watchdog(std::shared_ptr<Session> self);
   asio::awaitable<void> converse();
+  void count_outcome(bool greeted, bool closed_by_command) const; // backstop_sessions_total
   void set_deadline(std::chrono::seconds timeout);
   void reply(const mail::Reply& r);
   void reply_error(const mail::Reply& r); // counts toward max_errors
@@ -100,6 +101,7 @@ private:
   bool greeted_ = false;
   bool esmtp_ = false;
   std::size_t errors_ = 0;
+  std::size_t messages_accepted_ = 0;
   Transaction tx_;
 
   // The message being received.

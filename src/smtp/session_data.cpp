@@ -276,6 +276,7 @@ asio::awaitable<void> Session::finish_message(const DataReader& reader) {
                        ctx_.client.tls ? " tls" : "");
   }
   metrics::count(options_.counters, metrics::Counter::MessagesAccepted);
+  ++messages_accepted_;
   reset_transaction();
   reply({250, "2.0.0", "Ok: queued as " + id});
 }

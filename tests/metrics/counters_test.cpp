@@ -90,5 +90,30 @@ TEST(Counters, RefusalsAreKeyedByStageDecisionAndCheck) {
   EXPECT_EQ(counters.refusals(), expected);
 }
 
+TEST(Counters, SessionsAreCountedByOutcome) {
+  Counters counters;
+  counters.session_ended(SessionOutcome::Mail);
+  counters.session_ended(SessionOutcome::Mail);
+  counters.session_ended(SessionOutcome::Timeout);
+  EXPECT_EQ(counters.sessions(SessionOutcome::Mail), 2u);
+  EXPECT_EQ(counters.sessions(SessionOutcome::Timeout), 1u);
+  EXPECT_EQ(counters.sessions(SessionOutcome::Dropped), 0u);
+  EXPECT_EQ(to_string(SessionOutcome::NoMail), "no_mail");
+}
+
+TEST(Counters, ASameListenerIsCountedOnce) {
+  Counters counters;
+  auto& first = counters.listener("127.0.0.1:25", "smtp");
+  counters.listener("trap", "tarpit").accepted();
+  first.accepted();
+  counters.listener("127.0.0.1:25", "smtp").accepted(); // a reload asks again: the same one
+  const auto all = counters.listeners();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].listener, "127.0.0.1:25");
+  EXPECT_EQ(all[0].connections, 2u);
+  EXPECT_EQ(all[1].kind, "tarpit");
+  EXPECT_EQ(all[1].connections, 1u);
+}
+
 } // namespace
 } // namespace backstop::metrics

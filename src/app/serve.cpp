@@ -260,7 +260,7 @@ mail::Result<std::vector<smtp::Listener>>
 Runtime::listeners(std::vector<asio::ip::tcp::endpoint> smtp) {
   std::vector<smtp::Listener> out;
   for (auto& e : smtp) {
-    out.push_back({e, nullptr, {}});
+    out.push_back({e, nullptr, {}, {}});
   }
   auto& t = trap_services_;
   t.hostname = config_.hostname;
@@ -285,11 +285,11 @@ Runtime::listeners(std::vector<asio::ip::tcp::endpoint> smtp) {
     if (spec.kind == trap::Kind::Smtp) {
       auto notice = spec.stale_after ? trap::stale_smtp_notice(std::move(spec), trap_services_)
                                      : std::function<void(const smtp::Peers&)>{};
-      out.push_back({endpoint, nullptr, std::move(notice)});
+      out.push_back({endpoint, nullptr, std::move(notice), proxy_settings(l)});
       continue;
     }
     trap_handlers_.push_back(trap::make_handler(std::move(spec), trap_services_));
-    out.push_back({endpoint, trap_handlers_.back().get(), {}});
+    out.push_back({endpoint, trap_handlers_.back().get(), {}, proxy_settings(l)});
   }
   return out;
 }

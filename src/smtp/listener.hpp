@@ -4,9 +4,12 @@
 // port-claim probe.
 #pragma once
 
+#include "smtp/proxy_reader.hpp"
+
 #include <asio.hpp>
 #include <cstddef>
 #include <functional>
+#include <optional>
 
 namespace backstop::smtp {
 
@@ -31,6 +34,9 @@ struct Listener {
   // SMTP listeners only: told of each connection before its session starts (a stale MX
   // address records the contact); may be empty.
   std::function<void(const Peers&)> on_accept;
+  // Set: a proxy (HAProxy) sends a PROXY header first, from its trusted networks only; the
+  // client it names is the remote peer for everything after (any kind of listener).
+  std::optional<ProxySettings> proxy;
 };
 
 } // namespace backstop::smtp

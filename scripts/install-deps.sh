@@ -10,6 +10,7 @@ packages=(
   swaks libnet-ssleay-perl postfix dnsmasq-base redis-server openssl sqlite3 python3 python3-pytest procps iproute2 util-linux linux-perf
   prometheus chromium
   rbldnsd nsd
+  haproxy
 )
 
 missing=()
@@ -25,7 +26,7 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 # Postfix is used only as a test peer and benchmark reference: never as a system MTA.
 echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
-# Keep package scripts from starting daemons (redis, postfix, rbldnsd, nsd) on this machine.
+# Keep package scripts from starting daemons (redis, postfix, rbldnsd, nsd, haproxy) here.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
   $SUDO chmod +x /usr/sbin/policy-rc.d

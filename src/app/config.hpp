@@ -62,6 +62,9 @@ struct ListenerConfig {
   std::chrono::milliseconds stutter{1000};     // tarpit: delay before each byte
   std::size_t max_bytes_per_second = 4000;     // tarpit: all its connections; 0 = no bound
   std::size_t max_commands = 20;               // defer, tarpit
+  bool proxy_protocol = false;                 // a PROXY header (HAProxy) comes first
+  std::vector<std::string> trusted_proxies{"127.0.0.0/8", "::1"}; // who may send it
+  std::chrono::seconds proxy_timeout{5};                          // ... and how soon
   bool operator==(const ListenerConfig&) const = default;
 };
 

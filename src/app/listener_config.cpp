@@ -2,6 +2,7 @@
 #include "app/listener_config.hpp"
 
 #include "app/config_loader.hpp"
+#include "mail/cidr.hpp"
 
 #include <cstdio>
 #include <ctime>
@@ -99,7 +100,45 @@ void read_kind_keys(TomlReader& r, ListenerConfig& l) {
   }
 }
 
+// proxy_protocol and its keys: the networks must parse, and the keys need the switch.
+void read_proxy(TomlReader& r, ListenerConfig& l) {
+  r.boolean("proxy_protocol", l.proxy_protocol);
+  for (const char* key : {"trusted_proxies", "proxy_timeout"}) {
+    if (r.has(key) && !l.proxy_protocol) {
+      r.error(key, "has no effect without proxy_protocol = true");
+    }
+  }
+  r.strings("trusted_proxies", l.trusted_proxies);
+  for (const auto& network : l.trusted_proxies) {
+    if (!mail::Cidr::parse(network)) {
+      r.error("trusted_proxies",
+              "\"" + network + "\" is not a network such as \"127.0.0.0/8\" or an address");
+    }
+  }
+  if (l.proxy_protocol && l.trusted_proxies.empty()) {
+    r.error("trusted_proxies", "is empty: no proxy could ever connect");
+  }
+  r.duration("proxy_timeout", l.proxy_timeout);
+  if (l.proxy_timeout.count() < 1 || l.proxy_timeout.count() > 60) {
+    r.error("proxy_timeout", "must be between 1s and 60s");
+  }
+}
+
 } // namespace
+
+std::optional<smtp::ProxySettings> proxy_settings(const ListenerConfig& config) {
+  if (!config.proxy_protocol) {
+    return std::nullopt;
+  }
+  smtp::ProxySettings proxy;
+  for (const auto& network : config.trusted_proxies) {
+    if (auto cidr = mail::Cidr::parse(network)) {
+      proxy.trusted.push_back(*cidr);
+    }
+  }
+  proxy.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config.proxy_timeout);
+  return proxy;
+}
 
 void read_listeners(TomlReader& top, const toml::array* tables,
                     const std::vector<Endpoint>& smtp_listen, std::vector<ListenerConfig>& out,
@@ -127,6 +166,7 @@ void read_listeners(TomlReader& top, const toml::array* tables,
     r.string("name", l.name);
     read_stale(r, l);
     read_kind_keys(r, l);
+    read_proxy(r, l);
     r.finish();
     if (!l.address.host.empty() && !seen.insert(l.address.to_string()).second) {
       r.error("address",

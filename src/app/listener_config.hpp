@@ -4,8 +4,10 @@
 
 #include "app/config.hpp"
 #include "app/toml_reader.hpp"
+#include "smtp/proxy_reader.hpp"
 #include "trap/trap_listener.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,5 +19,8 @@ void read_listeners(TomlReader& top, const toml::array* tables,
 
 // What the trap module is given for one listener (any kind).
 trap::TrapListener trap_listener(const ListenerConfig& config);
+
+// proxy_protocol = true: what the server needs to read the PROXY header; else none.
+std::optional<smtp::ProxySettings> proxy_settings(const ListenerConfig& config);
 
 } // namespace backstop::app

@@ -260,7 +260,7 @@ Runtime::listeners(std::vector<asio::ip::tcp::endpoint> smtp) {
   for (auto& e : smtp) {
     std::ostringstream where;
     where << e;
-    out.push_back({e, nullptr, {}, &counters_.listener(where.str(), "smtp")});
+    out.push_back({e, nullptr, {}, &counters_.listener(where.str(), "smtp"), {}});
   }
   auto& t = trap_services_;
   t.hostname = config_.hostname;
@@ -286,11 +286,11 @@ Runtime::listeners(std::vector<asio::ip::tcp::endpoint> smtp) {
     if (spec.kind == trap::Kind::Smtp) {
       auto notice = spec.stale_after ? trap::stale_smtp_notice(std::move(spec), trap_services_)
                                      : std::function<void(const smtp::Peers&)>{};
-      out.push_back({endpoint, nullptr, std::move(notice), count});
+      out.push_back({endpoint, nullptr, std::move(notice), count, proxy_settings(l)});
       continue;
     }
     trap_handlers_.push_back(trap::make_handler(std::move(spec), trap_services_));
-    out.push_back({endpoint, trap_handlers_.back().get(), {}, count});
+    out.push_back({endpoint, trap_handlers_.back().get(), {}, count, proxy_settings(l)});
   }
   return out;
 }

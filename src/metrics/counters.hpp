@@ -20,6 +20,7 @@ namespace backstop::metrics {
 enum class Counter : std::size_t {
   ConnectionsAccepted,
   ConnectionsRefused,
+  ProxyRefused,     // proxy listeners: an untrusted peer, a malformed or missing PROXY header
   TrapHits,         // connections to a trap listener (refuse, defer, tarpit), at their end
   TrapHitsCounting, // trap and stale-MX hits that count toward the blacklist
   StaleMxHits,      // contacts to a listener after its stale_since and grace

@@ -5,10 +5,12 @@
 #pragma once
 
 #include "metrics/counters.hpp"
+#include "smtp/proxy_reader.hpp"
 
 #include <asio.hpp>
 #include <cstddef>
 #include <functional>
+#include <optional>
 
 namespace backstop::smtp {
 
@@ -35,6 +37,9 @@ struct Listener {
   std::function<void(const Peers&)> on_accept;
   // Counts every connection accepted here (backstop_listener_connections_total); may be null.
   metrics::ListenerCount* count = nullptr;
+  // Set: a proxy (HAProxy) sends a PROXY header first, from its trusted networks only; the
+  // client it names is the remote peer for everything after (any kind of listener).
+  std::optional<ProxySettings> proxy;
 };
 
 } // namespace backstop::smtp

@@ -1,6 +1,7 @@
 // server: accept loops and admission.
 #include "smtp/server.hpp"
 
+#include "mail/cidr.hpp"
 #include "mail/ip_address.hpp"
 #include "mail/replies.hpp"
 #include "smtp/asio_tokens.hpp"
@@ -116,7 +117,7 @@ mail::Status Server::open_acceptor(std::size_t loop, const asio::ip::tcp::endpoi
 mail::Status Server::listen(const std::vector<asio::ip::tcp::endpoint>& endpoints) {
   std::vector<Listener> listeners;
   for (const auto& e : endpoints) {
-    listeners.push_back({e, nullptr, {}});
+    listeners.push_back({e, nullptr, {}, nullptr, {}});
   }
   return listen(listeners);
 }
@@ -194,15 +195,61 @@ asio::awaitable<void> Server::accept_loop(Acceptor& entry) {
     if (kind.count != nullptr) {
       kind.count->accepted();
     }
-    if (kind.handler != nullptr) {
-      kind.handler->start(entry.loop, std::move(socket), peers);
+    if (kind.proxy) {
+      asio::co_spawn(acceptor.get_executor(), admit_proxied(entry, std::move(socket), peers),
+                     asio::detached);
       continue;
     }
-    if (kind.on_accept) {
-      kind.on_accept(peers);
-    }
-    start_session(std::move(socket), peers);
+    hand_over(entry, std::move(socket), peers);
   }
+}
+
+void Server::hand_over(const Acceptor& entry, asio::ip::tcp::socket socket, const Peers& peers) {
+  const Listener& kind = *entry.listener;
+  if (kind.handler != nullptr) {
+    kind.handler->start(entry.loop, std::move(socket), peers);
+    return;
+  }
+  if (kind.on_accept) {
+    kind.on_accept(peers);
+  }
+  start_session(std::move(socket), peers);
+}
+
+// Closed without a banner: whoever is there is not a proxy we trust, or not a working one.
+void Server::drop_proxied(asio::ip::tcp::socket& socket, const Peers& peers,
+                          const std::string& why) {
+  metrics::count(options_.counters, metrics::Counter::ProxyRefused);
+  if (options_.log) {
+    options_.log->warn("proxy listener {}: closed the connection from [{}]: {}", where(peers.local),
+                       mail::unmapped(peers.remote.address()).to_string(), why);
+  }
+  std::error_code ignored;
+  socket.close(ignored);
+}
+
+asio::awaitable<void> Server::admit_proxied(const Acceptor& entry, asio::ip::tcp::socket socket,
+                                            Peers peers) {
+  const ProxySettings& proxy = *entry.listener->proxy;
+  const std::string proxy_ip = mail::unmapped(peers.remote.address()).to_string();
+  if (!mail::any_contains(proxy.trusted, proxy_ip)) {
+    drop_proxied(socket, peers, "not a trusted proxy (trusted_proxies)");
+    co_return;
+  }
+  auto header = co_await read_proxy_header(socket, proxy.timeout);
+  if (!header) {
+    drop_proxied(socket, peers, header.error().message);
+    co_return;
+  }
+  if (header->has_client) {
+    peers.remote = header->source;
+  }
+  if (options_.log) {
+    options_.log->debug("proxy [{}] (v{}) on {}: client [{}]{}", proxy_ip, header->version,
+                        where(peers.local), mail::unmapped(peers.remote.address()).to_string(),
+                        header->has_client ? "" : " (the proxy itself: LOCAL or UNKNOWN)");
+  }
+  hand_over(entry, std::move(socket), peers);
 }
 
 void Server::start_session(asio::ip::tcp::socket socket, const Peers& peers) {

@@ -38,6 +38,12 @@ private:
     const Listener* listener = nullptr; // into listeners_
   };
   asio::awaitable<void> accept_loop(Acceptor& acceptor);
+  // The listener's kind takes over (a handler or the SMTP session), with the peers it sees.
+  void hand_over(const Acceptor& entry, asio::ip::tcp::socket socket, const Peers& peers);
+  // A proxy listener: the PROXY header first; its client replaces the proxy as the remote.
+  asio::awaitable<void> admit_proxied(const Acceptor& entry, asio::ip::tcp::socket socket,
+                                      Peers peers);
+  void drop_proxied(asio::ip::tcp::socket& socket, const Peers& peers, const std::string& why);
   void start_session(asio::ip::tcp::socket socket, const Peers& peers);
   // One socket of endpoint on loop; port 0 is not allowed (the caller fixes it first).
   mail::Status open_acceptor(std::size_t loop, const asio::ip::tcp::endpoint& endpoint,

@@ -15,9 +15,6 @@ constexpr std::array<CounterName, counter_count> names{{
     {Counter::ConnectionsAccepted, "connections_accepted", "SMTP connections let in"},
     {Counter::ConnectionsRefused, "connections_refused",
      "SMTP connections turned away by max_connections or max_connections_per_ip"},
-    {Counter::ProxyRefused, "proxy_refused",
-     "connections to a proxy_protocol listener closed before the banner: not from a trusted "
-     "proxy, or no valid PROXY header in time"},
     {Counter::TrapHits, "trap_hits",
      "connections to a trap listener (refuse, defer, tarpit), counted when they end"},
     {Counter::TrapHitsCounting, "trap_hits_counting",
@@ -72,6 +69,9 @@ constexpr std::array<CounterName, counter_count> names{{
      "without asking the state store"},
     {Counter::BlacklistUnchecked, "blacklist_unchecked",
      "recipients accepted without the blacklist check: the state store failed or was slow"},
+    {Counter::ProxyRefused, "proxy_refused",
+     "connections to a proxy_protocol listener closed before the banner: not from a trusted "
+     "proxy, or no valid PROXY header in time"},
 }};
 
 } // namespace

@@ -17,7 +17,6 @@ namespace backstop::metrics {
 enum class Counter : std::size_t {
   ConnectionsAccepted,
   ConnectionsRefused,
-  ProxyRefused,     // proxy listeners: an untrusted peer, a malformed or missing PROXY header
   TrapHits,         // connections to a trap listener (refuse, defer, tarpit), at their end
   TrapHitsCounting, // trap and stale-MX hits that count toward the blacklist
   StaleMxHits,      // contacts to a listener after its stale_since and grace
@@ -46,9 +45,9 @@ enum class Counter : std::size_t {
   SenderCalloutCacheMisses,
   GreylistMemoryHits,
   BlacklistUnchecked,
+  ProxyRefused, // proxy listeners: an untrusted peer, a malformed or missing PROXY header
 };
-inline constexpr std::size_t counter_count =
-    static_cast<std::size_t>(Counter::BlacklistUnchecked) + 1;
+inline constexpr std::size_t counter_count = static_cast<std::size_t>(Counter::ProxyRefused) + 1;
 
 struct CounterSample {
   std::string_view name; // snake_case, stable: scripts and dashboards use it

@@ -15,9 +15,6 @@ constexpr std::array<CounterName, counter_count> names{{
     {Counter::ConnectionsAccepted, "connections_accepted", "SMTP connections let in"},
     {Counter::ConnectionsRefused, "connections_refused",
      "SMTP connections turned away by max_connections or max_connections_per_ip"},
-    {Counter::ProxyRefused, "proxy_refused",
-     "connections to a proxy_protocol listener closed before the banner: not from a trusted "
-     "proxy, or no valid PROXY header in time"},
     {Counter::TrapHits, "trap_hits",
      "connections to a trap listener (refuse, defer, tarpit), counted when they end"},
     {Counter::TrapHitsCounting, "trap_hits_counting",
@@ -82,6 +79,9 @@ constexpr std::array<CounterName, counter_count> names{{
      "delivery attempts that left a message with recipients waiting for a retry"},
     {Counter::MessagesBounced, "messages_bounced",
      "messages removed from the queue with at least one recipient given up"},
+    {Counter::ProxyRefused, "proxy_refused",
+     "connections to a proxy_protocol listener closed before the banner: not from a trusted "
+     "proxy, or no valid PROXY header in time"},
 }};
 
 } // namespace

@@ -20,7 +20,6 @@ namespace backstop::metrics {
 enum class Counter : std::size_t {
   ConnectionsAccepted,
   ConnectionsRefused,
-  ProxyRefused,     // proxy listeners: an untrusted peer, a malformed or missing PROXY header
   TrapHits,         // connections to a trap listener (refuse, defer, tarpit), at their end
   TrapHitsCounting, // trap and stale-MX hits that count toward the blacklist
   StaleMxHits,      // contacts to a listener after its stale_since and grace
@@ -54,8 +53,9 @@ enum class Counter : std::size_t {
   MessagesDelivered,  // every recipient delivered, the message removed
   MessagesDeferred,   // a delivery attempt left recipients waiting
   MessagesBounced,    // removed with at least one recipient given up
+  ProxyRefused, // proxy listeners: an untrusted peer, a malformed or missing PROXY header
 };
-inline constexpr std::size_t counter_count = static_cast<std::size_t>(Counter::MessagesBounced) + 1;
+inline constexpr std::size_t counter_count = static_cast<std::size_t>(Counter::ProxyRefused) + 1;
 
 // How an SMTP session ended, one label value each of backstop_sessions_total.
 enum class SessionOutcome : std::size_t {

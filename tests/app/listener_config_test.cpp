@@ -89,5 +89,44 @@ TEST(ListenerConfig, ErrorsNameTheListenerAndKey) {
             std::string::npos);
 }
 
+TEST(ListenerConfig, ProxyProtocolAndItsDefaults) {
+  const Config c = parse_ok(base + "[[listener]]\naddress = \"127.0.0.9:2525\"\n"
+                                   "proxy_protocol = true\n"
+                                   "[[listener]]\naddress = \"127.0.0.10:2525\"\n"
+                                   "proxy_protocol = true\nproxy_timeout = \"2s\"\n"
+                                   "trusted_proxies = [\"192.0.2.0/24\", \"2001:db8::1\"]\n"
+                                   "[[listener]]\naddress = \"127.0.0.11:25\"\n");
+  ASSERT_EQ(c.listeners.size(), 3u);
+  const auto loopback = proxy_settings(c.listeners[0]);
+  ASSERT_TRUE(loopback);
+  EXPECT_EQ(loopback->timeout, 5000ms);
+  ASSERT_EQ(loopback->trusted.size(), 2u); // 127.0.0.0/8 and ::1
+  EXPECT_TRUE(loopback->trusted[0].contains("127.0.0.20"));
+  EXPECT_TRUE(loopback->trusted[1].contains("::1"));
+  const auto listed = proxy_settings(c.listeners[1]);
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->timeout, 2000ms);
+  EXPECT_TRUE(mail::any_contains(listed->trusted, "192.0.2.77"));
+  EXPECT_FALSE(mail::any_contains(listed->trusted, "127.0.0.1"));
+  EXPECT_FALSE(proxy_settings(c.listeners[2]));
+}
+
+TEST(ListenerConfig, ProxyKeysAreChecked) {
+  const std::string l = "[[listener]]\naddress = \"127.0.0.9:2525\"\n";
+  EXPECT_NE(first_error(base + l + "trusted_proxies = [\"127.0.0.1\"]\n")
+                .find("listener[0].trusted_proxies"),
+            std::string::npos);
+  EXPECT_NE(first_error(base + l + "proxy_timeout = \"3s\"\n").find("without proxy_protocol"),
+            std::string::npos);
+  EXPECT_NE(first_error(base + l + "proxy_protocol = true\ntrusted_proxies = [\"nope\"]\n")
+                .find("\"nope\" is not a network"),
+            std::string::npos);
+  EXPECT_NE(first_error(base + l + "proxy_protocol = true\ntrusted_proxies = []\n").find("empty"),
+            std::string::npos);
+  EXPECT_NE(first_error(base + l + "proxy_protocol = true\nproxy_timeout = \"2m\"\n")
+                .find("between 1s and 60s"),
+            std::string::npos);
+}
+
 } // namespace
 } // namespace backstop::app

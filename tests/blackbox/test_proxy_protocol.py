@@ -15,6 +15,7 @@ from test_traps import with_listeners
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 PROXY = "127.0.0.20"      # HAProxy's frontends and the source of its connections to us
 BACKSTOP = "127.0.0.21"   # the proxy listener
+TRAP = "127.0.0.22"       # a defer trap behind the proxy too
 CLIENT = "127.0.0.31"     # the real client, as HAProxy sees it
 STRANGER = "127.0.0.32"   # not a trusted proxy
 
@@ -28,9 +29,10 @@ class Haproxy:
     """haproxy -db (foreground) with its own config: one frontend per PROXY version, both
     forwarding to backstop's proxy listener from PROXY."""
 
-    def __init__(self, tmp_path, backend_port):
+    def __init__(self, tmp_path, backend_port, trap_port):
         self.v1_port = free_port(PROXY)
         self.v2_port = free_port(PROXY)
+        self.trap_port = free_port(PROXY)
         self.config = tmp_path / "haproxy.cfg"
         self.log_path = tmp_path / "haproxy.log"
         target = f"{BACKSTOP}:{backend_port}"
@@ -47,10 +49,15 @@ frontend v1
 frontend v2
   bind {PROXY}:{self.v2_port}
   default_backend to_backstop_v2
+frontend trap
+  bind {PROXY}:{self.trap_port}
+  default_backend to_trap
 backend to_backstop_v1
   server backstop {target} send-proxy source {PROXY}
 backend to_backstop_v2
   server backstop {target} send-proxy-v2 source {PROXY} check inter 1s
+backend to_trap
+  server trap {TRAP}:{trap_port} send-proxy source {PROXY}
 """)
         self.proc = None
 
@@ -61,8 +68,8 @@ backend to_backstop_v2
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([HAPROXY, "-db", "-f", str(self.config)],
                                      stdout=self.log, stderr=self.log, start_new_session=True)
-        ready = wait_until(lambda: listening(PROXY, self.v1_port)
-                           and listening(PROXY, self.v2_port), 10)
+        ready = wait_until(lambda: all(listening(PROXY, p) for p in
+                                       (self.v1_port, self.v2_port, self.trap_port)), 10)
         assert ready, self.log_path.read_text(errors="replace")
         return self
 
@@ -86,9 +93,14 @@ def proxied(make_server, tmp_path):
     port = free_port(BACKSTOP)
     listener = {"address": f"{BACKSTOP}:{port}", "kind": "smtp", "proxy_protocol": True,
                 "trusted_proxies": [f"{PROXY}/32"], "proxy_timeout": "1s"}
-    server = with_listeners(make_server(), [listener]).start()
+    trap_port = free_port(TRAP)
+    trap = {"address": f"{TRAP}:{trap_port}", "kind": "defer", "proxy_protocol": True,
+            "trusted_proxies": [f"{PROXY}/32"]}
+    server = with_listeners(make_server(), [listener, trap]).start()
     server.wait_for_log(f"listening on {BACKSTOP}:{port}")
-    haproxy = Haproxy(tmp_path, port).start()
+    server.wait_for_log(f"listening on {TRAP}:{trap_port}")
+    haproxy = Haproxy(tmp_path, port, trap_port).start()
+    server.trap_port = trap_port
     server.proxy_port = port
     yield server, haproxy
     haproxy.stop()
@@ -126,6 +138,19 @@ def test_the_client_haproxy_names_is_the_client(proxied, version):
     server.wait_for_log(f"proxy [{PROXY}] ({version}) on {BACKSTOP}:{server.proxy_port}: "
                         f"client [{CLIENT}]")
     server.wait_for_log(f"disconnect from [{CLIENT}]")
+
+
+def test_a_trap_behind_the_proxy_records_the_client(proxied):
+    server, haproxy = proxied
+    c = Smtp(haproxy.trap_port, host=PROXY, source=CLIENT)
+    try:
+        c.greet()
+        assert c.code("MAIL FROM:<a@b.example>") == 250
+        assert c.code("RCPT TO:<u@example.test>") == 451
+        c.cmd("QUIT")
+    finally:
+        c.close()
+    server.wait_for_log(f"trap hit: defer {TRAP}:{server.trap_port} from [{CLIENT}]")
 
 
 def test_a_v2_health_check_is_the_proxy_itself(proxied):

@@ -123,7 +123,7 @@ TEST_F(ServerDrainTest, AMessageBeingReceivedIsAcknowledgedBeforeThe421) {
   server_->drain();
   std::this_thread::sleep_for(std::chrono::milliseconds(100)); // the drain reaches the loop
   EXPECT_EQ(server_->open_sessions(), 1u);                     // still receiving
-  EXPECT_EQ(say(socket, in, " and the rest\r\n.\r\n").substr(0, 25), "250 2.0.0 Ok: queued as ");
+  EXPECT_EQ(say(socket, in, " and the rest\r\n.\r\n").substr(0, 24), "250 2.0.0 Ok: queued as ");
   EXPECT_EQ(reply(socket, in), shutting_down);
   EXPECT_TRUE(sessions_end_within(std::chrono::seconds(5)));
   EXPECT_EQ(spool_->stats().messages, 1u);

@@ -1,5 +1,5 @@
 // cli: the `backstop` command line. Subcommands: serve, check-config, queue, verify, cache,
-// stats, blacklist, offenders, heartbeat.
+// stats, reload, blacklist, offenders, heartbeat.
 #include "app/cli.hpp"
 
 #include "app/blacklist_command.hpp"
@@ -8,6 +8,7 @@
 #include "app/contact_commands.hpp"
 #include "app/heartbeat_command.hpp"
 #include "app/queue_command.hpp"
+#include "app/reload_command.hpp"
 #include "app/serve.hpp"
 #include "app/stats_command.hpp"
 #include "app/verification.hpp"
@@ -120,6 +121,8 @@ int run_cli(int argc, char** argv) {
       "verify", "what backstop knows about a recipient: the cache, then a live callout");
   auto* cache_cmd = app.add_subcommand("cache", "the recipient verification cache");
   auto* stats_cmd = app.add_subcommand("stats", "counters of the running server since it started");
+  auto* reload_cmd =
+      app.add_subcommand("reload", "make the running server re-read its configuration (SIGHUP)");
   auto* blacklist_cmd = app.add_subcommand("blacklist", "the blacklist of repeat offenders");
   BlacklistCommand blacklist_command;
   add_blacklist_commands(*blacklist_cmd, blacklist_command);
@@ -139,7 +142,7 @@ int run_cli(int argc, char** argv) {
   verify_cmd->add_flag("--cached-only", cached_only, "do not ask the primary");
   CacheCommand cache_command;
   add_cache_commands(*cache_cmd, cache_command);
-  for (auto* sub : {serve_cmd, check_cmd, queue_cmd, verify_cmd, cache_cmd, stats_cmd,
+  for (auto* sub : {serve_cmd, check_cmd, queue_cmd, verify_cmd, cache_cmd, stats_cmd, reload_cmd,
                     blacklist_cmd, offenders_cmd}) {
     sub->fallthrough(); // "--config" may come before or after the subcommand
   }
@@ -191,6 +194,9 @@ int run_cli(int argc, char** argv) {
   }
   if (stats_cmd->parsed()) {
     return run_stats_command(*config, stats_json);
+  }
+  if (reload_cmd->parsed()) {
+    return run_reload_command(*config);
   }
   if (auto status = run_contact_commands(*config, contact_commands)) {
     return *status;

@@ -43,6 +43,7 @@ struct SmtpConfig {
   std::chrono::seconds greeting_delay{0};
   std::chrono::seconds command_timeout{300}; // RFC 5321 4.5.3.2.7 server timeout
   std::chrono::seconds data_timeout{180};    // 4.5.3.2.5 data block
+  std::chrono::seconds shutdown_timeout{30}; // SIGTERM: how long open sessions may finish
   std::size_t workers = 0;                   // SMTP event loops; 0 = cores - 1, at least 1
   std::vector<std::string> etrn_clients;     // CIDRs allowed to send ETRN
   bool reject_sender_routing = true;         // 550 5.7.1 for '%', '!', '@' in local parts
@@ -113,6 +114,7 @@ struct DomainConfig {
   // sender_domain_dns_trouble = "accept"; unset = [verify] sender_domain_dns_trouble
   std::optional<bool> accept_sender_dns_trouble;
   std::vector<std::string> decoy; // nolisting MX hosts (names or addresses): never the primary
+  bool operator==(const DomainConfig&) const = default;
 };
 
 // Recipient verification (callouts), its cache, and the checks that keep backscatter away.

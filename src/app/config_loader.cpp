@@ -161,6 +161,7 @@ void read_smtp(TomlReader& r, SmtpConfig& smtp) {
   r.duration("greeting_delay", smtp.greeting_delay);
   r.duration("command_timeout", smtp.command_timeout);
   r.duration("data_timeout", smtp.data_timeout);
+  r.duration("shutdown_timeout", smtp.shutdown_timeout);
   v = smtp.workers;
   r.integer("workers", v, 0, 256);
   smtp.workers = v;

@@ -1,4 +1,4 @@
-// reload_diff: field-by-field comparison of what only a restart applies.
+// reload_diff: field-by-field walk over every option: live ones are copied, the others named.
 #include "app/reload_diff.hpp"
 
 namespace backstop::app {
@@ -7,15 +7,53 @@ namespace {
 
 class Diff {
 public:
+  // Needs a restart: named, not copied.
   template <typename T> void field(const char* key, const T& running, const T& next) {
     if (!(running == next)) {
-      keys.emplace_back(key);
+      plan.restart.emplace_back(key);
     }
   }
-  std::vector<std::string> keys;
+  // Applied live: named and copied into the running configuration.
+  template <typename T> void live(const char* key, T& running, const T& next) {
+    if (!(running == next)) {
+      plan.live.emplace_back(key);
+      running = next;
+    }
+  }
+  ReloadPlan plan;
 };
 
+// The session pipeline is rebuilt from these on every reload (app/verification.cpp), the
+// offender rules and the contacts' lifetime are set again (app/serve.cpp, apply_reload).
+void live_options(Diff& d, Config& a, const Config& b) {
+  d.live("log.level", a.log.level, b.log.level);
+  d.live("smtp.reject_sender_routing", a.smtp.reject_sender_routing, b.smtp.reject_sender_routing);
+  d.live("smtp.shutdown_timeout", a.smtp.shutdown_timeout, b.smtp.shutdown_timeout);
+  d.live("state.contacts_keep", a.state.contacts_keep, b.state.contacts_keep);
+  auto& o = a.offenders;
+  const auto& p = b.offenders;
+  d.live("offenders.threshold", o.threshold, p.threshold);
+  d.live("offenders.window", o.window, p.window);
+  d.live("offenders.listing", o.listing, p.listing);
+  d.live("offenders.keep_offenses", o.keep_offenses, p.keep_offenses);
+  d.live("offenders.allow_networks", o.allow_networks, p.allow_networks);
+  d.live("offenders.allow_ptr_suffixes", o.allow_ptr_suffixes, p.allow_ptr_suffixes);
+  auto& v = a.verify;
+  const auto& w = b.verify;
+  d.live("verify.callout", v.callout, w.callout);
+  d.live("verify.unverified", v.unverified, w.unverified);
+  d.live("verify.max_unknown_recipients", v.max_unknown_recipients, w.max_unknown_recipients);
+  d.live("verify.unknown_recipient_delay", v.unknown_recipient_delay, w.unknown_recipient_delay);
+  d.live("verify.sender_domain", v.sender_domain, w.sender_domain);
+  d.live("verify.sender_domain_dns_trouble", v.accept_sender_dns_trouble,
+         w.accept_sender_dns_trouble);
+  d.live("checks.reject_score", a.checks.reject_score, b.checks.reject_score);
+  d.live("checks", a.checks.sections, b.checks.sections);
+  d.live("domain", a.domains, b.domains); // routes, ETRN, TLS, decoys: reload_delivery()
+}
+
 void top_and_smtp(Diff& d, const Config& a, const Config& b) {
+  d.field("smtp.etrn_clients", a.smtp.etrn_clients, b.smtp.etrn_clients);
   d.field("hostname", a.hostname, b.hostname);
   d.field("local_names", a.local_names, b.local_names);
   d.field("local_addresses", a.local_addresses, b.local_addresses);
@@ -24,7 +62,6 @@ void top_and_smtp(Diff& d, const Config& a, const Config& b) {
   d.field("admin.token", a.admin.token, b.admin.token);
   d.field("admin.sample_interval", a.admin.sample_interval, b.admin.sample_interval);
   d.field("user", a.user, b.user);
-  d.field("log.level", a.log.level, b.log.level);
   d.field("log.format", a.log.format, b.log.format);
   d.field("log.output", a.log.output, b.log.output);
   const auto &s = a.smtp, &t = b.smtp;
@@ -48,7 +85,6 @@ void top_and_smtp(Diff& d, const Config& a, const Config& b) {
   d.field("smtp.command_timeout", s.command_timeout, t.command_timeout);
   d.field("smtp.data_timeout", s.data_timeout, t.data_timeout);
   d.field("smtp.workers", s.workers, t.workers);
-  d.field("smtp.etrn_clients", s.etrn_clients, t.etrn_clients);
 }
 
 void stores(Diff& d, const Config& a, const Config& b) {
@@ -105,12 +141,18 @@ void delivery_and_verify(Diff& d, const Config& a, const Config& b) {
 
 } // namespace
 
-std::vector<std::string> restart_only_changes(const Config& running, const Config& next) {
+ReloadPlan take_live_options(Config& running, const Config& next) {
   Diff d;
   top_and_smtp(d, running, next);
   stores(d, running, next);
   delivery_and_verify(d, running, next);
-  return std::move(d.keys);
+  live_options(d, running, next);
+  return std::move(d.plan);
+}
+
+std::vector<std::string> restart_only_changes(const Config& running, const Config& next) {
+  Config copy = running;
+  return take_live_options(copy, next).restart;
 }
 
 } // namespace backstop::app

@@ -156,8 +156,14 @@ private:
   void sample_history();
   mail::Status start_http_admin();
   void on_signal(int signal);
+  void wait_for_signal();
+  void begin_shutdown();
+  void wait_for_sessions(std::chrono::steady_clock::time_point deadline);
+  void finish_shutdown();
   void reload();
-  void apply_reload();
+  mail::Status apply_reload();
+  nlohmann::json reload_from_control();
+  nlohmann::json control(const nlohmann::json& request); // the socket's and HTTP's requests
   void reload_delivery(const Config& next);
   void start_offenders();
   void apply_offender_rules();
@@ -199,7 +205,11 @@ private:
   std::unique_ptr<monitor::PrimaryMonitor> monitor_;
   std::unique_ptr<monitor::Prober> prober_;
   std::unique_ptr<asio::signal_set> signals_;
-  ServiceManager service_; // systemd notifications and watchdog
+  std::unique_ptr<asio::steady_timer> drain_timer_; // on the first loop, as signals_
+  bool stopping_ = false;                           // SIGTERM seen (signals_'s loop only)
+  bool stopped_ = false;
+  std::atomic<bool> exiting_{false}; // the loops are being stopped
+  ServiceManager service_;           // systemd notifications and watchdog
   // Recipient verification: the state store runs on its own thread (SQLite blocks).
   asio::io_context state_loop_{1};
   std::thread state_thread_;
@@ -729,46 +739,79 @@ void Runtime::reload() {
   service_.ready("running");
 }
 
-void Runtime::apply_reload() {
+// Validated first: a file with errors changes nothing. Then every option is either taken
+// over live (reload_diff.cpp lists which) or named in the log as needing a restart.
+mail::Status Runtime::apply_reload() {
   auto loaded = load_config(config_.source);
   if (auto* errors = std::get_if<ConfigErrors>(&loaded)) {
     for (const auto& e : errors->messages) {
       log_->error("reload: {}", e);
     }
     log_->error("reload: configuration has errors; keeping the running one");
-    return;
+    return mail::make_error(errors->messages.empty() ? "configuration has errors"
+                                                     : errors->messages.front());
   }
-  // Domains, their verification rules and recipient lists are swapped live; sessions that
-  // are open keep the rules they started with.
+  // Sessions that are open keep the pipeline (domains, rules, lists) they started with.
   auto next = std::get<Config>(std::move(loaded));
   auto lists = load_recipient_lists(next);
   if (!lists) {
     log_->error("reload: {}; keeping the running configuration", lists.error().message);
-    return;
+    return lists.error();
   }
-  for (const auto& key : restart_only_changes(config_, next)) {
+  const auto plan = take_live_options(config_, next);
+  for (const auto& key : plan.restart) {
     log_->warn("reload: {} changed; ignored until restart", key);
   }
-  reload_delivery(next);
-  config_.domains = next.domains;
-  config_.verify.callout = next.verify.callout;
-  config_.verify.unverified = next.verify.unverified;
-  config_.verify.sender_domain = next.verify.sender_domain;
-  config_.verify.accept_sender_dns_trouble = next.verify.accept_sender_dns_trouble;
-  config_.smtp.reject_sender_routing = next.smtp.reject_sender_routing;
-  config_.verify.max_unknown_recipients = next.verify.max_unknown_recipients;
-  config_.verify.unknown_recipient_delay = next.verify.unknown_recipient_delay;
-  config_.checks = next.checks;
-  config_.offenders = next.offenders;
+  for (const auto& key : plan.live) {
+    log_->info("reload: {} changed; applied", key);
+  }
+  log_->set_level(spdlog::level::from_str(config_.log.level));
+  reload_delivery(config_);
   apply_offender_rules();
-  config_.state.contacts_keep = next.state.contacts_keep;
-  contacts_->set_keep(next.state.contacts_keep.count());
+  contacts_->set_keep(config_.state.contacts_keep.count());
   install_pipeline(lists.value());
   std::size_t listed = 0;
   for (const auto& [domain, list] : lists.value()) {
     listed += list->size();
   }
   log_->info("reload: {} domains, {} recipient list entries", config_.domains.size(), listed);
+  return mail::Ok{};
+}
+
+// `backstop reload` (control socket thread): the reload runs where SIGHUP's does, on the
+// signal loop, and the answer carries the first error of a file that was refused.
+nlohmann::json Runtime::reload_from_control() {
+  auto done = std::make_shared<std::promise<mail::Status>>();
+  auto result = done->get_future();
+  asio::post(*loops_.front(), [this, done] {
+    if (stopping_) {
+      done->set_value(mail::make_error("the server is shutting down"));
+      return;
+    }
+    service_.reloading();
+    auto status = apply_reload();
+    service_.ready("running");
+    done->set_value(std::move(status));
+  });
+  // A shutdown stops the loop before it runs the reload: never wait for that.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (result.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
+    if (exiting_ || std::chrono::steady_clock::now() > deadline) {
+      return {{"ok", false}, {"error", "the reload did not run (shutting down or stuck)"}};
+    }
+  }
+  auto status = result.get();
+  if (!status) {
+    return {{"ok", false}, {"error", status.error().message}};
+  }
+  return {{"ok", true}};
+}
+
+nlohmann::json Runtime::control(const nlohmann::json& request) {
+  if (request.value("command", "") == "reload") {
+    return reload_from_control(); // not serialised with the others: it waits for the signal loop
+  }
+  return dispatcher_->handle(request);
 }
 
 // Every per-domain behaviour of delivery follows the new domain list: routes, ETRN, the
@@ -796,21 +839,80 @@ void Runtime::reload_delivery(const Config& next) {
   }
 }
 
+void Runtime::wait_for_signal() {
+  signals_->async_wait([this](std::error_code ec, int s) {
+    if (!ec) {
+      on_signal(s);
+    }
+  });
+}
+
 void Runtime::on_signal(int signal) {
   if (signal == SIGHUP) {
-    reload();
-    signals_->async_wait([this](std::error_code ec, int s) {
-      if (!ec) {
-        on_signal(s);
-      }
-    });
+    if (!stopping_) {
+      reload();
+    }
+    wait_for_signal();
+    return;
+  }
+  if (stopping_) {
+    log_->info("signal {} again: stopping now", signal);
+    finish_shutdown();
     return;
   }
   log_->info("signal {}: shutting down", signal);
+  begin_shutdown();
+  wait_for_signal(); // a second SIGTERM cuts the grace period short
+}
+
+// Graceful: no new connections, open sessions end at their next command (a message being
+// received is finished and acknowledged first), for at most [smtp] shutdown_timeout.
+void Runtime::begin_shutdown() {
+  stopping_ = true;
+  service_.stopping();
+  service_.stop_watchdog();
+  server_->drain();
+  const auto grace = config_.smtp.shutdown_timeout;
+  log_->info("shutdown: listeners closed; {} open sessions get up to {}s to finish",
+             server_->open_sessions(), grace.count());
+  drain_timer_ = std::make_unique<asio::steady_timer>(*loops_.front());
+  wait_for_sessions(std::chrono::steady_clock::now() + grace);
+}
+
+void Runtime::wait_for_sessions(std::chrono::steady_clock::time_point deadline) {
+  const auto now = std::chrono::steady_clock::now();
+  if (server_->open_sessions() == 0 || now >= deadline) {
+    finish_shutdown();
+    return;
+  }
+  drain_timer_->expires_after(
+      std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(50), deadline - now));
+  drain_timer_->async_wait([this, deadline](std::error_code ec) {
+    if (!ec) {
+      wait_for_sessions(deadline);
+    }
+  });
+}
+
+// What is still open is cut; deliveries in flight stop and are retried from the spool at the
+// next start (nothing acknowledged is lost: a 250 was only sent after the fdatasync).
+void Runtime::finish_shutdown() {
+  if (stopped_) {
+    return;
+  }
+  stopped_ = true;
+  if (drain_timer_) {
+    drain_timer_->cancel();
+  }
+  const std::size_t left = server_->open_sessions();
+  if (left > 0) {
+    log_->warn("shutdown: closing {} sessions still open", left);
+  }
   shutdown();
 }
 
 void Runtime::shutdown() {
+  exiting_ = true;
   service_.stopping();
   service_.stop_watchdog();
   if (server_) {
@@ -887,9 +989,8 @@ int Runtime::run() {
   auto all = listeners(std::move(*endpoints));
   auto listening = all ? server_->listen(all.value()) : mail::Status(all.error());
   dispatcher_ = std::make_unique<admin::ControlDispatcher>(control_services());
-  auto controlled = control_.start(config_.control_socket(), [this](const nlohmann::json& req) {
-    return dispatcher_->handle(req);
-  });
+  auto controlled = control_.start(config_.control_socket(),
+                                   [this](const nlohmann::json& req) { return control(req); });
   auto admin_http = start_http_admin();
   auto unprivileged = become_user(config_);
   for (const auto& status : {listening, controlled, admin_http, unprivileged}) {
@@ -910,11 +1011,7 @@ int Runtime::run() {
     log_->info("listening on {}", text.str());
   }
   signals_ = std::make_unique<asio::signal_set>(*loops_.front(), SIGINT, SIGTERM, SIGHUP);
-  signals_->async_wait([this](std::error_code ec, int s) {
-    if (!ec) {
-      on_signal(s);
-    }
-  });
+  wait_for_signal();
   log_->info("backstop started: hostname {}, {} domains, {} event loops{}", config_.hostname,
              config_.domains.size(), loops_.size(),
              config_.user.empty() ? "" : ", running as " + config_.user);

@@ -49,7 +49,7 @@ const mail::Reply& refusal_reply(AdmitResult result) {
 
 Server::Server(const SessionOptions& options, ConnectionLimiter& limiter,
                std::vector<asio::io_context*> loops)
-    : options_(options), limiter_(limiter), loops_(std::move(loops)) {
+    : options_(options), limiter_(limiter), loops_(std::move(loops)), sessions_(loops_.size()) {
   const auto started = std::chrono::duration_cast<std::chrono::seconds>(
       std::chrono::system_clock::now().time_since_epoch());
   id_prefix_ = fmt::format("{:x}.", started.count());
@@ -166,6 +166,25 @@ void Server::stop() {
   }
 }
 
+void Server::drain() {
+  draining_ = true;
+  stop();
+  for (std::size_t loop = 0; loop < loops_.size(); ++loop) {
+    asio::post(*loops_[loop], [this, loop] {
+      for (const auto& [key, weak] : sessions_[loop]) {
+        if (auto session = weak.lock()) {
+          session->stop_soon();
+        }
+      }
+    });
+  }
+}
+
+void Server::session_ended(std::size_t loop, const Session* session) {
+  sessions_[loop].erase(session);
+  --open_sessions_;
+}
+
 asio::awaitable<void> Server::accept_loop(Acceptor& entry) {
   asio::ip::tcp::acceptor& acceptor = *entry.socket;
   const Listener& kind = *entry.listener;
@@ -213,7 +232,7 @@ void Server::hand_over(const Acceptor& entry, asio::ip::tcp::socket socket, cons
   if (kind.on_accept) {
     kind.on_accept(peers);
   }
-  start_session(std::move(socket), peers);
+  start_session(entry.loop, std::move(socket), peers);
 }
 
 // Closed without a banner: whoever is there is not a proxy we trust, or not a working one.
@@ -252,8 +271,13 @@ asio::awaitable<void> Server::admit_proxied(const Acceptor& entry, asio::ip::tcp
   hand_over(entry, std::move(socket), peers);
 }
 
-void Server::start_session(asio::ip::tcp::socket socket, const Peers& peers) {
+void Server::start_session(std::size_t loop, asio::ip::tcp::socket socket, const Peers& peers) {
   const std::string ip = mail::unmapped(peers.remote.address()).to_string();
+  if (draining_) { // accepted just before the listener closed
+    const auto reply = mail::replies::shutting_down.with_text(options_.hostname + " shutting down");
+    asio::co_spawn(socket.get_executor(), refuse(std::move(socket), reply), asio::detached);
+    return;
+  }
   Admission admission;
   const auto admitted = limiter_.admit(ip, admission);
   auto executor = socket.get_executor();
@@ -272,8 +296,11 @@ void Server::start_session(asio::ip::tcp::socket socket, const Peers& peers) {
   std::string id = id_prefix_ + std::to_string(++sessions_started_);
   auto session = std::make_shared<Session>(options_, std::move(socket), peers, std::move(admission),
                                            std::move(id));
-  asio::co_spawn(executor, Session::run(std::move(session)),
-                 [ip, log = options_.log](std::exception_ptr e) {
+  sessions_[loop].emplace(session.get(), session);
+  ++open_sessions_;
+  asio::co_spawn(executor, Session::run(session),
+                 [this, loop, key = session.get(), ip, log = options_.log](std::exception_ptr e) {
+                   session_ended(loop, key);
                    if (!e || !log) {
                      return;
                    }

@@ -14,6 +14,7 @@
 #include <asio.hpp>
 #include <atomic>
 #include <deque>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -29,7 +30,13 @@ public:
   // The same for listeners of any kind.
   mail::Status listen(const std::vector<Listener>& listeners);
   std::vector<asio::ip::tcp::endpoint> bound() const;
+  // Closes every listening socket (on its own loop); sessions go on.
   void stop();
+  // Shutdown: stop(), refuse what was accepted meanwhile, and tell every open session to end
+  // (Session::stop_soon: 421 at its next command).
+  void drain();
+  // SMTP sessions not yet ended, on every loop (trap connections are not counted).
+  std::size_t open_sessions() const { return open_sessions_.load(); }
 
 private:
   struct Acceptor {
@@ -44,7 +51,8 @@ private:
   asio::awaitable<void> admit_proxied(const Acceptor& entry, asio::ip::tcp::socket socket,
                                       Peers peers);
   void drop_proxied(asio::ip::tcp::socket& socket, const Peers& peers, const std::string& why);
-  void start_session(asio::ip::tcp::socket socket, const Peers& peers);
+  void start_session(std::size_t loop, asio::ip::tcp::socket socket, const Peers& peers);
+  void session_ended(std::size_t loop, const Session* session);
   // One socket of endpoint on loop; port 0 is not allowed (the caller fixes it first).
   mail::Status open_acceptor(std::size_t loop, const asio::ip::tcp::endpoint& endpoint,
                              const Listener& listener);
@@ -56,6 +64,10 @@ private:
   std::atomic<std::uint64_t> sessions_started_ = 0;  // every loop accepts
   std::vector<std::unique_ptr<Listener>> listeners_; // stable: acceptors point at them
   std::deque<Acceptor> acceptors_;                   // stable: each accept loop holds its entry
+  // Per loop, touched only on that loop: the sessions drain() must reach.
+  std::vector<std::map<const Session*, std::weak_ptr<Session>>> sessions_;
+  std::atomic<std::size_t> open_sessions_ = 0;
+  std::atomic<bool> draining_ = false;
 };
 
 } // namespace backstop::smtp

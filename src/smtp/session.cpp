@@ -61,16 +61,30 @@ asio::awaitable<bool> Session::flush() {
   co_return !ec;
 }
 
-asio::awaitable<bool> Session::read_more(std::chrono::seconds timeout, std::size_t chunk) {
+asio::awaitable<bool> Session::read_more(std::chrono::seconds timeout, std::size_t chunk,
+                                         bool command) {
   if (!co_await flush()) {
     co_return false;
+  }
+  if (command && stopping_) {
+    co_return false; // told to stop while the replies were written
   }
   char* room = input_.prepare(chunk);
   set_deadline(timeout);
   std::error_code ec;
+  awaiting_command_ = command; // only the read: a cancelled write would lose a reply
   std::size_t n = co_await transport_.read_some(asio::buffer(room, chunk), ec);
+  awaiting_command_ = false;
   input_.commit(ec ? 0 : n);
   co_return !ec && n > 0;
+}
+
+void Session::stop_soon() {
+  stopping_ = true;
+  if (awaiting_command_) {
+    std::error_code ignored;
+    transport_.socket().cancel(ignored); // the read ends; converse() answers 421
+  }
 }
 
 asio::awaitable<std::optional<std::string_view>> Session::read_command_line() {
@@ -84,7 +98,8 @@ asio::awaitable<std::optional<std::string_view>> Session::read_command_line() {
       consume(lf == std::string_view::npos ? pending.size() : lf + 1);
       discarding_long_line_ = lf == std::string_view::npos;
       if (discarding_long_line_) {
-        const bool more = co_await read_more(options_.limits.command_timeout, command_read_chunk);
+        const bool more =
+            co_await read_more(options_.limits.command_timeout, command_read_chunk, true);
         if (!more) {
           co_return std::nullopt;
         }
@@ -106,7 +121,7 @@ asio::awaitable<std::optional<std::string_view>> Session::read_command_line() {
       reply_error(mail::replies::line_too_long);
       continue;
     case LineStatus::NeedMore:
-      if (!co_await read_more(options_.limits.command_timeout, command_read_chunk)) {
+      if (!co_await read_more(options_.limits.command_timeout, command_read_chunk, true)) {
         co_return std::nullopt;
       }
       continue;
@@ -190,9 +205,15 @@ asio::awaitable<void> Session::converse() {
   asio::co_spawn(transport_.socket().get_executor(), watchdog(shared_from_this()), asio::detached);
   const bool greeted = co_await greet();
   bool closed_by_command = false;
+  bool shut_down = false; // the loop ended for the server's shutdown, not the client
   for (; greeted;) {
+    if (stopping_) { // no next command is read
+      shut_down = true;
+      break;
+    }
     auto line = co_await read_command_line();
     if (!line) {
+      shut_down = stopping_ && !timed_out_;
       break;
     }
     if (co_await dispatch(parse_command(*line), line->size() + 2) == Outcome::Close) {
@@ -206,6 +227,8 @@ asio::awaitable<void> Session::converse() {
     reply(mail::replies::timeout);
   } else if (errors_ >= options_.limits.max_errors) {
     reply(mail::replies::too_many_errors);
+  } else if (shut_down) {
+    reply(mail::replies::shutting_down.with_text(options_.hostname + " shutting down"));
   }
   co_await flush();
   closed_ = true;

@@ -39,6 +39,10 @@ public:
   // Runs the conversation to its end. The coroutine owns the session through self, since a
   // lazily started coroutine cannot rely on its caller's shared_ptr still being there.
   static asio::awaitable<void> run(std::shared_ptr<Session> self);
+  // Shutdown (on the session's loop): a session waiting for a command gets 421 at once, a
+  // busy one (DATA, a policy decision) finishes that step and gets 421 instead of its next
+  // command.
+  void stop_soon();
 
 private:
   enum class Outcome { Continue, Close };
@@ -50,7 +54,9 @@ private:
   };
 
   // I/O (session.cpp)
-  asio::awaitable<bool> read_more(std::chrono::seconds timeout, std::size_t chunk);
+  // command: waiting for the client's next command, the one wait that shutdown cuts short.
+  asio::awaitable<bool> read_more(std::chrono::seconds timeout, std::size_t chunk,
+                                  bool command = false);
   asio::awaitable<bool> flush();
   asio::awaitable<std::optional<std::string_view>> read_command_line();
   static asio::awaitable<void> watchdog(std::shared_ptr<Session> self);
@@ -91,6 +97,8 @@ private:
   std::chrono::steady_clock::time_point deadline_;
   bool closed_ = false;
   bool timed_out_ = false;
+  bool stopping_ = false;         // the server shuts down: 421 before the next command
+  bool awaiting_command_ = false; // reading a command line (not DATA, not writing)
 
   InputBuffer input_;
   bool discarding_long_line_ = false;

@@ -111,8 +111,9 @@ class Backstop:
         self.sections = {
             "": {"hostname": HOSTNAME},
             "log": {"level": "debug"},
+            # A test's stop() waits for the shutdown: 5 s at most for sessions left open.
             "smtp": {"listen": [f"127.0.0.1:{self.port}"], "workers": 2,
-                     "max_connections_per_ip": 200},
+                     "max_connections_per_ip": 200, "shutdown_timeout": "5s"},
             "queue": {"dir": self.queue_dir},
             "state": {"backend": "sqlite", "path": str(tmp_path / "state.db")},
             # A closed loopback port: nothing is ever resolved through the host's resolver.

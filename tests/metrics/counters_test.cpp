@@ -47,7 +47,7 @@ TEST(Counters, EachCounterIsReportedUnderItsOwnName) {
   EXPECT_EQ(sampled(counters, "sender_callout_cache_misses"), 28U);
   EXPECT_EQ(sampled(counters, "greylist_memory_hits"), 29U);
   EXPECT_EQ(sampled(counters, "blacklist_unchecked"), 30U);
-  EXPECT_EQ(sampled(counters, "proxy_refused"), 31U);
+  EXPECT_EQ(sampled(counters, "proxy_refused"), 36U);
   std::set<std::uint64_t> values;
   for (const auto& s : counters.samples()) {
     values.insert(s.value);

@@ -4,6 +4,7 @@
 #include "admin/control_socket.hpp"
 #include "app/blacklist_zone.hpp"
 #include "app/offenders.hpp"
+#include "app/state_options.hpp"
 #include "app/time_format.hpp"
 #include "mail/clock.hpp"
 #include "mail/ip_address.hpp"
@@ -24,7 +25,7 @@ using nlohmann::json;
 namespace {
 
 mail::Result<std::unique_ptr<state::Store>> open(const Config& config) {
-  return state::open_store({config.state.backend, config.state.path, false});
+  return state::open_store(store_options(config.state));
 }
 
 // The address as the server records it: textual, an IPv4-mapped one as IPv4.

@@ -69,6 +69,8 @@ constexpr std::array<CounterName, counter_count> names{{
      "without asking the state store"},
     {Counter::BlacklistUnchecked, "blacklist_unchecked",
      "recipients accepted without the blacklist check: the state store failed or was slow"},
+    {Counter::StateStoreErrors, "state_store_errors",
+     "state store calls that failed: Redis down, slower than [state] timeout, or refusing"},
 }};
 
 } // namespace

@@ -45,9 +45,10 @@ enum class Counter : std::size_t {
   SenderCalloutCacheMisses,
   GreylistMemoryHits,
   BlacklistUnchecked,
+  StateStoreErrors, // state store calls that failed (Redis down, slow or refusing)
 };
 inline constexpr std::size_t counter_count =
-    static_cast<std::size_t>(Counter::BlacklistUnchecked) + 1;
+    static_cast<std::size_t>(Counter::StateStoreErrors) + 1;
 
 struct CounterSample {
   std::string_view name; // snake_case, stable: scripts and dashboards use it

@@ -73,9 +73,13 @@ public:
     }
   }
 
-private:
-  RedisServer() {
-    const int wanted = free_loopback_port();
+  RedisServer() { start_on(free_loopback_port()); }
+
+  int last_port = 0;
+  // Starts redis-server on that port (again, after stop()).
+  void start_on(int wanted) {
+    last_port = wanted;
+    why.clear();
     const std::string port_text = std::to_string(wanted);
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -99,6 +103,8 @@ private:
     why = "redis-server did not answer on 127.0.0.1:" + port_text + " within 5 s";
     stop();
   }
+
+private:
   pid_t pid_ = -1;
 };
 

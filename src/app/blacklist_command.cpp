@@ -5,6 +5,7 @@
 #include "admin/offender_json.hpp"
 #include "app/blacklist_zone.hpp"
 #include "app/offenders.hpp"
+#include "app/state_options.hpp"
 #include "app/time_format.hpp"
 #include "mail/clock.hpp"
 #include "mail/ip_address.hpp"
@@ -25,7 +26,7 @@ using nlohmann::json;
 namespace {
 
 mail::Result<std::unique_ptr<state::Store>> open(const Config& config) {
-  return state::open_store({config.state.backend, config.state.path, false});
+  return state::open_store(store_options(config.state));
 }
 
 // The address as the server records it: textual, an IPv4-mapped one as IPv4.

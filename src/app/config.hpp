@@ -77,8 +77,12 @@ struct QueueConfig {
 };
 
 struct StateConfig {
-  std::string backend = "sqlite";
+  std::string backend = "sqlite"; // or "redis" (shared by several backstop hosts)
   std::filesystem::path path = "/var/lib/backstop/state.db";
+  std::string url = "redis://127.0.0.1:6379/0";  // redis: where
+  std::string password;                          // redis: AUTH, overrides one in url
+  std::string key_prefix = "backstop:";          // redis: before every key
+  std::chrono::milliseconds timeout{10};         // redis: deadline of each call
   std::chrono::seconds contacts_keep{7 * 86400}; // MX contacts are forgotten after this
 };
 

@@ -10,6 +10,7 @@
 #include "mail/address.hpp"
 #include "mail/cidr.hpp"
 #include "state/offender_allowlist.hpp"
+#include "state/redis_connection.hpp"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -189,12 +190,22 @@ void read_queue(TomlReader& r, QueueConfig& queue) {
 
 void read_state(TomlReader& r, StateConfig& state) {
   r.string("backend", state.backend);
-  if (state.backend != "sqlite") {
-    r.error("backend", "must be \"sqlite\" (the redis backend is not available yet)");
+  if (state.backend != "sqlite" && state.backend != "redis") {
+    r.error("backend", "must be \"sqlite\" or \"redis\"");
   }
   std::string path = state.path.string();
   r.string("path", path);
   state.path = path;
+  r.string("url", state.url);
+  if (auto parsed = state::parse_redis_url(state.url); !parsed) {
+    r.error("url", parsed.error().message);
+  }
+  r.string("password", state.password);
+  r.string("key_prefix", state.key_prefix);
+  r.millis("timeout", state.timeout);
+  if (state.timeout.count() <= 0) {
+    r.error("timeout", "must be at least 1 ms");
+  }
   r.duration("contacts_keep", state.contacts_keep);
   r.finish();
 }

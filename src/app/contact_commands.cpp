@@ -4,6 +4,7 @@
 
 #include "admin/control_socket.hpp"
 #include "app/ingest.hpp"
+#include "app/state_options.hpp"
 #include "app/time_format.hpp"
 #include "mail/ip_address.hpp"
 #include "state/store.hpp"
@@ -20,7 +21,7 @@ using nlohmann::json;
 namespace {
 
 mail::Result<std::unique_ptr<state::Store>> open(const Config& config) {
-  return state::open_store({config.state.backend, config.state.path, false});
+  return state::open_store(store_options(config.state));
 }
 
 int run_ingest(const Config& config, const ContactCommands& c) {

@@ -94,6 +94,10 @@ void stores(Diff& d, const Config& a, const Config& b) {
   d.field("queue.commit_delay_us", a.queue.commit_delay_us, b.queue.commit_delay_us);
   d.field("state.backend", a.state.backend, b.state.backend);
   d.field("state.path", a.state.path, b.state.path);
+  d.field("state.url", a.state.url, b.state.url);
+  d.field("state.password", a.state.password, b.state.password);
+  d.field("state.key_prefix", a.state.key_prefix, b.state.key_prefix);
+  d.field("state.timeout", a.state.timeout, b.state.timeout);
   d.field("dns.servers", a.dns.servers, b.dns.servers);
   d.field("dns.timeout", a.dns.timeout, b.dns.timeout);
   d.field("dns.tries", a.dns.tries, b.dns.tries);

@@ -18,6 +18,7 @@
 #include "app/privileges.hpp"
 #include "app/reload_diff.hpp"
 #include "app/service_manager.hpp"
+#include "app/state_options.hpp"
 #include "app/verification.hpp"
 #include "checks/blacklist_ptr.hpp"
 #include "delivery/callout_client.hpp"
@@ -530,7 +531,13 @@ mail::Status Runtime::start_verification() {
   if (auto made = make_check_resolver(); !made) {
     return made;
   }
-  auto store = state::open_store({config_.state.backend, config_.state.path, false});
+  auto opening = store_options(config_.state);
+  // Redis: each outage and each recovery once in the log, every failed call counted.
+  opening.health = [log = log_](bool up, const std::string& why) {
+    up ? log->info("state: redis is up: {}", why) : log->error("state: redis is down: {}", why);
+  };
+  opening.error = [counters = &counters_] { counters->add(metrics::Counter::StateStoreErrors); };
+  auto store = state::open_store(opening);
   if (!store) {
     return store.error();
   }

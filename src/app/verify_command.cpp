@@ -3,6 +3,7 @@
 
 #include "admin/control_socket.hpp"
 #include "app/logging.hpp"
+#include "app/state_options.hpp"
 #include "app/time_format.hpp"
 #include "app/verification.hpp"
 #include "dns/resolver.hpp"
@@ -27,7 +28,7 @@ json entry_json(const state::VerifyEntry& e) {
 }
 
 mail::Result<std::unique_ptr<state::Store>> open(const Config& config) {
-  return state::open_store({config.state.backend, config.state.path, false});
+  return state::open_store(store_options(config.state));
 }
 
 const char* result_name(policy::ProbeResult r) {

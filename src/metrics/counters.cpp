@@ -82,6 +82,8 @@ constexpr std::array<CounterName, counter_count> names{{
     {Counter::ProxyRefused, "proxy_refused",
      "connections to a proxy_protocol listener closed before the banner: not from a trusted "
      "proxy, or no valid PROXY header in time"},
+    {Counter::StateStoreErrors, "state_store_errors",
+     "state store calls that failed: Redis down, slower than [state] timeout, or refusing"},
 }};
 
 } // namespace

@@ -53,9 +53,11 @@ enum class Counter : std::size_t {
   MessagesDelivered,  // every recipient delivered, the message removed
   MessagesDeferred,   // a delivery attempt left recipients waiting
   MessagesBounced,    // removed with at least one recipient given up
-  ProxyRefused, // proxy listeners: an untrusted peer, a malformed or missing PROXY header
+  ProxyRefused,       // proxy listeners: an untrusted peer, a malformed or missing PROXY header
+  StateStoreErrors,   // state store calls that failed (Redis down, slow or refusing)
 };
-inline constexpr std::size_t counter_count = static_cast<std::size_t>(Counter::ProxyRefused) + 1;
+inline constexpr std::size_t counter_count =
+    static_cast<std::size_t>(Counter::StateStoreErrors) + 1;
 
 // How an SMTP session ended, one label value each of backstop_sessions_total.
 enum class SessionOutcome : std::size_t {

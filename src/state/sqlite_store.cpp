@@ -2,6 +2,7 @@
 // by every concern's store; WAL so that the CLI can read and write while the server runs.
 // synchronous=NORMAL: a power cut may forget the last answers, which only costs a repeated
 // callout or one more greylisting delay; the queue, not this file, holds mail.
+#include "state/redis_stores.hpp"
 #include "state/sqlite_stores.hpp"
 #include "state/store.hpp"
 
@@ -69,6 +70,9 @@ mail::Result<std::unique_ptr<Store>> open_sqlite(const StoreOptions& options) {
 mail::Result<std::unique_ptr<Store>> open_store(const StoreOptions& options) {
   if (options.backend == "sqlite") {
     return open_sqlite(options);
+  }
+  if (options.backend == "redis") {
+    return open_redis(options);
   }
   return mail::make_error("state.backend \"" + options.backend + "\" is not available");
 }

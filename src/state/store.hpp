@@ -1,9 +1,9 @@
 // store: the state store, what backstop remembers apart from the queue, split by concern:
 // recipient verification answers (VerifyStore), greylisting (GreylistStore) and offenders
 // with the blacklist (OffenderStore) now; primary status later, each its own interface reached from
-// here. One backend serves every concern: SQLite (embedded, default) and later Redis (shared by
-// several backstop hosts). Calls block: the server runs them on the store's own thread
-// through state/async_store.hpp; the CLI calls them directly. Every call may fail with a
+// here. One backend serves every concern: SQLite (embedded, default) or Redis (shared by
+// several backstop hosts, state/redis_stores.hpp). Calls block: the server runs them on the store's
+// own thread through state/async_store.hpp; the CLI calls them directly. Every call may fail with a
 // typed state::Error, never an exception.
 #pragma once
 
@@ -14,7 +14,9 @@
 #include "state/primary_status_store.hpp"
 #include "state/verify_store.hpp"
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -31,9 +33,16 @@ public:
 };
 
 struct StoreOptions {
-  std::string backend = "sqlite";
-  std::filesystem::path path;
-  bool read_only = false;
+  std::string backend = "sqlite"; // "sqlite" or "redis"
+  std::filesystem::path path;     // sqlite: the file
+  bool read_only = false;         // sqlite: the CLI's reads
+  // redis: where, as whom, under which key prefix, and each call's deadline.
+  std::string url = "redis://127.0.0.1:6379/0";
+  std::string password{}; // overrides one in the URL
+  std::string key_prefix = "backstop:";
+  std::chrono::milliseconds timeout{10};
+  std::function<void(bool up, const std::string& why)> health{}; // each down/up transition
+  std::function<void()> error{};                                 // each failed call
 };
 
 // A configuration error (unknown backend, a path that cannot be opened) for the operator.

@@ -48,6 +48,7 @@ TEST(Counters, EachCounterIsReportedUnderItsOwnName) {
   EXPECT_EQ(sampled(counters, "greylist_memory_hits"), 29U);
   EXPECT_EQ(sampled(counters, "blacklist_unchecked"), 30U);
   EXPECT_EQ(sampled(counters, "proxy_refused"), 36U);
+  EXPECT_EQ(sampled(counters, "state_store_errors"), 37U);
   std::set<std::uint64_t> values;
   for (const auto& s : counters.samples()) {
     values.insert(s.value);

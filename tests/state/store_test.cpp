@@ -1,7 +1,9 @@
-// sqlite_store_test: the SQLite state store against a real file in a temporary directory:
+// store_test: the verification store of each backend (SQLite in a real file in a temporary
+// directory, Redis in a real redis-server: state/store_backends.hpp):
 // what is put comes back until it expires, erase patterns touch only what they name, the
 // file survives a reopen, and every failure is an Error value, never an exception.
 #include "state/store.hpp"
+#include "state/store_backends.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -19,12 +21,12 @@ VerifyEntry entry(std::string address, VerifyResult result, std::int64_t checked
                      expires_at};
 }
 
-class SqliteStoreTest : public ::testing::Test {
+class VerifyStoreTest : public ::testing::TestWithParam<std::string> {
 protected:
   void SetUp() override {
+    SKIP_UNLESS_BACKEND(GetParam());
     dir_ = fs::temp_directory_path() /
-           ("sqlite_store_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+           ("sqlite_store_test_" + std::to_string(::getpid()) + "_" + testing::test_dir_name());
     fs::remove_all(dir_);
     store_ = open();
     ASSERT_NE(store_, nullptr);
@@ -35,7 +37,7 @@ protected:
   }
 
   std::unique_ptr<Store> open(bool read_only = false) {
-    auto store = open_store({"sqlite", dir_ / "state.db", read_only});
+    auto store = testing::open_test_store(GetParam(), dir_, read_only);
     EXPECT_TRUE(store.ok()) << (store.ok() ? "" : store.error().message);
     return store.ok() ? std::move(store.value()) : nullptr;
   }
@@ -76,7 +78,7 @@ protected:
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(SqliteStoreTest, PutThenGetReturnsEveryField) {
+TEST_P(VerifyStoreTest, PutThenGetReturnsEveryField) {
   put(VerifyEntry{"user@example.test", VerifyResult::Invalid, "550 5.1.1 no such user", 123, 456});
   const auto got = get("user@example.test", 200);
   ASSERT_TRUE(got.has_value());
@@ -87,12 +89,12 @@ TEST_F(SqliteStoreTest, PutThenGetReturnsEveryField) {
   EXPECT_EQ(got->expires_at, 456);
 }
 
-TEST_F(SqliteStoreTest, UnknownAddressIsAbsentNotAnError) {
+TEST_P(VerifyStoreTest, UnknownAddressIsAbsentNotAnError) {
   put_live("user@example.test");
   EXPECT_FALSE(get("other@example.test").has_value());
 }
 
-TEST_F(SqliteStoreTest, ExpiredEntryIsNeitherReturnedNorListed) {
+TEST_P(VerifyStoreTest, ExpiredEntryIsNeitherReturnedNorListed) {
   put(entry("soon@example.test", VerifyResult::Valid, 100, 200));
   put(entry("later@example.test", VerifyResult::Valid, 100, 300));
   EXPECT_TRUE(get("soon@example.test", 199).has_value());
@@ -101,7 +103,7 @@ TEST_F(SqliteStoreTest, ExpiredEntryIsNeitherReturnedNorListed) {
   EXPECT_EQ(addresses(200), (std::vector<std::string>{"later@example.test"}));
 }
 
-TEST_F(SqliteStoreTest, PutOverwritesTheSameAddress) {
+TEST_P(VerifyStoreTest, PutOverwritesTheSameAddress) {
   put(entry("user@example.test", VerifyResult::Valid, 100, 1000));
   put(VerifyEntry{"user@example.test", VerifyResult::Invalid, "550 gone", 150, 900});
   const auto got = get("user@example.test");
@@ -112,7 +114,7 @@ TEST_F(SqliteStoreTest, PutOverwritesTheSameAddress) {
   EXPECT_EQ(addresses().size(), 1u);
 }
 
-TEST_F(SqliteStoreTest, ListIsOrderedByAddress) {
+TEST_P(VerifyStoreTest, ListIsOrderedByAddress) {
   for (const char* a : {"m@example.test", "a@example.test", "z@example.test", "b@other.test"}) {
     put_live(a);
   }
@@ -120,7 +122,7 @@ TEST_F(SqliteStoreTest, ListIsOrderedByAddress) {
                                                    "m@example.test", "z@example.test"}));
 }
 
-TEST_F(SqliteStoreTest, EraseOneAddressLeavesTheOthers) {
+TEST_P(VerifyStoreTest, EraseOneAddressLeavesTheOthers) {
   put_live("a@example.test");
   put_live("b@example.test");
   EXPECT_EQ(erase("a@example.test"), 1u);
@@ -128,7 +130,7 @@ TEST_F(SqliteStoreTest, EraseOneAddressLeavesTheOthers) {
   EXPECT_EQ(addresses(), (std::vector<std::string>{"b@example.test"}));
 }
 
-TEST_F(SqliteStoreTest, EraseDomainTakesOnlyThatDomain) {
+TEST_P(VerifyStoreTest, EraseDomainTakesOnlyThatDomain) {
   for (const char* a : {"a@example.test", "b@example.test", "a@xexample.test", "a@sub.example.test",
                         "a@example.test.other"}) {
     put_live(a);
@@ -138,7 +140,7 @@ TEST_F(SqliteStoreTest, EraseDomainTakesOnlyThatDomain) {
                                                    "a@xexample.test"}));
 }
 
-TEST_F(SqliteStoreTest, EraseDomainTreatsLikeWildcardsLiterally) {
+TEST_P(VerifyStoreTest, EraseDomainTreatsLikeWildcardsLiterally) {
   for (const char* a : {"a@ex_mple.test", "a@example.test", "b@e%.test", "b@eee.test"}) {
     put_live(a);
   }
@@ -147,14 +149,15 @@ TEST_F(SqliteStoreTest, EraseDomainTreatsLikeWildcardsLiterally) {
   EXPECT_EQ(addresses(), (std::vector<std::string>{"a@example.test", "b@eee.test"}));
 }
 
-TEST_F(SqliteStoreTest, EmptyPatternErasesEverything) {
+TEST_P(VerifyStoreTest, EmptyPatternErasesEverything) {
   put_live("a@example.test");
   put_live("b@other.test");
   EXPECT_EQ(erase(""), 2u);
   EXPECT_TRUE(addresses().empty());
 }
 
-TEST_F(SqliteStoreTest, EraseExpiredRemovesOnlyDeadRows) {
+TEST_P(VerifyStoreTest, EraseExpiredRemovesOnlyDeadRows) {
+  SQLITE_ONLY("purging rows; Redis keys expire by their TTL (redis_store_test checks the TTLs)");
   put(entry("dead@example.test", VerifyResult::Invalid, 100, 200));
   put(entry("alive@example.test", VerifyResult::Valid, 100, 1000));
   auto erased = verify().erase_expired(200);
@@ -165,7 +168,7 @@ TEST_F(SqliteStoreTest, EraseExpiredRemovesOnlyDeadRows) {
   EXPECT_TRUE(get("alive@example.test", 150).has_value());
 }
 
-TEST_F(SqliteStoreTest, EntriesSurviveReopen) {
+TEST_P(VerifyStoreTest, EntriesSurviveReopen) {
   put(VerifyEntry{"user@example.test", VerifyResult::Valid, "250 ok", 100, 1000});
   store_.reset();
   store_ = open();
@@ -176,7 +179,8 @@ TEST_F(SqliteStoreTest, EntriesSurviveReopen) {
   EXPECT_EQ(got->expires_at, 1000);
 }
 
-TEST_F(SqliteStoreTest, ReadOnlyStoreReadsButRefusesWrites) {
+TEST_P(VerifyStoreTest, ReadOnlyStoreReadsButRefusesWrites) {
+  SQLITE_ONLY("a read-only SQLite file; Redis has no read-only open");
   put_live("user@example.test");
   auto reader = open(/*read_only=*/true);
   ASSERT_NE(reader, nullptr);
@@ -189,7 +193,8 @@ TEST_F(SqliteStoreTest, ReadOnlyStoreReadsButRefusesWrites) {
   EXPECT_TRUE(get("user@example.test").has_value());
 }
 
-TEST_F(SqliteStoreTest, PathUnderARegularFileIsAnError) {
+TEST_P(VerifyStoreTest, PathUnderARegularFileIsAnError) {
+  SQLITE_ONLY("about SQLite files");
   const fs::path blocker = dir_ / "not-a-dir";
   std::ofstream(blocker) << "x";
   const fs::path path = blocker / "state.db";
@@ -198,16 +203,21 @@ TEST_F(SqliteStoreTest, PathUnderARegularFileIsAnError) {
   EXPECT_NE(store.error().message.find(path.string()), std::string::npos) << store.error().message;
 }
 
-TEST_F(SqliteStoreTest, PathThatIsADirectoryIsAnError) {
+TEST_P(VerifyStoreTest, PathThatIsADirectoryIsAnError) {
+  SQLITE_ONLY("about SQLite files");
   auto store = open_store({"sqlite", dir_, false});
   EXPECT_FALSE(store.ok());
 }
 
-TEST_F(SqliteStoreTest, UnknownBackendIsAnError) {
-  auto store = open_store({"redis", dir_ / "state.db", false});
+TEST_P(VerifyStoreTest, UnknownBackendIsAnError) {
+  SQLITE_ONLY("about the backend names, not a backend");
+  auto store = open_store({"memcached", dir_ / "state.db", false});
   ASSERT_FALSE(store.ok());
-  EXPECT_NE(store.error().message.find("redis"), std::string::npos) << store.error().message;
+  EXPECT_NE(store.error().message.find("memcached"), std::string::npos) << store.error().message;
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, VerifyStoreTest, ::testing::ValuesIn(testing::store_backends()),
+                         testing::backend_name);
 
 } // namespace
 } // namespace backstop::state

@@ -1,7 +1,9 @@
-// sqlite_primary_status_store_test: the monitor's state and history in a real SQLite file:
-// each change updates the host's current state and is appended to the history, old history
-// is dropped, both survive a reopen, and the history reads by domain and time.
+// primary_status_store_test: (every backend: state/store_backends.hpp) the monitor's state and
+// history in a real SQLite file: each change updates the host's current state and is appended to
+// the history, old history is dropped, both survive a reopen, and the history reads by domain and
+// time.
 #include "state/store.hpp"
+#include "state/store_backends.hpp"
 
 #include <filesystem>
 #include <gtest/gtest.h>
@@ -14,12 +16,12 @@ namespace fs = std::filesystem;
 
 constexpr std::int64_t t0 = 1795392000;
 
-class SqlitePrimaryStatusStoreTest : public ::testing::Test {
+class PrimaryStatusStoreTest : public ::testing::TestWithParam<std::string> {
 protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("sqlite_primary_status_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    SKIP_UNLESS_BACKEND(GetParam());
+    dir_ = fs::temp_directory_path() / ("sqlite_primary_status_test_" + std::to_string(::getpid()) +
+                                        "_" + testing::test_dir_name());
     fs::remove_all(dir_);
     reopen();
   }
@@ -29,7 +31,7 @@ protected:
   }
   void reopen() {
     store_.reset();
-    auto opened = open_store({"sqlite", dir_ / "state.db", false});
+    auto opened = testing::open_test_store(GetParam(), dir_);
     ASSERT_TRUE(opened.ok()) << opened.error().message;
     store_ = std::move(opened.value());
   }
@@ -45,7 +47,7 @@ protected:
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(SqlitePrimaryStatusStoreTest, ChangesSetTheCurrentStateAndAreKeptInOrder) {
+TEST_P(PrimaryStatusStoreTest, ChangesSetTheCurrentStateAndAreKeptInOrder) {
   change("example.test", "unknown", "up", t0);
   change("example.test", "up", "down", t0 + 60);
   auto current = status().current();
@@ -64,7 +66,7 @@ TEST_F(SqlitePrimaryStatusStoreTest, ChangesSetTheCurrentStateAndAreKeptInOrder)
   EXPECT_EQ(history.value()[1].reason, "up->down");
 }
 
-TEST_F(SqlitePrimaryStatusStoreTest, SurvivesAReopen) {
+TEST_P(PrimaryStatusStoreTest, SurvivesAReopen) {
   change("example.test", "unknown", "up", t0);
   reopen();
   auto current = status().current();
@@ -74,7 +76,7 @@ TEST_F(SqlitePrimaryStatusStoreTest, SurvivesAReopen) {
   EXPECT_EQ(status().history("example.test", 0, 10).value().size(), 1u);
 }
 
-TEST_F(SqlitePrimaryStatusStoreTest, HistoryByDomainAndSinceAndOldHistoryDropped) {
+TEST_P(PrimaryStatusStoreTest, HistoryByDomainAndSinceAndOldHistoryDropped) {
   change("a.test", "unknown", "up", t0, 100);
   change("b.test", "unknown", "down", t0 + 50, 100);
   change("a.test", "up", "down", t0 + 200, 100); // drops what is older than t0 + 100
@@ -87,6 +89,9 @@ TEST_F(SqlitePrimaryStatusStoreTest, HistoryByDomainAndSinceAndOldHistoryDropped
   EXPECT_EQ(status().history("", t0 + 205, 10).value().size(), 1u);
   EXPECT_EQ(status().current().value().size(), 2u) << "current states are never dropped";
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, PrimaryStatusStoreTest,
+                         ::testing::ValuesIn(testing::store_backends()), testing::backend_name);
 
 } // namespace
 } // namespace backstop::state

@@ -1,7 +1,8 @@
-// sqlite_greylist_store_test: greylisting state in a real SQLite file in a temporary
-// directory: a triplet's life (new, early, passed, expired), the network allowlist after N
-// passes, known SPF-pass domains, purging, and that it all survives a reopen.
+// greylist_store_test: (every backend: state/store_backends.hpp) greylisting state in a real SQLite
+// file in a temporary directory: a triplet's life (new, early, passed, expired), the network
+// allowlist after N passes, known SPF-pass domains, purging, and that it all survives a reopen.
 #include "state/store.hpp"
+#include "state/store_backends.hpp"
 
 #include <filesystem>
 #include <gtest/gtest.h>
@@ -14,12 +15,12 @@ namespace fs = std::filesystem;
 
 constexpr std::int64_t t0 = 1700000000;
 
-class SqliteGreylistStoreTest : public ::testing::Test {
+class GreylistStoreTest : public ::testing::TestWithParam<std::string> {
 protected:
   void SetUp() override {
+    SKIP_UNLESS_BACKEND(GetParam());
     dir_ = fs::temp_directory_path() /
-           ("sqlite_greylist_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+           ("sqlite_greylist_test_" + std::to_string(::getpid()) + "_" + testing::test_dir_name());
     fs::remove_all(dir_);
     reopen();
     rules_.delay = 300;
@@ -34,7 +35,7 @@ protected:
   }
   void reopen() {
     store_.reset();
-    auto opened = open_store({"sqlite", dir_ / "state.db", false});
+    auto opened = testing::open_test_store(GetParam(), dir_);
     ASSERT_TRUE(opened.ok()) << opened.error().message;
     store_ = std::move(opened.value());
   }
@@ -56,7 +57,7 @@ protected:
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(SqliteGreylistStoreTest, FirstAttemptIsNewAndNamesTheRetryTime) {
+TEST_P(GreylistStoreTest, FirstAttemptIsNewAndNamesTheRetryTime) {
   const auto o = attempt(t0);
   EXPECT_EQ(o.status, GreylistStatus::New);
   EXPECT_EQ(o.retry_at, t0 + 300);
@@ -65,7 +66,7 @@ TEST_F(SqliteGreylistStoreTest, FirstAttemptIsNewAndNamesTheRetryTime) {
   EXPECT_EQ(o.triplet.expires_at, t0 + 3600);
 }
 
-TEST_F(SqliteGreylistStoreTest, RetryBeforeTheDelayIsEarlyAndKeepsFirstSeen) {
+TEST_P(GreylistStoreTest, RetryBeforeTheDelayIsEarlyAndKeepsFirstSeen) {
   attempt(t0);
   const auto o = attempt(t0 + 299);
   EXPECT_EQ(o.status, GreylistStatus::Early);
@@ -74,7 +75,7 @@ TEST_F(SqliteGreylistStoreTest, RetryBeforeTheDelayIsEarlyAndKeepsFirstSeen) {
   EXPECT_EQ(o.triplet.last_seen, t0 + 299);
 }
 
-TEST_F(SqliteGreylistStoreTest, RetryAfterTheDelayPassesAndLivesForLifetime) {
+TEST_P(GreylistStoreTest, RetryAfterTheDelayPassesAndLivesForLifetime) {
   attempt(t0);
   const auto o = attempt(t0 + 300);
   EXPECT_EQ(o.status, GreylistStatus::Passed);
@@ -85,27 +86,27 @@ TEST_F(SqliteGreylistStoreTest, RetryAfterTheDelayPassesAndLivesForLifetime) {
   EXPECT_EQ(again.triplet.passes, 2u);
 }
 
-TEST_F(SqliteGreylistStoreTest, UnretriedTripletIsForgottenAfterTheRetryWindow) {
+TEST_P(GreylistStoreTest, UnretriedTripletIsForgottenAfterTheRetryWindow) {
   attempt(t0);
   const auto o = attempt(t0 + 3600);
   EXPECT_EQ(o.status, GreylistStatus::New);
   EXPECT_EQ(o.triplet.first_seen, t0 + 3600);
 }
 
-TEST_F(SqliteGreylistStoreTest, PassedTripletExpiresAfterLifetimeWithoutUse) {
+TEST_P(GreylistStoreTest, PassedTripletExpiresAfterLifetimeWithoutUse) {
   attempt(t0);
   attempt(t0 + 300);
   EXPECT_EQ(attempt(t0 + 300 + 86400).status, GreylistStatus::New);
 }
 
-TEST_F(SqliteGreylistStoreTest, TripletsAreSeparatePerNetworkAndSender) {
+TEST_P(GreylistStoreTest, TripletsAreSeparatePerNetworkAndSender) {
   attempt(t0);
   EXPECT_EQ(attempt(t0 + 300, "198.51.100.0/24").status, GreylistStatus::New);
   EXPECT_EQ(attempt(t0 + 300, "192.0.2.0/24", "b@sender.test").status, GreylistStatus::New);
   EXPECT_EQ(attempt(t0 + 300).status, GreylistStatus::Passed);
 }
 
-TEST_F(SqliteGreylistStoreTest, NetworkIsAllowlistedAfterNPasses) {
+TEST_P(GreylistStoreTest, NetworkIsAllowlistedAfterNPasses) {
   rules_.allow_after = 2;
   attempt(t0, "192.0.2.0/24", "a@one.test");
   auto first = attempt(t0 + 300, "192.0.2.0/24", "a@one.test");
@@ -119,7 +120,7 @@ TEST_F(SqliteGreylistStoreTest, NetworkIsAllowlistedAfterNPasses) {
   EXPECT_EQ(attempt(t0 + 500, "198.51.100.0/24", "new@other.test").status, GreylistStatus::New);
 }
 
-TEST_F(SqliteGreylistStoreTest, NetworkAllowlistEndsAfterItsLifetimeUnused) {
+TEST_P(GreylistStoreTest, NetworkAllowlistEndsAfterItsLifetimeUnused) {
   rules_.allow_after = 1;
   attempt(t0);
   attempt(t0 + 300);
@@ -127,7 +128,7 @@ TEST_F(SqliteGreylistStoreTest, NetworkAllowlistEndsAfterItsLifetimeUnused) {
   EXPECT_EQ(attempt(later, "192.0.2.0/24", "new@other.test").status, GreylistStatus::New);
 }
 
-TEST_F(SqliteGreylistStoreTest, KnownDomainSkipsOnlyWithSpfPassAndWhenRemembered) {
+TEST_P(GreylistStoreTest, KnownDomainSkipsOnlyWithSpfPassAndWhenRemembered) {
   rules_.remember_domains = true;
   attempt(t0, "192.0.2.0/24", "a@sender.test", true);
   ASSERT_EQ(attempt(t0 + 300, "192.0.2.0/24", "a@sender.test", true).status,
@@ -140,20 +141,21 @@ TEST_F(SqliteGreylistStoreTest, KnownDomainSkipsOnlyWithSpfPassAndWhenRemembered
   EXPECT_EQ(attempt(t0 + 400, "203.0.113.0/24", "d@sender.test", true).status, GreylistStatus::New);
 }
 
-TEST_F(SqliteGreylistStoreTest, PassWithoutSpfPassDoesNotMakeTheDomainKnown) {
+TEST_P(GreylistStoreTest, PassWithoutSpfPassDoesNotMakeTheDomainKnown) {
   rules_.remember_domains = true;
   attempt(t0);
   attempt(t0 + 300);
   EXPECT_EQ(attempt(t0 + 400, "203.0.113.0/24", "b@sender.test", true).status, GreylistStatus::New);
 }
 
-TEST_F(SqliteGreylistStoreTest, StateSurvivesReopen) {
+TEST_P(GreylistStoreTest, StateSurvivesReopen) {
   attempt(t0);
   reopen();
   EXPECT_EQ(attempt(t0 + 300).status, GreylistStatus::Passed);
 }
 
-TEST_F(SqliteGreylistStoreTest, EraseExpiredRemovesOnlyDeadRecords) {
+TEST_P(GreylistStoreTest, EraseExpiredRemovesOnlyDeadRecords) {
+  SQLITE_ONLY("purging rows; Redis keys expire by their TTL (redis_store_test checks the TTLs)");
   rules_.allow_after = 1;
   attempt(t0, "192.0.2.0/24");           // expires t0+3600 unretried
   attempt(t0 + 1000, "198.51.100.0/24"); // expires t0+4600
@@ -163,15 +165,19 @@ TEST_F(SqliteGreylistStoreTest, EraseExpiredRemovesOnlyDeadRecords) {
   EXPECT_EQ(attempt(t0 + 1300, "198.51.100.0/24").status, GreylistStatus::Passed);
 }
 
-TEST_F(SqliteGreylistStoreTest, ReadOnlyStoreRefusesAttemptsAsReadOnly) {
+TEST_P(GreylistStoreTest, ReadOnlyStoreRefusesAttemptsAsReadOnly) {
+  SQLITE_ONLY("a read-only SQLite file; Redis has no read-only open");
   attempt(t0);
-  auto reader = open_store({"sqlite", dir_ / "state.db", true});
+  auto reader = testing::open_test_store(GetParam(), dir_, true);
   ASSERT_TRUE(reader.ok()) << reader.error().message;
   GreylistAttempt a{{"192.0.2.0/24", "x@y.test", "u@example.test"}, "y.test", false, t0};
   auto got = reader.value()->greylist().record_attempt(a, rules_);
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.error().kind, ErrorKind::ReadOnly) << got.error().message;
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, GreylistStoreTest,
+                         ::testing::ValuesIn(testing::store_backends()), testing::backend_name);
 
 } // namespace
 } // namespace backstop::state

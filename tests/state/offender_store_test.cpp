@@ -1,9 +1,10 @@
-// sqlite_offender_store_test: offenses, the blacklist and persistence retries in a real
-// SQLite file in a temporary directory: the threshold within the window lists, older and
-// non-counting offenses do not, a longer listing is never shortened, listings expire,
-// manual listings, the evidence newest first, retries, purging, and a reopen.
+// offender_store_test: (every backend: state/store_backends.hpp) offenses, the blacklist and
+// persistence retries in a real SQLite file in a temporary directory: the threshold within the
+// window lists, older and non-counting offenses do not, a longer listing is never shortened,
+// listings expire, manual listings, the evidence newest first, retries, purging, and a reopen.
 #include "state/async_offender_store.hpp"
 #include "state/store.hpp"
+#include "state/store_backends.hpp"
 #include "state/store_thread.hpp"
 
 #include <filesystem>
@@ -18,12 +19,12 @@ namespace fs = std::filesystem;
 constexpr std::int64_t t0 = 1700000000;
 constexpr std::int64_t day = 86400;
 
-class SqliteOffenderStoreTest : public ::testing::Test {
+class OffenderStoreTest : public ::testing::TestWithParam<std::string> {
 protected:
   void SetUp() override {
+    SKIP_UNLESS_BACKEND(GetParam());
     dir_ = fs::temp_directory_path() /
-           ("sqlite_offender_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+           ("sqlite_offender_test_" + std::to_string(::getpid()) + "_" + testing::test_dir_name());
     fs::remove_all(dir_);
     reopen();
     rules_.threshold = 3;
@@ -37,7 +38,7 @@ protected:
   }
   void reopen() {
     store_.reset();
-    auto opened = open_store({"sqlite", dir_ / "state.db", false});
+    auto opened = testing::open_test_store(GetParam(), dir_);
     ASSERT_TRUE(opened.ok()) << opened.error().message;
     store_ = std::move(opened.value());
   }
@@ -72,7 +73,7 @@ protected:
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(SqliteOffenderStoreTest, ThresholdWithinTheWindowLists) {
+TEST_P(OffenderStoreTest, ThresholdWithinTheWindowLists) {
   EXPECT_EQ(record(offense(t0)).counting_in_window, 1u);
   const auto second = record(offense(t0 + 100));
   EXPECT_EQ(second.counting_in_window, 2u);
@@ -91,7 +92,7 @@ TEST_F(SqliteOffenderStoreTest, ThresholdWithinTheWindowLists) {
   EXPECT_EQ(stored->expires_at, t0 + 200 + 7 * day);
 }
 
-TEST_F(SqliteOffenderStoreTest, OffensesOutsideTheWindowDoNotCount) {
+TEST_P(OffenderStoreTest, OffensesOutsideTheWindowDoNotCount) {
   record(offense(t0));
   record(offense(t0 + 10));
   const auto late = record(offense(t0 + day)); // the first is exactly one window old
@@ -103,7 +104,7 @@ TEST_F(SqliteOffenderStoreTest, OffensesOutsideTheWindowDoNotCount) {
   EXPECT_FALSE(listing_at(t0 + day + 10));
 }
 
-TEST_F(SqliteOffenderStoreTest, OffensesAreCountedPerAddress) {
+TEST_P(OffenderStoreTest, OffensesAreCountedPerAddress) {
   record(offense(t0, "192.0.2.7"));
   record(offense(t0 + 1, "2001:db8::7"));
   const auto third = record(offense(t0 + 2, "192.0.2.8"));
@@ -111,7 +112,7 @@ TEST_F(SqliteOffenderStoreTest, OffensesAreCountedPerAddress) {
   EXPECT_FALSE(third.listed);
 }
 
-TEST_F(SqliteOffenderStoreTest, NonCountingOffensesAreKeptButNeverCount) {
+TEST_P(OffenderStoreTest, NonCountingOffensesAreKeptButNeverCount) {
   for (int i = 0; i < 5; ++i) {
     const auto o = record(offense(t0 + i, "192.0.2.7", false));
     EXPECT_EQ(o.counting_in_window, 0u);
@@ -127,7 +128,7 @@ TEST_F(SqliteOffenderStoreTest, NonCountingOffensesAreKeptButNeverCount) {
   EXPECT_TRUE(record(offense(t0 + 12)).newly_listed);
 }
 
-TEST_F(SqliteOffenderStoreTest, ANonCountingOffenseNeverListsEvenAtTheThreshold) {
+TEST_P(OffenderStoreTest, ANonCountingOffenseNeverListsEvenAtTheThreshold) {
   record(offense(t0));
   record(offense(t0 + 1));
   record(offense(t0 + 2));
@@ -137,14 +138,14 @@ TEST_F(SqliteOffenderStoreTest, ANonCountingOffenseNeverListsEvenAtTheThreshold)
   EXPECT_FALSE(o.listed) << "the threshold is reached, but this offense does not count";
 }
 
-TEST_F(SqliteOffenderStoreTest, ThresholdZeroNeverLists) {
+TEST_P(OffenderStoreTest, ThresholdZeroNeverLists) {
   rules_.threshold = 0;
   for (int i = 0; i < 5; ++i) {
     EXPECT_FALSE(record(offense(t0 + i)).listed);
   }
 }
 
-TEST_F(SqliteOffenderStoreTest, AnExistingLongerListingIsNotShortened) {
+TEST_P(OffenderStoreTest, AnExistingLongerListingIsNotShortened) {
   Listing manual{"192.0.2.7", t0 - 10, t0 + 365 * day, "known spammer", true};
   ASSERT_TRUE(offenders().list(manual).ok());
   record(offense(t0));
@@ -158,7 +159,7 @@ TEST_F(SqliteOffenderStoreTest, AnExistingLongerListingIsNotShortened) {
   EXPECT_EQ(listing_at(t0 + 300 * day)->reason, "known spammer");
 }
 
-TEST_F(SqliteOffenderStoreTest, AListingWithoutEndIsNotShortened) {
+TEST_P(OffenderStoreTest, AListingWithoutEndIsNotShortened) {
   ASSERT_TRUE(offenders().list({"192.0.2.7", t0, 0, "forever", true}).ok());
   record(offense(t0));
   record(offense(t0 + 1));
@@ -168,7 +169,7 @@ TEST_F(SqliteOffenderStoreTest, AListingWithoutEndIsNotShortened) {
   EXPECT_TRUE(listing_at(t0 + 3650 * day));
 }
 
-TEST_F(SqliteOffenderStoreTest, AShorterListingIsProlongedNotRenewed) {
+TEST_P(OffenderStoreTest, AShorterListingIsProlongedNotRenewed) {
   ASSERT_TRUE(offenders().list({"192.0.2.7", t0 - 5, t0 + 60, "added by hand", true}).ok());
   record(offense(t0));
   record(offense(t0 + 1));
@@ -179,7 +180,7 @@ TEST_F(SqliteOffenderStoreTest, AShorterListingIsProlongedNotRenewed) {
   EXPECT_EQ(third.listed->expires_at, t0 + 2 + 7 * day);
 }
 
-TEST_F(SqliteOffenderStoreTest, FurtherOffensesOfAListedAddressProlongIt) {
+TEST_P(OffenderStoreTest, FurtherOffensesOfAListedAddressProlongIt) {
   record(offense(t0));
   record(offense(t0 + 1));
   EXPECT_TRUE(record(offense(t0 + 2)).newly_listed);
@@ -190,7 +191,7 @@ TEST_F(SqliteOffenderStoreTest, FurtherOffensesOfAListedAddressProlongIt) {
   EXPECT_EQ(fourth.listed->expires_at, t0 + 3 + 7 * day);
 }
 
-TEST_F(SqliteOffenderStoreTest, ListingsExpire) {
+TEST_P(OffenderStoreTest, ListingsExpire) {
   record(offense(t0));
   record(offense(t0 + 1));
   record(offense(t0 + 2));
@@ -204,7 +205,7 @@ TEST_F(SqliteOffenderStoreTest, ListingsExpire) {
   EXPECT_TRUE(record(offense(t0 + 8 * day)).newly_listed);
 }
 
-TEST_F(SqliteOffenderStoreTest, ManualListingAddReplaceRemove) {
+TEST_P(OffenderStoreTest, ManualListingAddReplaceRemove) {
   ASSERT_TRUE(offenders().list({"2001:db8::7", t0, t0 + day, "by hand", true}).ok());
   ASSERT_TRUE(offenders().list({"192.0.2.9", t0, 0, "forever", true}).ok());
   ASSERT_TRUE(offenders().list({"2001:db8::7", t0 + 5, t0 + 2 * day, "again", true}).ok());
@@ -224,7 +225,7 @@ TEST_F(SqliteOffenderStoreTest, ManualListingAddReplaceRemove) {
   EXPECT_FALSE(listing_at(t0, "2001:db8::7"));
 }
 
-TEST_F(SqliteOffenderStoreTest, OffensesNewestFirstWithTheirEvidence) {
+TEST_P(OffenderStoreTest, OffensesNewestFirstWithTheirEvidence) {
   auto trap = offense(t0 + 50, "192.0.2.7");
   trap.kind = OffenseKind::TrapHit;
   trap.listener = "defer 127.0.0.9:25";
@@ -259,7 +260,7 @@ TEST_F(SqliteOffenderStoreTest, OffensesNewestFirstWithTheirEvidence) {
   EXPECT_EQ(limited.value()[0].at, t0 + 50);
 }
 
-TEST_F(SqliteOffenderStoreTest, RecordRetryCountsAndRestartsAfterForgetAfter) {
+TEST_P(OffenderStoreTest, RecordRetryCountsAndRestartsAfterForgetAfter) {
   const Triplet t{"192.0.2.0/24", "a@sender.test", "u@example.org"};
   auto first = offenders().record_retry(t, t0, 3600);
   ASSERT_TRUE(first.ok());
@@ -282,7 +283,8 @@ TEST_F(SqliteOffenderStoreTest, RecordRetryCountsAndRestartsAfterForgetAfter) {
   EXPECT_EQ(restarted.value().first_at, t0 + 3600);
 }
 
-TEST_F(SqliteOffenderStoreTest, EraseExpiredRemovesOnlyWhatIsOld) {
+TEST_P(OffenderStoreTest, EraseExpiredRemovesOnlyWhatIsOld) {
+  SQLITE_ONLY("purging rows; Redis keys expire by their TTL (redis_store_test checks the TTLs)");
   rules_.keep_offenses = 10 * day;
   record(offense(t0));
   record(offense(t0 + 1));
@@ -308,7 +310,7 @@ TEST_F(SqliteOffenderStoreTest, EraseExpiredRemovesOnlyWhatIsOld) {
   EXPECT_EQ(kept_retry.value().attempts, 2u) << "the young retry stayed";
 }
 
-TEST_F(SqliteOffenderStoreTest, EverythingSurvivesAReopen) {
+TEST_P(OffenderStoreTest, EverythingSurvivesAReopen) {
   record(offense(t0));
   record(offense(t0 + 1));
   record(offense(t0 + 2));
@@ -323,10 +325,11 @@ TEST_F(SqliteOffenderStoreTest, EverythingSurvivesAReopen) {
   EXPECT_EQ(retry.value().attempts, 2u);
 }
 
-TEST_F(SqliteOffenderStoreTest, AReadOnlyStoreReportsAnErrorAndListsNothing) {
+TEST_P(OffenderStoreTest, AReadOnlyStoreReportsAnErrorAndListsNothing) {
+  SQLITE_ONLY("a read-only SQLite file; Redis has no read-only open");
   record(offense(t0));
   store_.reset();
-  auto opened = open_store({"sqlite", dir_ / "state.db", true});
+  auto opened = testing::open_test_store(GetParam(), dir_, true);
   ASSERT_TRUE(opened.ok()) << opened.error().message;
   store_ = std::move(opened.value());
   auto failed = offenders().record(offense(t0 + 1), rules_);
@@ -337,7 +340,7 @@ TEST_F(SqliteOffenderStoreTest, AReadOnlyStoreReportsAnErrorAndListsNothing) {
   EXPECT_EQ(kept.value().size(), 1u) << "the failed record was rolled back";
 }
 
-TEST_F(SqliteOffenderStoreTest, TheFacadeReportsAwaitedAndPostedRecords) {
+TEST_P(OffenderStoreTest, TheFacadeReportsAwaitedAndPostedRecords) {
   testing::StoreThread thread;
   AsyncOffenderStore async(offenders(), thread.executor());
   rules_.threshold = 2;
@@ -372,6 +375,9 @@ TEST(SecondsInWords, UsesTheLargestUnitThatDivides) {
   EXPECT_EQ(seconds_in_words(45), "45 s");
   EXPECT_EQ(seconds_in_words(0), "0 s");
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, OffenderStoreTest,
+                         ::testing::ValuesIn(testing::store_backends()), testing::backend_name);
 
 } // namespace
 } // namespace backstop::state

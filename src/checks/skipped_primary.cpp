@@ -45,6 +45,19 @@ std::string words(std::chrono::seconds d) {
   return std::to_string(s) + " s";
 }
 
+// An age in its largest whole unit ("3 h" for 10801 s): the clock moved on since the contact
+// was recorded, and an operator reads "3 h ago", not the exact seconds.
+std::string age_words(std::chrono::seconds d) {
+  const auto s = d.count();
+  if (s >= 2 * 3600) {
+    return std::to_string(s / 3600) + " h";
+  }
+  if (s >= 2 * 60) {
+    return std::to_string(s / 60) + " min";
+  }
+  return std::to_string(s) + " s";
+}
+
 struct SkippedPrimaryOptions {
   PreferredHosts hosts;
   std::chrono::seconds window{3600};
@@ -123,7 +136,7 @@ private:
       last = std::max(last, e.client_last);
     }
     if (last > 0) {
-      text += " (last " + words(std::chrono::seconds(now - last)) + " ago)";
+      text += " (last " + age_words(std::chrono::seconds(now - last)) + " ago)";
     }
     return text;
   }

@@ -268,6 +268,16 @@ TEST_F(SkippedPrimaryTest, ContactOlderThanTheWindowIsScored) {
   EXPECT_EQ(v.reason, "no contact to mx1.example.org within 1 h (last 3 h ago)");
 }
 
+// The clock moves on between the contact and the RCPT: 3 h and a second still reads "3 h"
+// (CI saw "last 10801 s ago" when a second boundary fell between the two).
+TEST_F(SkippedPrimaryTest, AnAgeReadsInItsLargestWholeUnit) {
+  make();
+  contact("192.0.2.1", "mx1.example.org", t0 - 60);
+  contact("192.0.2.3", "mx1.example.org", t0 - 3 * 3600 - 1);
+  EXPECT_EQ(rcpt(context("192.0.2.3")).reason,
+            "no contact to mx1.example.org within 1 h (last 3 h ago)");
+}
+
 TEST_F(SkippedPrimaryTest, ContactToUsOnlyDoesNotCount) {
   make();
   contact("192.0.2.1", "mx1.example.org", t0 - 60);

@@ -1,20 +1,16 @@
 // session_test: the session's state machine, table-driven, over a real loopback socket to a
 // real Server with a real spool in a temporary directory: which command is allowed when,
 // and what each answers.
-#include "policy/core_checks.hpp"
-#include "policy/pipeline_slot.hpp"
-#include "queue/spool.hpp"
-#include "smtp/server.hpp"
+#include "loopback_server.hpp"
 #include "test_names.hpp"
 
 #include <asio.hpp>
-#include <filesystem>
 #include <gtest/gtest.h>
-#include <thread>
-#include <unistd.h>
 
 namespace backstop::smtp {
 namespace {
+
+using testing::exchange;
 
 struct Step {
   const char* send; // one command line, CRLF added
@@ -31,69 +27,19 @@ void PrintTo(const Script& s, std::ostream* os) { *os << s.label; }
 class SessionTest : public ::testing::TestWithParam<Script> {
 protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("session_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
-    std::filesystem::remove_all(dir_);
-    queue::SpoolOptions spool_options;
-    spool_options.dir = dir_;
-    spool_ = std::move(queue::Spool::open(spool_options).value());
-    options_.hostname = "mx2.example.test";
-    options_.postmaster = {"postmaster", "example.test"};
-    options_.limits.max_recipients = 2;
-    options_.limits.max_errors = 5;
-    options_.pipeline = &slot_;
-    options_.spool = spool_.get();
-    options_.clock = &clock_;
-    server_ = std::make_unique<Server>(options_, limiter_, std::vector<asio::io_context*>{&io_});
-    ASSERT_TRUE(server_->listen({{asio::ip::make_address("127.0.0.1"), 0}}).ok());
-    thread_ = std::thread([this] {
-      auto guard = asio::make_work_guard(io_);
-      io_.run();
+    loopback_.start("session_test", [](SessionOptions& options) {
+      options.limits.max_recipients = 2;
+      options.limits.max_errors = 5;
     });
   }
 
-  void TearDown() override {
-    io_.stop();
-    thread_.join();
-    server_.reset();
-    spool_->close();
-    std::filesystem::remove_all(dir_);
-  }
-
-  // Sends line (CRLF added) and returns the code of the (last line of the) reply.
-  int exchange(asio::ip::tcp::socket& socket, asio::streambuf& in, const std::string& line) {
-    if (!line.empty()) {
-      asio::write(socket, asio::buffer(line + "\r\n"));
-    }
-    for (;;) {
-      asio::read_until(socket, in, "\r\n");
-      std::istream stream(&in);
-      std::string reply;
-      std::getline(stream, reply);
-      if (reply.size() >= 4 && reply[3] == '-') {
-        continue;
-      }
-      return std::stoi(reply.substr(0, 3));
-    }
-  }
-
-  static inline int counter_ = 0;
-  std::filesystem::path dir_;
-  asio::io_context io_;
-  std::thread thread_;
-  std::unique_ptr<queue::Spool> spool_;
-  policy::PipelineSlot slot_{
-      std::make_shared<const policy::Pipeline>(policy::relay_only({"example.test"}))};
-  mail::SystemClock clock_;
-  ConnectionLimiter limiter_{100, 100};
-  SessionOptions options_;
-  std::unique_ptr<Server> server_;
+  testing::LoopbackServer loopback_{testing::relay_for_example_test()};
 };
 
 TEST_P(SessionTest, Script) {
   asio::io_context client;
   asio::ip::tcp::socket socket(client);
-  socket.connect(server_->bound().front());
+  socket.connect(loopback_.endpoint());
   asio::streambuf in;
   EXPECT_EQ(exchange(socket, in, ""), 220);
   for (const auto& step : GetParam().steps) {

@@ -1,6 +1,8 @@
 // macro: parse and expand SPF macro strings (RFC 7208 7.1 to 7.4).
 #include "spf/macro.hpp"
 
+#include "spf/ascii.hpp"
+
 #include <algorithm>
 #include <array>
 
@@ -12,8 +14,6 @@ constexpr std::string_view letters = "slodipvhcrt";
 constexpr std::string_view explanation_only = "crt";
 constexpr std::string_view delimiter_chars = ".-+,/_=";
 
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // macro-literal = %x21-24 / %x26-7E; explanation texts also allow SP (6.2 explain-string).

@@ -2,6 +2,7 @@
 #include "spf/record.hpp"
 
 #include "mail/address.hpp"
+#include "spf/ascii.hpp"
 
 #include <arpa/inet.h>
 #include <utility>
@@ -11,9 +12,6 @@ namespace backstop::spf {
 namespace {
 
 constexpr std::string_view version = "v=spf1";
-
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 mail::Error term_error(std::string_view term, std::string_view what) {
   return mail::make_error(std::string(what) + " in \"" + std::string(term) + "\"");

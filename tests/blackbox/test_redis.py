@@ -45,6 +45,7 @@ class Farm:
             records += [f"--mx-host={DOMAIN},{name},{preference}", f"--host-record={name},{ip}"]
         self.dns = Dns(tmp_path, records)
         self.primary_port = free_port(PRIMARY[0])
+        self.servers = []
 
     def host(self, key, listeners=(), domain=None, **sections):
         """A started backstop host: its own address, name, queue and config."""
@@ -68,7 +69,15 @@ class Farm:
         server.start()
         for listener in server.listeners:
             server.wait_for_log(f"listening on {listener['address']}")
+        self.servers.append(server)
         return server
+
+    def assert_store_answered(self):
+        """No call failed: a failed one is "cannot tell" and could pass for a shared answer."""
+        for server in self.servers:
+            if server.running():
+                errors = server.stats()["counters"]["state_store_errors"]
+                assert errors == 0, f"{server.ip}: {errors} state store calls failed"
 
     def keys(self):
         return self.redis.keys()
@@ -98,6 +107,7 @@ def farm(tmp_path, make_server):
     f = Farm(tmp_path, make_server)
     try:
         yield f
+        f.assert_store_answered()
     finally:
         f.stop()
 
@@ -256,8 +266,8 @@ def test_a_recipient_verified_by_one_host_is_answered_from_the_cache_on_another(
         assert code == 550 and UNKNOWN_REPLY in lines[0], lines
         # A writes its answers to the store after the reply: wait until A's store has both.
         def cached_on_a(user):
-            answer = json.loads(a.cli("verify", f"{user}@{DOMAIN}", "--cached-only", "--json").stdout)
-            return answer["cached"] is not None
+            r = a.cli("verify", f"{user}@{DOMAIN}", "--cached-only", "--json")
+            return json.loads(r.stdout)["cached"] is not None
 
         assert wait_until(lambda: cached_on_a("alice") and cached_on_a("ghost"), 5)
         callouts_by_a = primary.connections()
@@ -371,4 +381,43 @@ def test_offenses_from_two_hosts_at_once_are_each_counted_exactly_once(farm):
     [listing] = json.loads(a.cli("blacklist", "list", "--json").stdout)["listings"]
     assert listing["address"] == client and listing["reason"] == f"{hits} offenses within 1 d"
     assert farm.redis.cmd("ZCARD", PREFIX + f"o:c:{client}") == hits
+    prefixed(farm)
+
+
+def test_greylist_passes_of_one_network_on_two_hosts_at_once_are_each_counted_once(farm):
+    """auto_allow_after = 20: 20 triplets of one /24, first tried on one host and passed on
+    the other, 10 clients at once. After 19 passes the network is not allowlisted, after the
+    20th it is, on both hosts: no pass was lost, none counted twice."""
+    client, passes = "127.0.0.81", 20
+    greylist = {"checks.greylist": {"enabled": True, "delay": f"{GREYLIST_DELAY}s",
+                                    "auto_allow_after": passes}}
+    hosts = [farm.host("a", **greylist), farm.host("b", **greylist)]
+    senders = [f"s{i}@sender.example" for i in range(passes)]
+
+    def first_try(i):
+        code, lines = rcpt(hosts[i % 2], client, sender=senders[i])
+        assert code == 451, lines
+
+    def pass_on_the_other_host(i):
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            code, lines = rcpt(hosts[(i + 1) % 2], client, sender=senders[i])
+            if code == 250:
+                return
+            assert code == 451, lines
+            time.sleep(0.2)  # the pace of a retrying client, not a synchronisation
+        raise AssertionError(f"{senders[i]} never passed")
+
+    with concurrent.futures.ThreadPoolExecutor(10) as pool:
+        list(pool.map(first_try, range(passes)))
+        list(pool.map(pass_on_the_other_host, range(passes - 1)))
+    code, lines = rcpt(hosts[0], "127.0.0.82", sender="new@sender.example")
+    assert code == 451, f"{passes - 1} passes must not allowlist the network: {lines}"
+    pass_on_the_other_host(passes - 1)
+    for server, sender in ((hosts[0], "later@sender.example"), (hosts[1], "other@sender.example")):
+        code, lines = rcpt(server, "127.0.0.83", sender=sender)
+        assert code == 250, f"{passes} passes allowlist the network on every host: {lines}"
+    network = PREFIX + "g:n:127.0.0.0/24"
+    assert farm.redis.cmd("HGET", network, "passes") == str(passes)
+    assert_expires(farm, network, 35 * 86400)  # auto_allow_lifetime
     prefixed(farm)

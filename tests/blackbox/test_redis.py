@@ -43,7 +43,11 @@ class Farm:
                    f"--host-record={PRIMARY[1]},{PRIMARY[0]}"]
         for ip, name, preference in HOSTS.values():
             records += [f"--mx-host={DOMAIN},{name},{preference}", f"--host-record={name},{ip}"]
-        self.dns = Dns(tmp_path, records)
+        try:
+            self.dns = Dns(tmp_path, records)
+        except BaseException:
+            self.redis.stop()
+            raise
         self.primary_port = free_port(PRIMARY[0])
         self.servers = []
 

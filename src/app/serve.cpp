@@ -18,6 +18,7 @@
 #include "app/privileges.hpp"
 #include "app/reload_diff.hpp"
 #include "app/service_manager.hpp"
+#include "app/state_fallback.hpp"
 #include "app/state_options.hpp"
 #include "app/verification.hpp"
 #include "checks/blacklist_ptr.hpp"
@@ -215,6 +216,7 @@ private:
   asio::io_context state_loop_{1};
   std::thread state_thread_;
   std::unique_ptr<state::Store> store_;
+  std::atomic<bool> state_fallback_active_{false};       // Redis failing: the local store answers
   std::unique_ptr<state::AsyncGreylistStore> greylist_;  // CheckServices::greylist
   std::unique_ptr<state::AsyncOffenderStore> offenders_; // CheckServices::offenders
   std::unique_ptr<state::AsyncContactStore> contacts_;   // CheckServices::contacts
@@ -537,6 +539,8 @@ mail::Status Runtime::start_verification() {
     up ? log->info("state: redis is up: {}", why) : log->error("state: redis is down: {}", why);
   };
   opening.error = [counters = &counters_] { counters->add(metrics::Counter::StateStoreErrors); };
+  opening.fallback =
+      fallback_reports(log_, &counters_, &state_fallback_active_, config_.state.path);
   auto store = state::open_store(opening);
   if (!store) {
     return store.error();
@@ -667,7 +671,10 @@ admin::ControlServices Runtime::control_services() {
   services.gauges = [this]() -> std::vector<admin::Gauge> {
     return {{"event_loops", "SMTP event loops.", static_cast<double>(loops_.size())},
             {"connections_current", "Connections open now, SMTP and trap listeners.",
-             static_cast<double>(limiter_->active())}};
+             static_cast<double>(limiter_->active())},
+            {"state_fallback_active",
+             "1 while Redis fails and the local state store answers ([state] backend redis).",
+             state_fallback_active_.load(std::memory_order_relaxed) ? 1.0 : 0.0}};
   };
   return services;
 }

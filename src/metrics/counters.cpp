@@ -84,6 +84,14 @@ constexpr std::array<CounterName, counter_count> names{{
      "proxy, or no valid PROXY header in time"},
     {Counter::StateStoreErrors, "state_store_errors",
      "state store calls that failed: Redis down, slower than [state] timeout, or refusing"},
+    {Counter::StateFallbackCalls, "state_fallback_calls",
+     "state store calls Redis failed (down or slow) that the local store ([state] path) answered"},
+    {Counter::StateWritesJournaled, "state_writes_journaled",
+     "writes answered by the local store while Redis failed, journaled to be written through"},
+    {Counter::StateWritesReplayed, "state_writes_replayed",
+     "journaled writes written through to Redis once it answered again"},
+    {Counter::StateJournalDropped, "state_journal_dropped",
+     "journaled writes given up: the journal was full (the oldest goes) or Redis refused one"},
 }};
 
 } // namespace

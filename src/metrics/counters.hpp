@@ -48,16 +48,20 @@ enum class Counter : std::size_t {
   SenderCalloutCacheMisses,
   GreylistMemoryHits,
   BlacklistUnchecked,
-  CalloutCacheHits,   // recipient verification answered by the cache (valid or invalid)
-  CalloutCacheMisses, // ... not in the cache: the primary was asked
-  MessagesDelivered,  // every recipient delivered, the message removed
-  MessagesDeferred,   // a delivery attempt left recipients waiting
-  MessagesBounced,    // removed with at least one recipient given up
-  ProxyRefused,       // proxy listeners: an untrusted peer, a malformed or missing PROXY header
-  StateStoreErrors,   // state store calls that failed (Redis down, slow or refusing)
+  CalloutCacheHits,     // recipient verification answered by the cache (valid or invalid)
+  CalloutCacheMisses,   // ... not in the cache: the primary was asked
+  MessagesDelivered,    // every recipient delivered, the message removed
+  MessagesDeferred,     // a delivery attempt left recipients waiting
+  MessagesBounced,      // removed with at least one recipient given up
+  ProxyRefused,         // proxy listeners: an untrusted peer, a malformed or missing PROXY header
+  StateStoreErrors,     // state store calls that failed (Redis down, slow or refusing)
+  StateFallbackCalls,   // ... that the local store answered instead (state/fallback_store.hpp)
+  StateWritesJournaled, // writes answered locally, kept for Redis
+  StateWritesReplayed,  // ... written through once Redis answered again
+  StateJournalDropped,  // ... given up: the journal was full, or Redis refused one
 };
 inline constexpr std::size_t counter_count =
-    static_cast<std::size_t>(Counter::StateStoreErrors) + 1;
+    static_cast<std::size_t>(Counter::StateJournalDropped) + 1;
 
 // How an SMTP session ended, one label value each of backstop_sessions_total.
 enum class SessionOutcome : std::size_t {

@@ -2,6 +2,7 @@
 // by every concern's store; WAL so that the CLI can read and write while the server runs.
 // synchronous=NORMAL: a power cut may forget the last answers, which only costs a repeated
 // callout or one more greylisting delay; the queue, not this file, holds mail.
+#include "state/fallback_store.hpp"
 #include "state/redis_stores.hpp"
 #include "state/sqlite_stores.hpp"
 #include "state/store.hpp"
@@ -65,11 +66,28 @@ mail::Result<std::unique_ptr<Store>> open_sqlite(const StoreOptions& options) {
   return std::unique_ptr<Store>(std::move(store));
 }
 
+// Redis with the local file beside it for its outages (state/fallback_store.hpp).
+mail::Result<std::unique_ptr<Store>> open_redis_with_fallback(const StoreOptions& options) {
+  auto remote = open_redis(options);
+  if (!remote) {
+    return remote.error();
+  }
+  auto local = open_sqlite(options);
+  if (!local) {
+    return local.error();
+  }
+  return make_fallback_store(std::move(remote.value()), std::move(local.value()), options.fallback,
+                             options.timeout);
+}
+
 } // namespace
 
 mail::Result<std::unique_ptr<Store>> open_store(const StoreOptions& options) {
   if (options.backend == "sqlite") {
     return open_sqlite(options);
+  }
+  if (options.backend == "redis" && options.fallback.enabled && !options.read_only) {
+    return open_redis_with_fallback(options);
   }
   if (options.backend == "redis") {
     return open_redis(options);

@@ -9,6 +9,7 @@
 
 #include "mail/result.hpp"
 #include "state/contact_store.hpp"
+#include "state/fallback_options.hpp"
 #include "state/greylist_store.hpp"
 #include "state/offender_store.hpp"
 #include "state/primary_status_store.hpp"
@@ -43,6 +44,7 @@ struct StoreOptions {
   std::chrono::milliseconds timeout{10};
   std::function<void(bool up, const std::string& why)> health{}; // each down/up transition
   std::function<void()> error{};                                 // each failed call
+  FallbackOptions fallback{}; // redis: the local store at `path` answers while Redis fails
 };
 
 // A configuration error (unknown backend, a path that cannot be opened) for the operator.

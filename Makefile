@@ -8,6 +8,7 @@ FUZZDIR  ?= build-fuzz
 CONFIG   ?= examples/backstop.toml
 FUZZ_SECONDS ?= 60
 PYTEST   := /usr/bin/python3 -m pytest
+SANITIZE_CXX ?= clang++-16
 # The black-box tests that feed the server hostile bytes or kill it, run again under ASan/UBSan.
 ASAN_BLACKBOX := tests/blackbox/test_hostile.py tests/blackbox/test_smuggling.py \
   tests/blackbox/test_durability.py
@@ -30,13 +31,16 @@ server: deps $(BUILD)/Makefile
 	cmake --build $(BUILD) -j$(JOBS) --target backstop
 
 # Line tables (-g1) are all a sanitizer report needs for file:line; full -g costs compile time.
+# clang 16 compiles the sanitized -O0 build in half the time GCC 12 takes (README.md);
+# the release build, which the whole black-box suite runs against, stays GCC's.
 build-asan: deps
-	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DBACKSTOP_SANITIZE=ON -DCMAKE_CXX_FLAGS_DEBUG=-g1
+	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DBACKSTOP_SANITIZE=ON -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
+	  -DCMAKE_CXX_COMPILER=$(SANITIZE_CXX) -DBACKSTOP_PCH=ON
 	cmake --build $(ASAN) -j$(JOBS) --target unit_tests backstop
 
 build-fuzz: deps
 	cmake -S . -B $(FUZZDIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBACKSTOP_FUZZ=ON \
-	  -DCMAKE_CXX_COMPILER=clang++
+	  -DCMAKE_CXX_COMPILER=$(SANITIZE_CXX)
 	cmake --build $(FUZZDIR) -j$(JOBS)
 
 run: server

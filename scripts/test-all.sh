@@ -3,7 +3,8 @@
 # mostly waits on sockets and timers (about a fifth of one core), so the sanitizer and fuzz
 # builds compile meanwhile at the lowest priority: the tests' processes keep the CPU they
 # ask for, the compilers take the rest. Then the sanitized unit tests, the fuzzers and the
-# sanitized black-box tests, which need those builds.
+# sanitized black-box tests, which need those builds: the last two side by side (each mostly
+# waits), each into its own log, printed in turn.
 set -uo pipefail
 make_cmd=${1:-make}
 asan_dir=${ASAN:-build-asan}
@@ -23,4 +24,19 @@ if [ "$built" -ne 0 ]; then
 fi
 echo "== sanitizer and fuzz builds done (log: $log)"
 [ "$blackbox" -eq 0 ] || exit 1
-$make_cmd --no-print-directory asan-test fuzz-smoke blackbox-asan
+
+$make_cmd --no-print-directory asan-test >"$asan_dir/asan-test.log" 2>&1 &
+unit=$!
+$make_cmd --no-print-directory blackbox-asan >"$asan_dir/blackbox-asan.log" 2>&1 &
+hostile=$!
+$make_cmd --no-print-directory fuzz-smoke
+fuzzed=$?
+wait "$unit"
+unit_status=$?
+wait "$hostile"
+hostile_status=$?
+echo "== sanitized unit tests ($asan_dir/asan-test.log)"
+tail -25 "$asan_dir/asan-test.log"
+echo "== sanitized black-box tests ($asan_dir/blackbox-asan.log)"
+tail -25 "$asan_dir/blackbox-asan.log"
+[ "$fuzzed" -eq 0 ] && [ "$unit_status" -eq 0 ] && [ "$hostile_status" -eq 0 ]

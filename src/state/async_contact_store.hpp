@@ -8,6 +8,7 @@
 // contacts are kept is set by app from [state] contacts_keep.
 #pragma once
 #include "mail/clock.hpp"
+#include "state/async_batch.hpp"
 #include "state/async_store.hpp"
 #include "state/contact_store.hpp"
 
@@ -31,7 +32,10 @@ public:
                     std::int64_t keep = 7 * 86400, std::size_t max_pending = 10000,
                     std::chrono::milliseconds batch_delay = std::chrono::milliseconds{0})
       : store_(store), store_executor_(std::move(store_executor)), keep_(keep),
-        max_pending_(max_pending), batch_delay_(batch_delay), flush_timer_(store_executor_) {}
+        max_pending_(max_pending), batch_delay_(batch_delay), flush_timer_(store_executor_),
+        evidence_reads_(store_executor_, [store = &store](const auto& queries) {
+          return store->evidence_each(queries);
+        }) {}
 
   void set_keep(std::int64_t keep) { keep_.store(keep, std::memory_order_relaxed); }
   std::int64_t keep() const { return keep_.load(std::memory_order_relaxed); }
@@ -56,16 +60,16 @@ public:
     }
   }
 
+  // Asked at every RCPT by every session: the reads that wait together are answered together
+  // (state/async_batch.hpp).
   asio::awaitable<Result<std::vector<HostEvidence>>> evidence(std::string address,
                                                               std::vector<std::string> hosts,
                                                               std::int64_t now,
                                                               std::chrono::milliseconds deadline) {
-    return run_on_store<std::vector<HostEvidence>>(
-        store_executor_, deadline,
-        [store = &store_, address = std::move(address), hosts = std::move(hosts), now] {
-          return store->evidence(address, hosts, now);
-        });
+    return evidence_reads_.ask({std::move(address), std::move(hosts), now}, deadline);
   }
+  // Calls of the store that answered evidence() so far.
+  std::size_t evidence_batches() const { return evidence_reads_.batches(); }
 
   // Removes expired contacts now and then every `every`, on the store's thread.
   void start_purging(const mail::Clock& clock, std::chrono::seconds every,
@@ -117,6 +121,7 @@ private:
   bool flush_scheduled_ = false;
   std::atomic<std::uint64_t> dropped_{0};
   Report report_;
+  ReadBatcher<ContactStore::EvidenceQuery, std::vector<HostEvidence>> evidence_reads_;
 };
 
 } // namespace backstop::state

@@ -4,6 +4,7 @@
 // offense (the primary_up check, a trap listener, the skipped-primary check) applies the
 // same threshold and window without knowing them.
 #pragma once
+#include "state/async_batch.hpp"
 #include "state/async_store.hpp"
 #include "state/offender_allowlist.hpp"
 #include "state/offender_store.hpp"
@@ -24,7 +25,10 @@ public:
   using Report = std::function<void(const Offense&, const Result<RecordOutcome>&)>;
 
   AsyncOffenderStore(OffenderStore& store, asio::any_io_executor store_executor)
-      : store_(store), store_executor_(std::move(store_executor)) {}
+      : store_(store), store_executor_(std::move(store_executor)),
+        listing_reads_(store_executor_, [store = &store](const auto& queries) {
+          return store->listing_each(queries);
+        }) {}
 
   void set_rules(const BlacklistRules& rules) {
     const std::lock_guard lock(mutex_);
@@ -74,12 +78,14 @@ public:
       record_and_report(offense, rules);
     });
   }
+  // Asked at every RCPT by every session: the reads that wait together are answered together
+  // (state/async_batch.hpp).
   asio::awaitable<Result<std::optional<Listing>>> listing(std::string address, std::int64_t now,
                                                           std::chrono::milliseconds deadline) {
-    return run_on_store<std::optional<Listing>>(store_executor_, deadline,
-                                                [store = &store_, address = std::move(address),
-                                                 now] { return store->listing(address, now); });
+    return listing_reads_.ask({std::move(address), now}, deadline);
   }
+  // Calls of the store that answered listing() so far.
+  std::size_t listing_batches() const { return listing_reads_.batches(); }
   asio::awaitable<Result<RetryHistory>> record_retry(Triplet triplet, std::int64_t now,
                                                      std::int64_t forget_after,
                                                      std::chrono::milliseconds deadline) {
@@ -146,6 +152,7 @@ private:
 
   OffenderStore& store_;
   asio::any_io_executor store_executor_;
+  ReadBatcher<OffenderStore::ListingQuery, std::optional<Listing>> listing_reads_;
   mutable std::mutex mutex_;
   BlacklistRules rules_;
   std::shared_ptr<const OffenderAllowlist> allowlist_ = std::make_shared<const OffenderAllowlist>();

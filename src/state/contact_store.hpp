@@ -75,6 +75,22 @@ public:
   // One answer per host (in the order given), not expired by now.
   virtual Result<std::vector<HostEvidence>>
   evidence(const std::string& address, const std::vector<std::string>& hosts, std::int64_t now) = 0;
+  // evidence() of each query, in order: several sessions' reads at once (Redis pipelines them
+  // into one round trip; SQLite reads each in turn).
+  struct EvidenceQuery {
+    std::string address;
+    std::vector<std::string> hosts;
+    std::int64_t now = 0;
+  };
+  virtual Result<std::vector<Result<std::vector<HostEvidence>>>>
+  evidence_each(const std::vector<EvidenceQuery>& queries) {
+    std::vector<Result<std::vector<HostEvidence>>> out;
+    out.reserve(queries.size());
+    for (const auto& q : queries) {
+      out.push_back(evidence(q.address, q.hosts, q.now));
+    }
+    return out;
+  }
   // Removes rows expired by now (Redis: keys expire by themselves).
   virtual Result<std::size_t> erase_expired(std::int64_t now) = 0;
 };

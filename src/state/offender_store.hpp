@@ -115,6 +115,21 @@ public:
   virtual Result<RecordOutcome> record(const Offense& offense, const BlacklistRules& rules) = 0;
   // The address's listing, unless it expired by now.
   virtual Result<std::optional<Listing>> listing(const std::string& address, std::int64_t now) = 0;
+  // listing() of each address at its time, in order: several sessions' reads at once (Redis
+  // pipelines them into one round trip; SQLite reads each in turn).
+  struct ListingQuery {
+    std::string address;
+    std::int64_t now = 0;
+  };
+  virtual Result<std::vector<Result<std::optional<Listing>>>>
+  listing_each(const std::vector<ListingQuery>& queries) {
+    std::vector<Result<std::optional<Listing>>> out;
+    out.reserve(queries.size());
+    for (const auto& q : queries) {
+      out.push_back(listing(q.address, q.now));
+    }
+    return out;
+  }
   // Adds or replaces a listing (the operator's `blacklist add`).
   virtual Status list(const Listing& listing) = 0;
   // Removes a listing; true when there was one.

@@ -15,6 +15,7 @@ namespace {
 // host, source, at. Keys are built here (one batch touches many): not for Redis Cluster.
 constexpr const char* record_script = R"lua(
 local prefix, keep = ARGV[1], tonumber(ARGV[2])
+local hosts = {}
 local i = 5
 while i + 3 <= #ARGV do
   local address, host, source, at = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
@@ -31,15 +32,23 @@ while i + 3 <= #ARGV do
   end
   redis.call('HSET', key, field, first .. '\31' .. last .. '\31' .. count .. '\31' .. until_at)
   redis.call('EXPIRE', key, math.max(1, keep))
-  local host_key = prefix .. 'c:h:' .. host
-  local h = redis.call('GET', host_key)
-  local host_last, host_until = at, expires
+  local h = hosts[host]
   if h then
-    local a, b = string.match(h, '^(%-?%d+)\31(%-?%d+)$')
-    if a then host_last, host_until = math.max(tonumber(a), at), math.max(tonumber(b), expires) end
+    h[1], h[2] = math.max(h[1], at), math.max(h[2], expires)
+  else
+    hosts[host] = {at, expires}
   end
-  redis.call('SET', host_key, host_last .. '\31' .. host_until, 'EX', math.max(1, keep))
   i = i + 4
+end
+-- A batch is mostly one host's contacts: its newest contact is read and written once.
+for host, h in pairs(hosts) do
+  local host_key = prefix .. 'c:h:' .. host
+  local old = redis.call('GET', host_key)
+  if old then
+    local a, b = string.match(old, '^(%-?%d+)\31(%-?%d+)$')
+    if a then h[1], h[2] = math.max(tonumber(a), h[1]), math.max(tonumber(b), h[2]) end
+  end
+  redis.call('SET', host_key, h[1] .. '\31' .. h[2], 'EX', math.max(1, keep))
 end
 if ARGV[3] ~= '' then redis.call('SET', ARGV[3], ARGV[4]) end
 return 1
@@ -134,15 +143,53 @@ public:
   Result<std::vector<HostEvidence>> evidence(const std::string& address,
                                              const std::vector<std::string>& hosts,
                                              std::int64_t now) override {
-    std::vector<std::vector<std::string>> commands{{"HGETALL", space_.key("c:a", address)}};
-    for (const auto& host : hosts) {
-      commands.push_back({"GET", space_.key("c:h", host)});
+    std::vector<std::vector<std::string>> commands;
+    add_evidence_reads(commands, address, hosts);
+    auto got = space_.redis.pipeline(commands);
+    if (!got) {
+      return got.error();
+    }
+    return evidence_from(got.value().data(), hosts, now);
+  }
+
+  // Every session's evidence in one pipeline: one round trip for all of them.
+  Result<std::vector<Result<std::vector<HostEvidence>>>>
+  evidence_each(const std::vector<EvidenceQuery>& queries) override {
+    std::vector<std::vector<std::string>> commands;
+    for (const auto& q : queries) {
+      add_evidence_reads(commands, q.address, q.hosts);
     }
     auto got = space_.redis.pipeline(commands);
     if (!got) {
       return got.error();
     }
-    const auto rows = rows_of(got.value()[0], now);
+    std::vector<Result<std::vector<HostEvidence>>> out;
+    const RedisValue* replies = got.value().data();
+    for (const auto& q : queries) {
+      out.emplace_back(evidence_from(replies, q.hosts, q.now));
+      replies += 1 + q.hosts.size();
+    }
+    return out;
+  }
+
+  Result<std::size_t> erase_expired(std::int64_t) override {
+    return std::size_t{0}; // the keys' TTLs
+  }
+
+private:
+  void add_evidence_reads(std::vector<std::vector<std::string>>& commands,
+                          const std::string& address, const std::vector<std::string>& hosts) const {
+    commands.push_back({"HGETALL", space_.key("c:a", address)});
+    for (const auto& host : hosts) {
+      commands.push_back({"GET", space_.key("c:h", host)});
+    }
+  }
+
+  // replies: the client's hash, then each host's newest contact (add_evidence_reads' order).
+  static std::vector<HostEvidence> evidence_from(const RedisValue* replies,
+                                                 const std::vector<std::string>& hosts,
+                                                 std::int64_t now) {
+    const auto rows = rows_of(replies[0], now);
     std::vector<HostEvidence> out;
     for (std::size_t i = 0; i < hosts.size(); ++i) {
       HostEvidence e{hosts[i]};
@@ -151,7 +198,7 @@ public:
           e.client_last = std::max(e.client_last, r.last);
         }
       }
-      const auto& anyone = got.value()[i + 1];
+      const auto& anyone = replies[i + 1];
       if (!anyone.nil()) {
         auto f = redis_split(anyone.text);
         if (f.size() == 2 && redis_integer(f[1]) > now) {
@@ -163,11 +210,6 @@ public:
     return out;
   }
 
-  Result<std::size_t> erase_expired(std::int64_t) override {
-    return std::size_t{0}; // the keys' TTLs
-  }
-
-private:
   Status write(const std::vector<Contact>& contacts, std::int64_t keep,
                const std::string& position_key, const std::string& position) {
     std::vector<std::string> args{space_.prefix, std::to_string(keep), position_key, position};

@@ -136,20 +136,31 @@ public:
   }
 
   Result<std::optional<Listing>> listing(const std::string& address, std::int64_t now) override {
-    auto got = space_.redis.command(
-        {"HMGET", space_.key("o:l", address), "listed_at", "expires_at", "reason", "manual"});
+    auto got = space_.redis.command(listing_read(address));
     if (!got) {
       return got.error();
     }
-    const auto& v = got.value().elements;
-    if (v.size() != 4 || v[0].nil()) {
-      return std::optional<Listing>();
+    return listing_of(address, got.value(), now);
+  }
+
+  // One pipeline: every session's read in one round trip.
+  Result<std::vector<Result<std::optional<Listing>>>>
+  listing_each(const std::vector<ListingQuery>& queries) override {
+    std::vector<std::vector<std::string>> commands;
+    commands.reserve(queries.size());
+    for (const auto& q : queries) {
+      commands.push_back(listing_read(q.address));
     }
-    Listing l = listing_from(address, v.data());
-    if (l.expires_at != 0 && l.expires_at <= now) {
-      return std::optional<Listing>();
+    auto got = space_.redis.pipeline(commands);
+    if (!got) {
+      return got.error();
     }
-    return std::optional<Listing>(std::move(l));
+    std::vector<Result<std::optional<Listing>>> out;
+    out.reserve(queries.size());
+    for (std::size_t i = 0; i < queries.size(); ++i) {
+      out.emplace_back(listing_of(queries[i].address, got.value()[i], queries[i].now));
+    }
+    return out;
   }
 
   Status list(const Listing& l) override {
@@ -243,6 +254,23 @@ public:
   }
 
 private:
+  std::vector<std::string> listing_read(const std::string& address) const {
+    return {"HMGET", space_.key("o:l", address), "listed_at", "expires_at", "reason", "manual"};
+  }
+
+  static std::optional<Listing> listing_of(const std::string& address, const RedisValue& reply,
+                                           std::int64_t now) {
+    const auto& v = reply.elements;
+    if (v.size() != 4 || v[0].nil()) {
+      return std::nullopt;
+    }
+    Listing l = listing_from(address, v.data());
+    if (l.expires_at != 0 && l.expires_at <= now) {
+      return std::nullopt;
+    }
+    return l;
+  }
+
   RedisSpace space_;
 };
 

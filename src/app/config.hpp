@@ -96,6 +96,12 @@ struct OffendersConfig {
   std::vector<std::string> allow_ptr_suffixes;    // forward-confirmed PTR names under these
 };
 
+// [peers]: the other backstop hosts of the same domains (mail/peer_hosts.hpp).
+struct PeersConfig {
+  std::vector<std::string> addresses; // addresses or CIDR networks
+  std::vector<std::string> names;     // host names (resolved at connect, matched as MX names)
+};
+
 struct DnsConfig {
   std::vector<std::string> servers; // "host:port"; empty = system resolver configuration
   std::chrono::milliseconds timeout{2000};
@@ -204,6 +210,7 @@ struct Config {
   QueueConfig queue;
   StateConfig state;
   OffendersConfig offenders;
+  PeersConfig peers;
   DnsConfig dns;
   AdminConfig admin;
   DeliveryConfig delivery;

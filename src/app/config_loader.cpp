@@ -4,6 +4,7 @@
 #include "app/check_entries.hpp"
 #include "app/listener_config.hpp"
 #include "app/monitor_config.hpp"
+#include "app/peers_config.hpp"
 #include "app/privileges.hpp"
 #include "app/toml_reader.hpp"
 #include "dns/special_use.hpp"
@@ -519,6 +520,7 @@ void read_top(const toml::table& root, Config& config, std::vector<std::string>&
   read_section(top, "queue", errors, config.queue, read_queue);
   read_section(top, "state", errors, config.state, read_state);
   read_section(top, "offenders", errors, config.offenders, read_offenders);
+  read_section(top, "peers", errors, config.peers, read_peers);
   read_section(top, "dns", errors, config.dns, read_dns);
   read_section(top, "delivery", errors, config.delivery, read_delivery);
   read_section(top, "verify", errors, config.verify, read_verify);

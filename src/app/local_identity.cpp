@@ -1,6 +1,7 @@
 // local_identity: configured names and addresses plus the host's interfaces.
 #include "app/local_identity.hpp"
 
+#include "app/peers_config.hpp"
 #include "mail/address.hpp"
 
 #include <ifaddrs.h>
@@ -71,6 +72,7 @@ delivery::LocalIdentity local_identity(const Config& config) {
     self.any_loopback = true;
     add_interface_addresses(self.addresses);
   }
+  self.peers = peer_hosts(config);
   return self;
 }
 

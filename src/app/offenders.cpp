@@ -1,4 +1,5 @@
-// offenders: config to rules; the allowlist from both places an operator may write it.
+// offenders: config to rules; the allowlist from every place an operator may write it
+// ([offenders], [checks.allowlist], [peers]).
 #include "app/offenders.hpp"
 
 namespace backstop::app {
@@ -37,6 +38,9 @@ state::OffenderAllowlist offender_allowlist(const Config& config) {
   auto networks = config.offenders.allow_networks;
   for (auto& n : allowlist_check_networks(config)) {
     networks.push_back(std::move(n));
+  }
+  for (const auto& peer : config.peers.addresses) { // relayed mail: never an offender
+    networks.push_back(peer);
   }
   std::vector<std::string> errors; // reported when the configuration was read
   return state::OffenderAllowlist(networks, config.offenders.allow_ptr_suffixes, errors);

@@ -57,6 +57,9 @@ void top_and_smtp(Diff& d, const Config& a, const Config& b) {
   d.field("hostname", a.hostname, b.hostname);
   d.field("local_names", a.local_names, b.local_names);
   d.field("local_addresses", a.local_addresses, b.local_addresses);
+  // Delivery's local identity and the checks' services are built once at start.
+  d.field("peers.addresses", a.peers.addresses, b.peers.addresses);
+  d.field("peers.names", a.peers.names, b.peers.names);
   d.field("postmaster", a.postmaster, b.postmaster);
   d.field("admin.listen", a.admin.listen, b.admin.listen);
   d.field("admin.token", a.admin.token, b.admin.token);

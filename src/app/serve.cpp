@@ -15,6 +15,7 @@
 #include "app/logging.hpp"
 #include "app/monitor_config.hpp"
 #include "app/offenders.hpp"
+#include "app/peers_config.hpp"
 #include "app/privileges.hpp"
 #include "app/reload_diff.hpp"
 #include "app/service_manager.hpp"
@@ -262,6 +263,7 @@ policy::CheckServices Runtime::check_services() {
     s.backed_up_domains.insert(name);
   }
   s.sender_prober = sender_callout_.get();
+  s.peers = peer_hosts(config_);
   return s;
 }
 

@@ -1,9 +1,9 @@
 // spf: SPF (RFC 7208) for a backup MX, decided at RCPT so that the recipient's domain is
 // known (seed 002). MAIL starts the one evaluation of the transaction (the MAIL FROM
 // identity, or HELO's for the null sender, 2.4); each RCPT awaits it and decides for its
-// own recipient: a trusted hop (a configured peer backstop, or a listed MX host of the
-// recipient's domain) relays for that domain and is not failed; otherwise the result's
-// policy for that domain applies. Accepted mail gets one Received-SPF header (9.1).
+// own recipient: a trusted hop (trusted_networks or a [peers] host for every domain, a listed
+// MX host of the recipient's domain for that domain) relays and is not failed; otherwise the
+// result's policy for that domain applies. Accepted mail gets one Received-SPF header (9.1).
 //
 //   [checks.spf]
 //   enabled = true
@@ -12,6 +12,7 @@
 //   softfail_score = 1.0    # <result>_score: added when the result is accepted
 //   [checks.spf.domain."example.org"]
 //   fail = "defer"
+#include "checks/peer_match.hpp"
 #include "checks/spf_policy.hpp"
 #include "checks/spf_results.hpp"
 #include "checks/spf_trust.hpp"
@@ -35,6 +36,7 @@ constexpr std::size_t max_quoted = 200;
 
 struct SpfSettings {
   std::vector<mail::Cidr> trusted_networks;
+  mail::PeerHosts peers; // [peers]: trusted hops for every recipient domain
   bool trust_mx_hosts = true;
   SpfPolicies policies;
   std::string receiver;
@@ -105,6 +107,12 @@ public:
     if (trusted_network(context)) {
       co_return trusted(context, identity, context.client.ip + " is a trusted peer");
     }
+    if (!settings_.peers.names.empty()) {
+      const auto peer = co_await peer_match(resolver_, settings_.peers, context.client.address);
+      if (!peer.empty()) {
+        co_return trusted(context, identity, peer);
+      }
+    }
     const auto answer = co_await results_->answer(question_of(context), context.executor);
     if (answer.outcome.result == spf::Result::Pass) {
       co_return decide(context, answer, SpfTrust{});
@@ -122,7 +130,8 @@ public:
 
 private:
   bool trusted_network(const policy::SessionContext& context) const {
-    return mail::any_contains(settings_.trusted_networks, context.client.ip);
+    return mail::any_contains(settings_.trusted_networks, context.client.ip) ||
+           settings_.peers.has_address(context.client.ip);
   }
 
   spf::HeaderFacts header_facts(const policy::SessionContext& context,
@@ -235,6 +244,7 @@ std::unique_ptr<policy::Check> make_spf(policy::Settings& settings,
     }
     return nullptr;
   }
+  mine.peers = services->peers;
   mine.receiver = services->hostname;
   options.receiver = services->hostname;
   options.clock = services->clock;

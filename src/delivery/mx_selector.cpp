@@ -28,6 +28,15 @@ bool LocalIdentity::is_local(const std::string& host,
   return std::any_of(addrs.begin(), addrs.end(), [this](const auto& a) { return is_local(a); });
 }
 
+bool LocalIdentity::is_peer(const std::string& host,
+                            const std::vector<asio::ip::address>& addrs) const {
+  if (peers.has_name(host)) {
+    return true;
+  }
+  return std::any_of(addrs.begin(), addrs.end(),
+                     [this](const auto& a) { return peers.has_address(a); });
+}
+
 namespace {
 
 MxSelection failure(std::string error, bool permanent, bool loop = false) {
@@ -86,10 +95,22 @@ MxSelection select_mx(const MxInput& in, const LocalIdentity& self, std::mt19937
     }
   }
   std::vector<dns::MxRecord> usable;
+  bool peers_dropped = false;
   for (const auto& r : records) {
-    if (r.preference < cut && !r.exchange.empty()) {
-      usable.push_back(r);
+    if (r.preference >= cut || r.exchange.empty()) {
+      continue;
     }
+    // Not listed ourselves: whether a peer is more preferred than we are is unknown.
+    if (cut == ~0u && self.is_peer(r.exchange, addresses_of(in, r.exchange))) {
+      peers_dropped = true;
+      continue;
+    }
+    usable.push_back(r);
+  }
+  if (usable.empty() && peers_dropped) {
+    return failure("every MX host of " + in.domain +
+                       " is a peer backstop and this host is not among them: mail loop",
+                   false, true);
   }
   if (usable.empty()) {
     return failure("this host is the best MX for " + in.domain + ": mail loop", false, true);

@@ -3,10 +3,13 @@
 // itself: every MX at or below the best preference that names this host (by name or
 // address) is dropped; if nothing is left, this host is the best MX and delivering would be
 // a mail loop. Implicit MX (the domain's own address) only when there are no MX records;
-// MX records that do not resolve never fall back to the domain's address.
+// MX records that do not resolve never fall back to the domain's address. A peer backstop
+// ([peers], by name or address) is a next hop only when it is more preferred than this host:
+// with this host not among the MX hosts at all, peers are dropped too (no ping-pong).
 #pragma once
 
 #include "dns/resolver.hpp"
+#include "mail/peer_hosts.hpp"
 
 #include <asio/ip/address.hpp>
 #include <asio/ip/tcp.hpp>
@@ -23,10 +26,12 @@ struct LocalIdentity {
   std::set<asio::ip::address> addresses; // local_addresses, listen and interface addresses
   bool any_loopback = false; // a wildcard listener answers on all of 127.0.0.0/8 and ::1
   std::vector<asio::ip::tcp::endpoint> listeners; // smtp.listen, wildcards included
+  mail::PeerHosts peers;                          // the other backstop hosts ([peers])
   // A configured primary may share our address on another port, but never be our listener.
   bool is_listener(const asio::ip::tcp::endpoint& endpoint) const;
   bool is_local(const std::string& host, const std::vector<asio::ip::address>& addrs) const;
   bool is_local(const asio::ip::address& address) const;
+  bool is_peer(const std::string& host, const std::vector<asio::ip::address>& addrs) const;
 };
 
 struct MxTarget {

@@ -9,6 +9,7 @@
 
 #include "dns/resolver.hpp"
 #include "mail/clock.hpp"
+#include "mail/peer_hosts.hpp"
 #include "metrics/counters.hpp"
 #include "policy/check.hpp"
 #include "policy/check_settings.hpp"
@@ -47,6 +48,7 @@ struct CheckServices {
   state::AsyncOffenderStore* offenders = nullptr; // offenses and the blacklist, from any loop
   const PrimaryStatus* primary_status = nullptr;  // is a domain's primary up (the monitor)
   state::AsyncContactStore* contacts = nullptr;   // which MX hosts each client contacted
+  mail::PeerHosts peers; // [peers]: the other backstop hosts (checks/peers.cpp, SPF trust)
 };
 
 // Reads settings (reporting errors there) and builds the check. services is null when the

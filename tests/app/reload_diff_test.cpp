@@ -140,6 +140,8 @@ std::map<std::string, Variant> variants(const TlsFiles& tls) {
       {"offenders.keep_offenses", {{"offenders", "keep_offenses", "\"60d\""}}},
       {"offenders.allow_networks", {{"offenders", "allow_networks", "[\"10.0.0.0/8\"]"}}},
       {"offenders.allow_ptr_suffixes", {{"offenders", "allow_ptr_suffixes", "[\".example.org\"]"}}},
+      {"peers.addresses", {{"peers", "addresses", "[\"127.0.0.3\", \"10.0.0.0/8\"]"}}},
+      {"peers.names", {{"peers", "names", "[\"mx3.example.test\"]"}}},
       {"dns.servers", {{"dns", "servers", "[\"127.0.0.1:53\"]"}}},
       {"dns.timeout", {{"dns", "timeout", "500"}}},
       {"dns.tries", {{"dns", "tries", "4"}}},

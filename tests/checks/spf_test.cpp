@@ -31,6 +31,7 @@ ZoneResolver::Zone zone() {
       {"backup2.other.test", {{ZoneEntry::A, "192.0.2.20", 0}}},
       {"unsure.test", {{ZoneEntry::Timeout, {}, 0}}},
       {"plain.test", {{ZoneEntry::Mx, "primary.backed.test", 10}}},
+      {"mx3.peer.test", {{ZoneEntry::A, "192.0.2.77", 0}}},
   };
 }
 
@@ -234,6 +235,24 @@ TEST_F(SpfCheckTest, NullSenderChecksTheHeloIdentity) {
   EXPECT_EQ(fact(v, "sender_verified"), "") << "no bounce goes to a null sender";
   ASSERT_EQ(v.headers.size(), 1u);
   EXPECT_NE(v.headers[0].find("identity=helo"), std::string::npos);
+}
+
+// [peers] (issue 16): a peer backstop is a trusted hop for every recipient domain, by address
+// or by name (its A record), as trusted_networks; anyone else still fails.
+TEST_F(SpfCheckTest, APeerIsATrustedHopForEveryDomainByAddressOrName) {
+  std::vector<std::string> errors;
+  services_.peers = mail::PeerHosts::parse({"192.0.2.66"}, {"mx3.peer.test"}, errors);
+  context_.recipient = {"bob", "plain.test"}; // no peer is an MX host of it
+  const auto check = make();
+  for (const char* peer : {"192.0.2.66", "192.0.2.77"}) {
+    client(peer);
+    const auto v = rcpt(*check);
+    EXPECT_EQ(v.decision, mail::Decision::Accept) << peer << ": " << v.reason;
+    EXPECT_NE(v.reason.find("trusted hop"), std::string::npos) << v.reason;
+    EXPECT_EQ(fact(v, "spf.mfrom"), "none (trusted hop)");
+  }
+  client("192.0.2.78");
+  EXPECT_EQ(rcpt(*check).decision, mail::Decision::Reject);
 }
 
 } // namespace

@@ -119,5 +119,47 @@ TEST(MxSelector, DnsOutcomes) {
   EXPECT_TRUE(select_mx(in, self(), rng).permanent);
 }
 
+// [peers]: the other backstops of the same domains. Listed ourselves, the cut already keeps
+// equal and less preferred peers out; not listed (behind NAT, a name we do not know as ours),
+// we cannot tell where we stand, so no peer is a next hop: never ping-pong between backups.
+LocalIdentity self_with_peers() {
+  auto s = self();
+  std::vector<std::string> errors;
+  s.peers = mail::PeerHosts::parse({"192.0.2.3"}, {"mx2b.example.test"}, errors);
+  return s;
+}
+
+TEST(MxSelector, PeerMorePreferredThanThisHostIsANextHop) {
+  auto in = input({{10, "mx1.example.test"},
+                   {15, "mx2b.example.test"},
+                   {20, "mx2.example.test"},
+                   {30, "mx3.example.test"}});
+  in.exchange_addresses["mx3.example.test"] = found("192.0.2.3");
+  auto s = select_mx(in, self_with_peers(), rng);
+  EXPECT_EQ(hosts(s), (std::vector<std::string>{"mx1.example.test", "mx2b.example.test"}));
+}
+
+TEST(MxSelector, NotListedOurselvesPeersAreNeverNextHops) {
+  auto in = input({{10, "mx1.example.test"},
+                   {20, "mx2b.example.test"},
+                   {30, "mx3.example.test"},
+                   {40, "other.example.test"}});
+  in.exchange_addresses["mx3.example.test"] = found("192.0.2.3"); // a peer by address
+  auto s = select_mx(in, self_with_peers(), rng);
+  EXPECT_EQ(hosts(s), (std::vector<std::string>{"mx1.example.test", "other.example.test"}));
+  // Without [peers] every host is one (the old rule): the peers would get the mail.
+  EXPECT_EQ(select_mx(in, self(), rng).targets.size(), 4u);
+}
+
+TEST(MxSelector, OnlyPeersLeftIsALoopNotABounce) {
+  auto in = input({{20, "mx2b.example.test"}, {30, "mx3.example.test"}});
+  in.exchange_addresses["mx3.example.test"] = found("192.0.2.3");
+  auto s = select_mx(in, self_with_peers(), rng);
+  EXPECT_TRUE(s.targets.empty());
+  EXPECT_TRUE(s.mail_loop);
+  EXPECT_FALSE(s.permanent);
+  EXPECT_NE(s.error.find("peer backstop"), std::string::npos) << s.error;
+}
+
 } // namespace
 } // namespace backstop::delivery

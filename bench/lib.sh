@@ -314,9 +314,13 @@ rcpt_client_kinds() { # -> the kinds BENCH_RCPT_CLIENT asks for ("both": cpp the
   esac
 }
 
-build_rcpt_client() { # build_dir -> rcpt_client_bin
-  cmake --build "$1" --target rcpt_client >/dev/null
+build_rcpt_client() { # build_dir -> rcpt_client_bin (a dir that is no CMake build: g++ -O2)
   rcpt_client_bin="$1/rcpt_client"
+  if [ -f "$1/CMakeCache.txt" ]; then
+    cmake --build "$1" --target rcpt_client >/dev/null
+  elif [ ! -x "$rcpt_client_bin" ]; then
+    g++ -std=c++20 -O2 -o "$rcpt_client_bin" "$(dirname "${BASH_SOURCE[0]}")/rcpt_client.cpp"
+  fi
 }
 
 run_rcpt_client() { # kind out host port address_file [options...]

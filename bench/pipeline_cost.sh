@@ -113,7 +113,7 @@ run_backstop() {
     done
     kill "$pid"; wait "$pid" 2>/dev/null || true
     for kind in $(rcpt_client_kinds); do
-      /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); cpu=float(open(sys.argv[1] + ".cpu").read()); print(sys.argv[2], d["p50_ms"], d["p99_ms"], d["rate"], round(cpu / d["rcpts"] * 1e6, 1), d["wrong"], json.dumps(d["codes"], separators=(",", ":")))' "$dir/latency-$kind.json" "$kind"
+      /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); cpu=float(open(sys.argv[1] + ".cpu").read()); print(sys.argv[2], d["p50_ms"], d["p99_ms"], d["rate"], round(cpu / d["rcpts"] * 1e6, 1), d["wrong"], json.dumps(d["codes"], separators=(",", ":"))); d["wrong"] and print("!! latency:", sys.argv[2], "client, wrong replies:", d["examples"], file=sys.stderr)' "$dir/latency-$kind.json" "$kind"
     done
     return
   fi

@@ -300,3 +300,42 @@ idle_field() { # key
 }
 
 release_idle_clients() { exec 3>&-; }
+
+# The RCPT load client of rcpt_latency.sh and pipeline_cost.sh (one thread, one RCPT at a time
+# per session, JSON on stdout). BENCH_RCPT_CLIENT picks it: cpp (the default: bench/rcpt_client.cpp,
+# the CMake target rcpt_client, built here on demand) or python (bench/rcpt_client.py, the
+# reference, which burns about a core of its own). run_rcpt_client KIND OUT ARGS... writes the
+# JSON to OUT and the client's own CPU seconds (getrusage of the child) to OUT.cpu.
+rcpt_client_kinds() { # -> the kinds BENCH_RCPT_CLIENT asks for ("both": cpp then python)
+  case "${BENCH_RCPT_CLIENT:-cpp}" in
+    cpp | python) echo "${BENCH_RCPT_CLIENT:-cpp}" ;;
+    both) echo cpp python ;;
+    *) echo "BENCH_RCPT_CLIENT must be cpp, python or both" >&2; return 1 ;;
+  esac
+}
+
+build_rcpt_client() { # build_dir -> rcpt_client_bin (a dir that is no CMake build: g++ -O2)
+  rcpt_client_bin="$1/rcpt_client"
+  if [ -f "$1/CMakeCache.txt" ]; then
+    cmake --build "$1" --target rcpt_client >/dev/null
+  elif [ ! -x "$rcpt_client_bin" ]; then
+    g++ -std=c++20 -O2 -o "$rcpt_client_bin" "$(dirname "${BASH_SOURCE[0]}")/rcpt_client.cpp"
+  fi
+}
+
+run_rcpt_client() { # kind out host port address_file [options...]
+  local kind=$1 out=$2 cmd
+  shift 2
+  if [ "$kind" = python ]; then
+    cmd=(/usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/rcpt_client.py")
+  else
+    cmd=("$rcpt_client_bin")
+  fi
+  /usr/bin/python3 -c '
+import resource, subprocess, sys
+with open(sys.argv[1], "w") as out:
+    rc = subprocess.run(sys.argv[3:], stdout=out).returncode
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[2], "w").write(f"{u.ru_utime + u.ru_stime:.6f}\n")
+sys.exit(rc)' "$out" "$out.cpu" "${cmd[@]}" "$@"
+}

@@ -14,8 +14,13 @@
 # Then, with every check on, the RCPT decision latency when the answer is known (issue 12:
 # p99 under 1 ms at 20 sessions): ADDRESSES recipients from a static list (list hit), their
 # greylist triplets passed in a first round, SPF, DNSBL and callout answers in memory; each
-# RCPT is timed by bench/rcpt_client.py in the second round.
+# RCPT is timed by the RCPT client in the second round: bench/rcpt_client.cpp (the CMake target
+# rcpt_client, built by this script) unless BENCH_RCPT_CLIENT=python (bench/rcpt_client.py,
+# the reference, which burns about a core of its own next to the server) or both (the C++ one,
+# then the Python one, against the same backstop). Each line names its client and the client's
+# own CPU per RCPT.
 # Usage: bench/pipeline_cost.sh BUILD_DIR [MESSAGES] [ADDRESSES]
+# Environment: BENCH_SESSIONS (20), BENCH_RCPT_CLIENT (cpp), BENCH_WORKERS.
 source "$(dirname "$0")/lib.sh"
 build=${1:-build}
 messages=${2:-${BENCH_MESSAGES:-10000}}
@@ -23,6 +28,9 @@ addresses=${3:-${BENCH_ADDRESSES:-5000}}
 here=$(cd "$(dirname "$0")" && pwd)
 sessions=${BENCH_SESSIONS:-20}
 make_workdir pipeline
+first_kind=$(rcpt_client_kinds | cut -d' ' -f1)
+build_rcpt_client "$build"
+echo "pipeline_cost: RCPT client $(rcpt_client_kinds)"
 
 dport=$(free_port)
 dnsmasq --no-daemon --port="$dport" --listen-address=127.0.0.1 --bind-interfaces --no-resolv \
@@ -93,16 +101,20 @@ run_backstop() {
   pids+=($pid)
   wait_port 127.0.0.1 "$port" || { echo "!! $name: backstop did not start: $(tail -5 "$dir/log")" >&2; exit 1; }
   if [ "${3:-}" = latency ]; then
-    local client=("$here/rcpt_client.py" 127.0.0.1 "$port" "$work/load" --sessions "$sessions"
-      --sender sender@sender.test --helo client.test --timeout 100)
-    /usr/bin/python3 "${client[@]}" >"$dir/warm.json" || true # greylists every triplet
+    local client=(127.0.0.1 "$port" "$work/load" --sessions "$sessions"
+      --sender sender@sender.test --helo client.test --timeout 100) kind
+    run_rcpt_client "$first_kind" "$dir/warm.json" "${client[@]}" || true # greylists every triplet
     sleep 1.2
-    if ! /usr/bin/python3 "${client[@]}" >"$dir/latency.json"; then
-      echo "!! latency: $(cat "$dir/latency.json")" >&2
-      exit 1
-    fi
+    for kind in $(rcpt_client_kinds); do # BENCH_RCPT_CLIENT=both: both clients, one after the other
+      if ! run_rcpt_client "$kind" "$dir/latency-$kind.json" "${client[@]}"; then
+        echo "!! latency ($kind client): $(cat "$dir/latency-$kind.json")" >&2
+        exit 1
+      fi
+    done
     kill "$pid"; wait "$pid" 2>/dev/null || true
-    /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["p50_ms"], d["p99_ms"], d["rate"])' "$dir/latency.json"
+    for kind in $(rcpt_client_kinds); do
+      /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); cpu=float(open(sys.argv[1] + ".cpu").read()); print(sys.argv[2], d["p50_ms"], d["p99_ms"], d["rate"], round(cpu / d["rcpts"] * 1e6, 1), d["wrong"], json.dumps(d["codes"], separators=(",", ":"))); d["wrong"] and print("!! latency:", sys.argv[2], "client, wrong replies:", d["examples"], file=sys.stderr)' "$dir/latency-$kind.json" "$kind"
+    done
     return
   fi
   if [ "$2" = yes ]; then # pass the one greylist triplet of the run before measuring
@@ -145,7 +157,8 @@ read -r off_rate off_cpu < <(run_backstop off no)
 echo "checks off: $off_rate msg/s, backstop CPU ${off_cpu} us/message"
 read -r on_rate on_cpu < <(run_backstop on yes)
 echo "checks on:  $on_rate msg/s, backstop CPU ${on_cpu} us/message"
-read -r p50 p99 rcpt_rate < <(run_backstop latency yes latency)
-echo "known-answer RCPT, every check on, $sessions sessions: p50=${p50} ms p99=${p99} ms ($rcpt_rate RCPT/s; target p99 < 1 ms)"
+while read -r kind p50 p99 rcpt_rate client_cpu wrong codes; do
+  echo "known-answer RCPT, every check on, $sessions sessions ($kind client): p50=${p50} ms p99=${p99} ms ($rcpt_rate RCPT/s; target p99 < 1 ms; client CPU ${client_cpu} us/RCPT; wrong=$wrong codes=$codes)"
+done < <(run_backstop latency yes latency)
 echo "pipeline: on/off=$(ratio "$on_rate" "$off_rate") (target >= 0.8)" \
   "cpu on/off=$(ratio "$on_cpu" "$off_cpu") (load: $(cut -d' ' -f1-3 /proc/loadavg))"

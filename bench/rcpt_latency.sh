@@ -2,8 +2,10 @@
 # rcpt_latency: how fast backstop decides a RCPT when it verifies recipients with the primary
 # (issue 5), against a live primary: a private Postfix on 127.0.0.2 that knows half of the
 # addresses (virtual_mailbox_maps) and refuses the other half at RCPT with 550 5.1.1.
-# One client (bench/rcpt_client.py: parallel sessions, one RCPT at a time, each timed from
-# send to reply) sends the same ADDRESSES distinct recipients, in one run:
+# One client (parallel sessions, one RCPT at a time, each timed from send to reply: the C++
+# bench/rcpt_client.cpp, the CMake target rcpt_client built by this script, or with
+# BENCH_RCPT_CLIENT=python the reference bench/rcpt_client.py, which burns about a core of its
+# own next to the server) sends the same ADDRESSES distinct recipients, in one run:
 #   postfix   straight to the primary: Postfix's own RCPT decision (the reference);
 #   callouts  to backstop, none of them seen before: every decision waits for a callout
 #             (EHLO, MAIL FROM:<>, RCPT, RSET over at most max_connections_per_primary
@@ -14,15 +16,18 @@
 # is not what the primary's user list says (250 for a user, 550 for anyone else).
 # Usage: bench/rcpt_latency.sh BUILD_DIR [ADDRESSES]
 # Environment: BENCH_SESSIONS (20), BENCH_CALLOUT_CONNECTIONS ([verify]
-# max_connections_per_primary, 2 = the default).
+# max_connections_per_primary, 2 = the default), BENCH_RCPT_CLIENT (cpp or python).
 source "$(dirname "$0")/lib.sh"
-here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}
 addresses=${2:-${BENCH_ADDRESSES:-10000}}
 sessions=${BENCH_SESSIONS:-20}
 callout_connections=${BENCH_CALLOUT_CONNECTIONS:-2}
 primary_host=127.0.0.2
 make_workdir rcpt
+client_kind=$(rcpt_client_kinds)
+[ "$client_kind" = cpp ] || [ "$client_kind" = python ] || { echo "rcpt_latency: BENCH_RCPT_CLIENT is cpp or python" >&2; exit 1; }
+build_rcpt_client "$build"
+echo "rcpt_latency: RCPT client $client_kind"
 
 # Half valid users, half unknown, shuffled (fixed seed) so that every session gets both.
 /usr/bin/python3 - "$addresses" "$work/users" "$work/load" <<'PY'
@@ -70,8 +75,8 @@ field() { # json_file key
 measure() { # name host port -> $work/NAME.json, and NAME's primary connections in NAME.conns
   local before after
   before=$(primary_connections)
-  if ! /usr/bin/python3 "$here/rcpt_client.py" "$2" "$3" "$work/load" --sessions "$sessions" \
-      --rset-every 50 --timeout 100 >"$work/$1.json"; then
+  if ! run_rcpt_client "$client_kind" "$work/$1.json" "$2" "$3" "$work/load" --sessions "$sessions" \
+      --rset-every 50 --timeout 100; then
     echo "!! $1: the client failed: $(cat "$work/$1.json")" >&2
     exit 1
   fi
@@ -121,6 +126,9 @@ unknown_recipient_delay = "0s"
 sender_domain = false
 [checks.primary_up]
 action = "accept"
+# Recipient verification alone: SPF (on by default) would ask the dead DNS and defer.
+[checks.spf]
+enabled = false
 [[domain]]
 name = "example.test"
 primary = ["$primary_host:$pport"]
@@ -142,15 +150,18 @@ for name in ("postfix", "callouts", "cached"):
         r[name] = json.load(f)
     with open(f"{work}/{name}.conns") as f:
         r[name]["primary_conns"] = int(f.read())
+    with open(f"{work}/{name}.json.cpu") as f:
+        r[name]["client_us"] = float(f.read()) / r[name]["rcpts"] * 1e6
 p, c, h = r["postfix"], r["callouts"], r["cached"]
 print(f"rcpt_latency: {n} distinct recipients ({n - n // 2} valid, {n // 2} unknown), "
       f"{sessions} sessions, one RCPT at a time, max_connections_per_primary = {conns}")
-print(f"  {'':40} {'RCPT/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'primary conns':>14}")
+print(f"  {'':40} {'RCPT/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'primary conns':>14} "
+      f"{'client CPU us/RCPT':>19}")
 for label, x in (("Postfix primary, direct (reference)", p),
                  ("backstop, every RCPT a callout", c),
                  ("backstop, every RCPT a cache hit", h)):
     print(f"  {label:40} {x['rate']:>8.0f} {x['p50_ms']:>8.3f} {x['p99_ms']:>8.3f} "
-          f"{x['primary_conns']:>14}")
+          f"{x['primary_conns']:>14} {x['client_us']:>19.1f}")
 ratios = {
     "cached/postfix_p50": h["p50_ms"] / p["p50_ms"],
     "cached/postfix_p99": h["p99_ms"] / p["p99_ms"],

@@ -37,8 +37,7 @@ public:
     return r_.sw.call<std::size_t>(ask, ask);
   }
   Result<std::size_t> erase_expired(std::int64_t now) override {
-    auto ask = [&](Store& s) { return s.verify().erase_expired(now); };
-    return r_.sw.call<std::size_t>(ask, ask);
+    return r_.sw.sweep([&](Store& s) { return s.verify().erase_expired(now); });
   }
 
 private:
@@ -67,8 +66,7 @@ public:
     return r_.sw.call<GreylistOutcome>(ask, ask); // local only: a retry may be deferred again
   }
   Result<std::size_t> erase_expired(std::int64_t now) override {
-    auto ask = [&](Store& s) { return s.greylist().erase_expired(now); };
-    return r_.sw.call<std::size_t>(ask, ask);
+    return r_.sw.sweep([&](Store& s) { return s.greylist().erase_expired(now); });
   }
 
 private:
@@ -119,8 +117,7 @@ public:
         }));
   }
   Result<std::size_t> erase_expired(std::int64_t now, const BlacklistRules& rules) override {
-    auto ask = [&](Store& s) { return s.offenders().erase_expired(now, rules); };
-    return r_.sw.call<std::size_t>(ask, ask);
+    return r_.sw.sweep([&](Store& s) { return s.offenders().erase_expired(now, rules); });
   }
 
 private:
@@ -190,8 +187,7 @@ public:
     return r_.sw.call<std::vector<HostEvidence>>(ask, ask);
   }
   Result<std::size_t> erase_expired(std::int64_t now) override {
-    auto ask = [&](Store& s) { return s.contacts().erase_expired(now); };
-    return r_.sw.call<std::size_t>(ask, ask);
+    return r_.sw.sweep([&](Store& s) { return s.contacts().erase_expired(now); });
   }
 
 private:

@@ -52,6 +52,15 @@ public:
     return here;
   }
 
+  // Expiry sweeps: on both stores, each keeps its own data tidy. Redis' sweeps are mostly
+  // its keys' TTLs (no call at all), so their answer says nothing about Redis being back.
+  template <typename Work> Result<std::size_t> sweep(Work work) {
+    std::lock_guard lock(mutex_);
+    Result<std::size_t> here = work(local_);
+    Result<std::size_t> there = work(remote_);
+    return there.ok() ? there : here;
+  }
+
   bool local() const;
   std::size_t journaled() const;
 

@@ -116,6 +116,7 @@ Status RedisConnection::open_locked() {
   const auto& a = options_.address;
   redisContext* c =
       redisConnectWithTimeout(a.host.c_str(), a.port, to_timeval(options_.connect_timeout));
+  reached_server_ = c != nullptr && c->err == 0;
   if (c == nullptr || c->err != 0) {
     const std::string why = c != nullptr ? c->errstr : "out of memory";
     if (c != nullptr) {

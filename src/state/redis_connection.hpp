@@ -72,6 +72,9 @@ public:
 
   // Opens the connection now (startup checks that Redis is there); an error if not.
   Status connect();
+  // Whether the last opening got as far as Redis (TCP connected): a failure after that, a
+  // refused password or db, is a configuration error, not an outage.
+  bool reached_server() const { return reached_server_; }
 
   // The deadline of a call: options' timeout, or a longer one given for bulk work (a batch
   // of contacts, the CLI's SCAN of every key) that is not on a check's path.
@@ -98,6 +101,7 @@ private:
   std::mutex mutex_; // the CLI and the status page may share a store with the store thread
   redisContext* context_ = nullptr;
   bool up_ = true; // as last reported
+  bool reached_server_ = false;
   std::chrono::steady_clock::time_point retry_at_{};
   std::chrono::milliseconds backoff_{0};
   std::chrono::milliseconds current_timeout_{0}; // as set on context_

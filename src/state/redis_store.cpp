@@ -121,6 +121,11 @@ mail::Result<std::unique_ptr<Store>> open_redis(const StoreOptions& options) {
   redis.error = options.error;
   auto store = std::make_unique<RedisStore>(std::move(redis), options.key_prefix);
   if (auto up = store->connection().connect(); !up) {
+    // A server with a local store to fall back on starts during an outage (the backup MX is
+    // needed most then); Redis that answers but refuses the password is a config error.
+    if (options.fallback.enabled && !store->connection().reached_server()) {
+      return std::unique_ptr<Store>(std::move(store));
+    }
     return mail::make_error("state.url " + options.url + ": " + up.error().message);
   }
   if (auto ping = store->connection().command({"PING"}); !ping) {

@@ -202,3 +202,31 @@ def test_redis_killed_under_load_mail_is_queued_checks_answer_locally_and_redis_
     code, line = rcpt(server, "later@sender.example", f"later@{LOAD_DOMAIN}", source="127.0.4.5")
     assert code == 451, line
     assert f"{PREFIX}g:t:127.0.4.0/24|later@sender.example|later@{LOAD_DOMAIN}" in redis.keys()
+
+
+def test_a_server_started_while_redis_is_down_accepts_mail_and_writes_through_later(
+        make_server, redis, tmp_path):
+    """A backup MX is needed most when things are broken: a reboot during a Redis outage must
+    not keep it down. It starts on its local store and hands what it learned to Redis later."""
+    redis.kill()
+    server = make_server(
+        state={"backend": "redis", "url": redis.url, "path": str(tmp_path / "local.db"),
+               "timeout": 200},
+        domains=[{"name": LOAD_DOMAIN, "primary": ["127.0.0.1:1"]}],
+        **{"checks.greylist": {"enabled": True, "delay": f"{DELAY}s", "auto_allow_after": 0}})
+    server.start()
+    code, line = rcpt(server, "first@sender.example", f"user@{LOAD_DOMAIN}")
+    assert code == 451 and line.startswith("451 4.7.1 Greylisted"), line
+    server.wait_for_log("answering from the local store")
+    sender, recipient = "later@sender.example", f"user2@{LOAD_DOMAIN}"
+    pass_greylist(server, sender, recipient)
+    reply = send_message(server.port, sender, [recipient], b"Subject: x\r\n\r\nbody\r\n")
+    assert reply[0] == 250, reply
+    assert len(server.queued()) == 1
+    # Housekeeping sweeps (Redis' are its TTLs, no call) are no sign that Redis is back.
+    assert "redis answers again" not in server.log_text()
+
+    redis.start()
+    assert wait_until(lambda: redis_used_again(server), 20), server.log_text()[-3000:]
+    server.wait_for_log("writes learned locally written through")
+    assert any(k.startswith(f"{PREFIX}g:") for k in redis.keys()), redis.keys()

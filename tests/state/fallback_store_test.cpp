@@ -236,5 +236,42 @@ TEST_F(FallbackStoreTest, TheCliAsksRedisOnly) {
   EXPECT_EQ(failed.error().kind, ErrorKind::Unavailable);
 }
 
+TEST_F(FallbackStoreTest, AServerStartsWhileRedisIsUnreachableAndWritesThroughLater) {
+  const int port = redis_.last_port;
+  redis_.stop();
+  auto options = testing::test_store_options("redis", dir_);
+  options.url = "redis://127.0.0.1:" + std::to_string(port) + "/0";
+  options.timeout = std::chrono::milliseconds(200);
+  auto cli = open_store(options);
+  ASSERT_FALSE(cli.ok()) << "without a local store to fall back on, Redis must answer";
+
+  options.fallback.enabled = true;
+  options.fallback.switched = [this](bool local, const std::string& why) {
+    switches_.push_back(local);
+    last_why_ = why;
+  };
+  auto opened = open_store(options);
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  auto& store = *opened.value();
+  ASSERT_TRUE(store.verify().put_verify(entry_for("early@example.test")).ok());
+  auto local = store.verify().get_verify("early@example.test", t0);
+  ASSERT_TRUE(local.ok());
+  EXPECT_TRUE(local.value().has_value()) << "answered by the local store";
+  ASSERT_EQ(switches_, std::vector<bool>({true}));
+
+  redis_.start_on(port);
+  ASSERT_TRUE(wait_for_redis(store)) << "the journal was not written through";
+  EXPECT_GT(ttl(testing::test_key_prefix() + "v:early@example.test"), 3500);
+}
+
+TEST_F(FallbackStoreTest, ARedisThatRefusesThePasswordStopsTheStartEvenWithAFallback) {
+  auto options = testing::test_store_options("redis", dir_);
+  options.url = "redis://127.0.0.1:" + std::to_string(redis_.port) + "/0";
+  options.password = "not-the-password"; // this Redis has none: AUTH is refused
+  options.fallback.enabled = true;
+  auto opened = open_store(options);
+  EXPECT_FALSE(opened.ok()) << "a refused password is a configuration error, not an outage";
+}
+
 } // namespace
 } // namespace backstop::state

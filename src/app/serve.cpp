@@ -38,6 +38,7 @@
 #include "monitor/prober.hpp"
 #include "policy/core_checks.hpp"
 #include "policy/pipeline_slot.hpp"
+#include "policy/shared_sender_probes.hpp"
 #include "queue/spool.hpp"
 #include "smtp/server.hpp"
 #include "smtp/transport.hpp"
@@ -224,7 +225,8 @@ private:
   std::unique_ptr<policy::VerifyCache> verify_cache_;
   std::atomic<policy::VerifyCache*> delivery_cache_{nullptr}; // set once verification runs
   std::unique_ptr<delivery::CalloutClient> callout_;
-  std::unique_ptr<delivery::SenderCallout> sender_callout_; // [checks.sender_callout] asks it
+  std::unique_ptr<delivery::SenderCallout> sender_callout_;   // [checks.sender_callout] asks it
+  std::unique_ptr<policy::SharedSenderProbes> shared_probes_; // ... through this
   std::shared_ptr<const policy::SenderDomainCheck> sender_check_;
 };
 
@@ -262,7 +264,7 @@ policy::CheckServices Runtime::check_services() {
   for (const auto& name : domain_names(config_)) {
     s.backed_up_domains.insert(name);
   }
-  s.sender_prober = sender_callout_.get();
+  s.sender_prober = shared_probes_.get();
   s.peers = peer_hosts(config_);
   return s;
 }
@@ -577,6 +579,7 @@ mail::Status Runtime::start_verification() {
       delivery::SenderCalloutOptions{config_.hostname, client_tls_.get(),
                                      source_addresses(config_)},
       domain_names(config_), log_);
+  shared_probes_ = std::make_unique<policy::SharedSenderProbes>(*sender_callout_);
   sender_check_ = std::make_shared<const policy::SenderDomainCheck>(*check_resolver_);
   auto lists = load_recipient_lists(config_);
   if (!lists) {

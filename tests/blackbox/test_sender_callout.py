@@ -8,6 +8,7 @@ a stalled MX costs the client one deadline and gets 451, an answer is remembered
 connection), the per-domain rate limit answers 451 without contacting the MX, and the null
 sender or a sender at a domain we back up is never called back."""
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -268,5 +269,21 @@ def test_cache_misses_and_hits_are_counted(make_server, dns, wildcard_list, free
         (code, lines), _ = rcpt(server, "")
         assert code == 250, lines
         assert misses_and_hits() == (1, 1)
+    finally:
+        peer.stop()
+
+
+def test_concurrent_sessions_of_one_sender_share_one_callout(make_server, dns, wildcard_list,
+                                                             free_port):
+    """Ten sessions of one sender missing the cache at once: one callout, ten 250s. Each
+    asking on its own, the per-domain limit (2 at once) would defer eight of them."""
+    port = free_port(PEER_MX)
+    peer = StallPeer("none", host=PEER_MX, port=port, slow_rcpt=1.0)
+    try:
+        server = callout_server(make_server, dns, wildcard_list, port)
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            replies = list(pool.map(lambda _: rcpt(server, "dave@peer.test")[0][0], range(10)))
+        assert replies == [250] * 10, replies
+        assert peer.connections() == 1
     finally:
         peer.stop()

@@ -54,9 +54,10 @@ FLOOD_BYTES_EACH = 16 * 65536
 
 
 def flood_growth_bound_kib():
-    # ASan's quarantine and shadow memory add about 4 MiB here (measured); a buffering
-    # server still grows by more than the 20 MiB it was sent.
-    return (12 if os.environ.get("BACKSTOP_SANITIZED") == "1" else 4) * 1024
+    # Under clang 16's ASan the server grows by about 14 MiB here (measured, the same for 1 MiB
+    # and for 4 MiB per session: it does not scale with the flood); a buffering server grows
+    # by more than the 20 MiB it was sent on top of that.
+    return (18 if os.environ.get("BACKSTOP_SANITIZED") == "1" else 4) * 1024
 
 
 def test_unterminated_line_flood_is_bounded(server):

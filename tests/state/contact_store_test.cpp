@@ -27,25 +27,8 @@ asio::awaitable<void> ask_evidence(AsyncContactStore* async,
   *out = co_await async->evidence("192.0.2.1", hosts, t0, 2000ms);
 }
 
-class ContactStoreTest : public ::testing::TestWithParam<std::string> {
+class ContactStoreTest : public testing::BackendStoreTest {
 protected:
-  void SetUp() override {
-    SKIP_UNLESS_BACKEND(GetParam());
-    dir_ = fs::temp_directory_path() /
-           ("sqlite_contact_test_" + std::to_string(::getpid()) + "_" + testing::test_dir_name());
-    fs::remove_all(dir_);
-    reopen();
-  }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
-  void reopen() {
-    store_.reset();
-    auto opened = testing::open_test_store(GetParam(), dir_);
-    ASSERT_TRUE(opened.ok()) << opened.error().message;
-    store_ = std::move(opened.value());
-  }
   ContactStore& contacts() { return store_->contacts(); }
   void record(std::vector<Contact> batch) {
     auto done = contacts().record(batch, keep);
@@ -62,9 +45,6 @@ protected:
     EXPECT_TRUE(got.ok()) << (got.ok() ? "" : got.error().message);
     return got.ok() ? got.value() : std::vector<HostEvidence>{};
   }
-
-  fs::path dir_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_P(ContactStoreTest, UnknownAddressHasNoContacts) { EXPECT_TRUE(of("192.0.2.1").empty()); }

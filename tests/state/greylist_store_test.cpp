@@ -15,29 +15,18 @@ namespace fs = std::filesystem;
 
 constexpr std::int64_t t0 = 1700000000;
 
-class GreylistStoreTest : public ::testing::TestWithParam<std::string> {
+class GreylistStoreTest : public testing::BackendStoreTest {
 protected:
   void SetUp() override {
-    SKIP_UNLESS_BACKEND(GetParam());
-    dir_ = fs::temp_directory_path() /
-           ("sqlite_greylist_test_" + std::to_string(::getpid()) + "_" + testing::test_dir_name());
-    fs::remove_all(dir_);
-    reopen();
+    BackendStoreTest::SetUp();
+    if (IsSkipped()) {
+      return;
+    }
     rules_.delay = 300;
     rules_.retry_window = 3600;
     rules_.lifetime = 86400;
     rules_.allow_after = 0;
     rules_.allow_lifetime = 7 * 86400;
-  }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
-  void reopen() {
-    store_.reset();
-    auto opened = testing::open_test_store(GetParam(), dir_);
-    ASSERT_TRUE(opened.ok()) << opened.error().message;
-    store_ = std::move(opened.value());
   }
 
   GreylistOutcome attempt(std::int64_t now, std::string network = "192.0.2.0/24",
@@ -52,9 +41,7 @@ protected:
     return got.ok() ? got.value() : GreylistOutcome{};
   }
 
-  fs::path dir_;
   GreylistRules rules_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_P(GreylistStoreTest, FirstAttemptIsNewAndNamesTheRetryTime) {

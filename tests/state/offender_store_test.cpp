@@ -19,28 +19,17 @@ namespace fs = std::filesystem;
 constexpr std::int64_t t0 = 1700000000;
 constexpr std::int64_t day = 86400;
 
-class OffenderStoreTest : public ::testing::TestWithParam<std::string> {
+class OffenderStoreTest : public testing::BackendStoreTest {
 protected:
   void SetUp() override {
-    SKIP_UNLESS_BACKEND(GetParam());
-    dir_ = fs::temp_directory_path() /
-           ("sqlite_offender_test_" + std::to_string(::getpid()) + "_" + testing::test_dir_name());
-    fs::remove_all(dir_);
-    reopen();
+    BackendStoreTest::SetUp();
+    if (IsSkipped()) {
+      return;
+    }
     rules_.threshold = 3;
     rules_.window = day;
     rules_.listing = 7 * day;
     rules_.keep_offenses = 30 * day;
-  }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
-  void reopen() {
-    store_.reset();
-    auto opened = testing::open_test_store(GetParam(), dir_);
-    ASSERT_TRUE(opened.ok()) << opened.error().message;
-    store_ = std::move(opened.value());
   }
   OffenderStore& offenders() { return store_->offenders(); }
 
@@ -68,9 +57,7 @@ protected:
     return got.ok() ? got.value() : std::nullopt;
   }
 
-  fs::path dir_;
   BlacklistRules rules_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_P(OffenderStoreTest, ThresholdWithinTheWindowLists) {

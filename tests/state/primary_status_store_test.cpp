@@ -16,25 +16,8 @@ namespace fs = std::filesystem;
 
 constexpr std::int64_t t0 = 1795392000;
 
-class PrimaryStatusStoreTest : public ::testing::TestWithParam<std::string> {
+class PrimaryStatusStoreTest : public testing::BackendStoreTest {
 protected:
-  void SetUp() override {
-    SKIP_UNLESS_BACKEND(GetParam());
-    dir_ = fs::temp_directory_path() / ("sqlite_primary_status_test_" + std::to_string(::getpid()) +
-                                        "_" + testing::test_dir_name());
-    fs::remove_all(dir_);
-    reopen();
-  }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
-  void reopen() {
-    store_.reset();
-    auto opened = testing::open_test_store(GetParam(), dir_);
-    ASSERT_TRUE(opened.ok()) << opened.error().message;
-    store_ = std::move(opened.value());
-  }
   PrimaryStatusStore& status() { return store_->primary_status(); }
   void change(const std::string& domain, const std::string& from, const std::string& to,
               std::int64_t at, std::int64_t keep = 86400) {
@@ -42,9 +25,6 @@ protected:
         status().record_change({domain, "mx1." + domain, from, to, at, from + "->" + to}, keep);
     ASSERT_TRUE(done.ok()) << done.error().message;
   }
-
-  fs::path dir_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_P(PrimaryStatusStoreTest, ChangesSetTheCurrentStateAndAreKeptInOrder) {

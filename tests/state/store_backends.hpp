@@ -170,3 +170,36 @@ inline std::string backend_name(const ::testing::TestParamInfo<std::string>& inf
       GTEST_SKIP() << reason;                                                                      \
     }                                                                                              \
   } while (false)
+
+namespace backstop::state::testing {
+
+// What every store suite shares: a directory of its own and the store of the backend under
+// test (the parameter), opened again on demand. Derived SetUps call this first and return
+// when the test was skipped.
+class BackendStoreTest : public ::testing::TestWithParam<std::string> {
+protected:
+  void SetUp() override {
+    SKIP_UNLESS_BACKEND(GetParam());
+    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = std::filesystem::temp_directory_path() /
+           (std::string("store_test_") + test->test_suite_name() + "_" +
+            std::to_string(::getpid()) + "_" + test_dir_name());
+    std::filesystem::remove_all(dir_);
+    reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void reopen() {
+    store_.reset();
+    auto opened = open_test_store(GetParam(), dir_);
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    store_ = std::move(opened.value());
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Store> store_;
+};
+
+} // namespace backstop::state::testing

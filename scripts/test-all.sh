@@ -7,6 +7,8 @@
 # waits), each into its own log, printed in turn.
 set -uo pipefail
 make_cmd=${1:-make}
+# Each phase says when it ended (seconds since the release build was done): where CI time goes.
+phase() { echo "== [+${SECONDS}s] $*"; }
 asan_dir=${ASAN:-build-asan}
 mkdir -p "$asan_dir"
 log="$asan_dir/build.log"
@@ -15,6 +17,7 @@ nice -n 19 $make_cmd --no-print-directory build-asan build-fuzz >"$log" 2>&1 &
 builds=$!
 $make_cmd --no-print-directory blackbox
 blackbox=$?
+phase "black-box suite done (status $blackbox)"
 wait "$builds"
 built=$?
 if [ "$built" -ne 0 ]; then
@@ -22,7 +25,7 @@ if [ "$built" -ne 0 ]; then
   tail -60 "$log"
   exit 1
 fi
-echo "== sanitizer and fuzz builds done (log: $log)"
+phase "sanitizer and fuzz builds done (log: $log)"
 [ "$blackbox" -eq 0 ] || exit 1
 
 $make_cmd --no-print-directory asan-test >"$asan_dir/asan-test.log" 2>&1 &
@@ -31,10 +34,13 @@ $make_cmd --no-print-directory blackbox-asan >"$asan_dir/blackbox-asan.log" 2>&1
 hostile=$!
 $make_cmd --no-print-directory fuzz-smoke
 fuzzed=$?
+phase "fuzz smoke done (status $fuzzed)"
 wait "$unit"
 unit_status=$?
+phase "sanitized unit tests done (status $unit_status)"
 wait "$hostile"
 hostile_status=$?
+phase "sanitized black-box tests done (status $hostile_status)"
 echo "== sanitized unit tests ($asan_dir/asan-test.log)"
 tail -25 "$asan_dir/asan-test.log"
 echo "== sanitized black-box tests ($asan_dir/blackbox-asan.log)"

@@ -16,7 +16,18 @@ namespace backstop::smtp {
 
 namespace {
 enum State : int { LineStart = 0, Dot = 1, DotCr = 2, InLine = 3, Cr = 4, AfterBare = 5 };
+
+// The first CR or LF at or after from, else in.size(). memchr finds the LF first and then
+// looks for a CR only before it, so a scan never passes a byte twice.
+std::size_t line_break(std::string_view in, std::size_t from) {
+  const char* base = in.data();
+  const void* lf = std::memchr(base + from, '\n', in.size() - from);
+  const std::size_t lf_at =
+      lf != nullptr ? static_cast<std::size_t>(static_cast<const char*>(lf) - base) : in.size();
+  const void* cr = std::memchr(base + from, '\r', lf_at - from);
+  return cr != nullptr ? static_cast<std::size_t>(static_cast<const char*>(cr) - base) : lf_at;
 }
+} // namespace
 
 void DataReader::reset() {
   state_ = LineStart;
@@ -95,11 +106,17 @@ DataReader::Step DataReader::feed(std::string_view in, std::string& out) {
       continue;
     case AfterBare:
     case InLine: {
-      // Copy the run up to the next CR or LF in one go.
+      // Copy the run up to the next CR or LF in one go; with its CRLF when it has one.
       const char* start = in.data() + i;
-      std::size_t n = 0;
-      while (i + n < in.size() && in[i + n] != '\r' && in[i + n] != '\n') {
-        ++n;
+      const std::size_t end = line_break(in, i);
+      const std::size_t n = end - i;
+      if (end + 1 < in.size() && in[end] == '\r' && in[end + 1] == '\n') {
+        emit(std::string_view(start, n + 2));
+        count_line(n);
+        line_length_ = 0;
+        state_ = LineStart;
+        i = end + 2;
+        continue;
       }
       if (n > 0) {
         emit(std::string_view(start, n));
@@ -140,10 +157,7 @@ void DataReader::feed_chunk(std::string_view in, std::string& out) {
       }
       continue;
     }
-    std::size_t n = 0;
-    while (i + n < in.size() && in[i + n] != '\r' && in[i + n] != '\n') {
-      ++n;
-    }
+    const std::size_t n = line_break(in, i) - i;
     if (n > 0) {
       out.append(in.substr(i, n));
       line_length_ += n;

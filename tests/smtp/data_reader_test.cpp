@@ -121,5 +121,36 @@ TEST(DotStuffer, RoundTripsThroughDataReader) {
   EXPECT_EQ(f.out, message);
 }
 
+// Whole lines take a fast path (one append per CRLF line); one octet at a time never does.
+// Both must agree on everything the session reads, for every kind of line ending.
+TEST(DataReader, WholeLinesAndSingleOctetsAgree) {
+  const std::string line(990, 'x');
+  const std::string inputs[] = {
+      "a\r\nb\r\n\r\n.\r\n",
+      "bare\nlf\r\n..dot\r\n.\nstill\r\n.\r\n",
+      "cr\ronly\r\r\n.x\r\n\n.\r\n\r\n.\r\n",
+      line + "\r\n" + line + "yyyyyyyyyy\r\n.\r\n",
+      "no terminator\r\nyet\r",
+  };
+  for (const auto& input : inputs) {
+    DataReader whole;
+    Fed w;
+    const auto step = whole.feed(input, w.out);
+    DataReader octets;
+    Fed o;
+    for (std::size_t i = 0; i < input.size() && !o.done; ++i) {
+      const auto s = octets.feed(std::string_view(input).substr(i, 1), o.out);
+      o.consumed += s.consumed;
+      o.done = s.done;
+    }
+    EXPECT_EQ(w.out, o.out) << input;
+    EXPECT_EQ(step.done, o.done) << input;
+    EXPECT_EQ(step.consumed, o.consumed) << input;
+    EXPECT_EQ(whole.bare_line_endings(), octets.bare_line_endings()) << input;
+    EXPECT_EQ(whole.line_too_long(), octets.line_too_long()) << input;
+    EXPECT_EQ(whole.message_octets(), octets.message_octets()) << input;
+  }
+}
+
 } // namespace
 } // namespace backstop::smtp

@@ -339,3 +339,22 @@ u = resource.getrusage(resource.RUSAGE_CHILDREN)
 open(sys.argv[2], "w").write(f"{u.ru_utime + u.ru_stime:.6f}\n")
 sys.exit(rc)' "$out" "$out.cpu" "${cmd[@]}" "$@"
 }
+
+# BENCH_PERF=DIR: perf records the server (on-CPU, call graphs) while it is measured, into
+# DIR/NAME.data; `perf report -i DIR/NAME.data` shows where its CPU went. Off by default: the
+# sampling costs the server a few percent.
+start_perf() { # name pid
+  perf_pid=""
+  [ -n "${BENCH_PERF:-}" ] || return 0
+  mkdir -p "$BENCH_PERF"
+  perf record -q -F 1999 -g -p "$2" -o "$BENCH_PERF/$1.data" >/dev/null 2>&1 &
+  perf_pid=$!
+  sleep 0.3 # perf attaches before the load starts
+}
+
+stop_perf() {
+  [ -n "${perf_pid:-}" ] || return 0
+  kill -INT "$perf_pid" 2>/dev/null || true
+  wait "$perf_pid" 2>/dev/null || true
+  perf_pid=""
+}

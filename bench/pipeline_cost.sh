@@ -124,12 +124,14 @@ run_backstop() {
     smtp-source -c -m 1 -M client.test -f sender@sender.test -t user@example.test \
       "127.0.0.1:$port" >/dev/null 2>&1 || true
   fi
+  start_perf "$name" "$pid"
   cpu0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   start=$(now)
   smtp-source -c -s "$sessions" -m "$messages" -l 4096 -M client.test -f sender@sender.test \
     -t user@example.test "127.0.0.1:$port" >/dev/null
   end=$(now)
   cpu1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  stop_perf
   queued=$("$build/backstop" queue list --json --config "$dir/backstop.toml" |
     /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)["messages"]))')
   kill "$pid"; wait "$pid" 2>/dev/null || true

@@ -17,16 +17,30 @@ namespace backstop::smtp {
 namespace {
 enum State : int { LineStart = 0, Dot = 1, DotCr = 2, InLine = 3, Cr = 4, AfterBare = 5 };
 
-// The first CR or LF at or after from, else in.size(). memchr finds the LF first and then
-// looks for a CR only before it, so a scan never passes a byte twice.
-std::size_t line_break(std::string_view in, std::size_t from) {
-  const char* base = in.data();
-  const void* lf = std::memchr(base + from, '\n', in.size() - from);
-  const std::size_t lf_at =
-      lf != nullptr ? static_cast<std::size_t>(static_cast<const char*>(lf) - base) : in.size();
-  const void* cr = std::memchr(base + from, '\r', lf_at - from);
-  return cr != nullptr ? static_cast<std::size_t>(static_cast<const char*>(cr) - base) : lf_at;
-}
+// Finds the first CR or LF at or after a position. The next LF is remembered until it is
+// passed, and a CR is looked for only before it: linear in the input even for hostile input
+// of bare CRs without an LF.
+class LineBreaks {
+public:
+  explicit LineBreaks(std::string_view in) : in_(in) {}
+  std::size_t next(std::size_t from) {
+    if (!known_ || lf_at_ < from) {
+      const void* lf = std::memchr(in_.data() + from, '\n', in_.size() - from);
+      lf_at_ = lf != nullptr ? offset(lf) : in_.size();
+      known_ = true;
+    }
+    const void* cr = std::memchr(in_.data() + from, '\r', lf_at_ - from);
+    return cr != nullptr ? offset(cr) : lf_at_;
+  }
+
+private:
+  std::size_t offset(const void* p) const {
+    return static_cast<std::size_t>(static_cast<const char*>(p) - in_.data());
+  }
+  std::string_view in_;
+  std::size_t lf_at_ = 0;
+  bool known_ = false;
+};
 } // namespace
 
 void DataReader::reset() {
@@ -40,6 +54,7 @@ void DataReader::reset() {
 DataReader::Step DataReader::feed(std::string_view in, std::string& out) {
   const std::size_t before = out.size();
   std::size_t i = 0;
+  LineBreaks breaks(in);
   auto emit = [&](std::string_view text) { out.append(text); };
   auto count_line = [&](std::size_t n) {
     line_length_ += n;
@@ -108,7 +123,7 @@ DataReader::Step DataReader::feed(std::string_view in, std::string& out) {
     case InLine: {
       // Copy the run up to the next CR or LF in one go; with its CRLF when it has one.
       const char* start = in.data() + i;
-      const std::size_t end = line_break(in, i);
+      const std::size_t end = breaks.next(i);
       const std::size_t n = end - i;
       if (end + 1 < in.size() && in[end] == '\r' && in[end + 1] == '\n') {
         emit(std::string_view(start, n + 2));
@@ -143,6 +158,7 @@ DataReader::Step DataReader::feed(std::string_view in, std::string& out) {
 
 void DataReader::feed_chunk(std::string_view in, std::string& out) {
   const std::size_t before = out.size();
+  LineBreaks breaks(in);
   for (std::size_t i = 0; i < in.size();) {
     const char c = in[i];
     if (state_ == Cr) {
@@ -157,7 +173,7 @@ void DataReader::feed_chunk(std::string_view in, std::string& out) {
       }
       continue;
     }
-    const std::size_t n = line_break(in, i) - i;
+    const std::size_t n = breaks.next(i) - i;
     if (n > 0) {
       out.append(in.substr(i, n));
       line_length_ += n;

@@ -152,5 +152,25 @@ TEST(DataReader, WholeLinesAndSingleOctetsAgree) {
   }
 }
 
+// A flood of bare CRs without an LF: each is a line ending of its own, and the scan for the
+// next LF is made once, not once per CR (that was quadratic in the chunk size).
+TEST(DataReader, BareCarriageReturnFloodIsReadLinearly) {
+  const std::size_t crs = 64 * 1024;
+  const std::string flood(crs, '\r');
+  DataReader data;
+  std::string out;
+  const auto step = data.feed(flood + "\n.\r\n", out);
+  EXPECT_TRUE(step.done);
+  EXPECT_EQ(data.bare_line_endings(), crs - 1);
+  EXPECT_EQ(out.size(), 2 * crs);
+
+  DataReader chunks;
+  std::string chunk_out;
+  chunks.feed_chunk(flood, chunk_out);
+  chunks.finish_chunks(chunk_out);
+  EXPECT_EQ(chunks.bare_line_endings(), crs);
+  EXPECT_EQ(chunk_out.size(), 2 * crs);
+}
+
 } // namespace
 } // namespace backstop::smtp

@@ -18,6 +18,9 @@ def refused(port):
             return False
     except ConnectionRefusedError:
         return True
+    except ConnectionResetError:
+        # The SYN raced the listener's close: not accepted, not yet refused; ask again.
+        return False
 
 
 def exit_code(server, timeout):

@@ -3,6 +3,7 @@
 // default. Nothing here reads files or sockets.
 #pragma once
 
+#include "app/cpu_scheduling.hpp"
 #include "delivery/notice_policy.hpp"
 #include "policy/unverified_policy.hpp"
 
@@ -205,6 +206,7 @@ struct Config {
   std::vector<std::string> local_addresses; // addresses MX records may point at for us
   std::string postmaster; // where RCPT TO:<postmaster> goes; default postmaster@<first domain>
   std::string user;       // started as root: run as this account once bound; empty = stay
+  CpuScheduling scheduling = CpuScheduling::Batch; // every thread's kernel policy
   LogConfig log;
   SmtpConfig smtp;
   QueueConfig queue;

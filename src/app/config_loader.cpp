@@ -498,6 +498,8 @@ void read_top(const toml::table& root, Config& config, std::vector<std::string>&
   if (!config.user.empty() && !look_up_user(config.user)) {
     top.error("user", "\"" + config.user + "\" is not an account on this host");
   }
+  config.scheduling = top.choice("scheduling", {"batch", "normal"}, 0) == 0 ? CpuScheduling::Batch
+                                                                            : CpuScheduling::Normal;
   top.strings("local_addresses", config.local_addresses);
   for (const auto& a : config.local_addresses) {
     if (!is_ip_literal(a)) {

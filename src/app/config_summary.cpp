@@ -55,6 +55,7 @@ json config_summary(const Config& config) {
       {"source", config.source.string()},
       {"hostname", config.hostname},
       {"user", config.user},
+      {"scheduling", config.scheduling == CpuScheduling::Batch ? "batch" : "normal"},
       {"smtp",
        {{"listen", endpoints(s.listen)},
         {"max_message_size", s.max_message_size},

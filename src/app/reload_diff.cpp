@@ -65,6 +65,7 @@ void top_and_smtp(Diff& d, const Config& a, const Config& b) {
   d.field("admin.token", a.admin.token, b.admin.token);
   d.field("admin.sample_interval", a.admin.sample_interval, b.admin.sample_interval);
   d.field("user", a.user, b.user);
+  d.field("scheduling", a.scheduling, b.scheduling);
   d.field("log.format", a.log.format, b.log.format);
   d.field("log.output", a.log.output, b.log.output);
   const auto &s = a.smtp, &t = b.smtp;

@@ -9,6 +9,7 @@
 #include "admin/queue_admin.hpp"
 #include "app/config_loader.hpp"
 #include "app/config_summary.hpp"
+#include "app/cpu_scheduling.hpp"
 #include "app/descriptor_budget.hpp"
 #include "app/listener_config.hpp"
 #include "app/local_identity.hpp"
@@ -959,6 +960,10 @@ void Runtime::shutdown() {
 
 int Runtime::run() {
   started_unix_ = clock_.now_unix();
+  // First: every thread started below inherits it.
+  if (auto set = use_cpu_scheduling(config_.scheduling); !set) {
+    log_->warn("{}; the threads keep the default policy", set.error().message);
+  }
   const std::size_t descriptors = raise_descriptor_limit();
   const std::size_t reserved = reserved_descriptors(config_, session_loop_count());
   if (config_.smtp.max_connections + reserved > descriptors) {

@@ -98,6 +98,7 @@ std::map<std::string, Variant> variants(const TlsFiles& tls) {
       {"local_addresses", {{"", "local_addresses", "[\"192.0.2.1\"]"}}},
       {"postmaster", {{"", "postmaster", "\"hostmaster@example.test\""}}},
       {"user", {{"", "user", "\"nobody\""}}},
+      {"scheduling", {{"", "scheduling", "\"normal\""}}},
       {"log.level", {{"log", "level", "\"warn\""}}},
       {"log.format", {{"log", "format", "\"json\""}}},
       {"log.output", {{"log", "output", "\"syslog\""}}},

@@ -194,3 +194,37 @@ def test_unit_file_passes_systemd_analyze_verify(tmp_path):
     for wanted in ("Type=notify", "WatchdogSec=", "NoNewPrivileges=yes", "ProtectSystem=",
                    "CapabilityBoundingSet=CAP_NET_BIND_SERVICE"):
         assert wanted in text, wanted
+
+
+def thread_policies(pid):
+    """{thread name: scheduling policy} of every thread of the process."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+            out[f.read().strip()] = os.sched_getscheduler(int(tid))
+    return out
+
+
+def test_every_thread_runs_under_sched_batch_by_default(server):
+    policies = thread_policies(server.proc.pid)
+    # The session loop, the committer, delivery and the state store, at least.
+    assert {"bs-smtp-0", "bs-commit", "bs-delivery"} <= policies.keys(), policies
+    assert set(policies.values()) == {os.SCHED_BATCH}, policies
+
+
+def test_scheduling_normal_keeps_the_default_policy(make_server):
+    server = make_server()
+    server.configure(**{"": {"hostname": "mx2.example.test", "scheduling": "normal"}})
+    server.start()
+    policies = thread_policies(server.proc.pid)
+    assert "bs-commit" in policies, policies
+    assert set(policies.values()) == {os.SCHED_OTHER}, policies
+
+
+def test_an_unknown_scheduling_policy_is_a_config_error(tmp_path):
+    server = Backstop(tmp_path)
+    server.configure(**{"": {"hostname": "mx2.example.test", "scheduling": "fifo"}})
+    r = server.run("check-config")
+    assert r.returncode != 0
+    out = r.stderr + r.stdout
+    assert "scheduling" in out and "batch" in out and "normal" in out, out

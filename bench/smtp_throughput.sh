@@ -19,7 +19,8 @@
 # ceiling are measured ROUNDS times each, interleaved, and each figure is the median of its
 # rounds; Postfix, ten times slower, runs once.
 # Usage: bench/smtp_throughput.sh BUILD_DIR [MESSAGES]   (environment: BENCH_ROUNDS=3,
-# BENCH_WORKERS: [smtp] workers for backstop, default its own choice)
+# BENCH_WORKERS: [smtp] workers for backstop, default its own choice; BENCH_PERF=DIR:
+# perf-record backstop into DIR/<name>.data, each round overwriting the last)
 source "$(dirname "$0")/lib.sh"
 build=${1:-build}
 messages=${2:-${BENCH_MESSAGES:-20000}}
@@ -102,7 +103,9 @@ run_backstop() { # name [default]
   pids+=($pid)
   wait_port 127.0.0.1 "$port"
   local figures
+  start_perf "$name" "$pid"
   figures=$(measure "$port" "$pid")
+  stop_perf
   local queued
   queued=$("$build/backstop" queue list --json --config "$dir/backstop.toml" |
     /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)["messages"]))')

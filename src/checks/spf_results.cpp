@@ -14,9 +14,11 @@ namespace {
 // not pile up answers; a RCPT after that evaluates again (same answer, one more cost).
 constexpr auto remembered_for = std::chrono::minutes(2);
 
-std::string key_of(const SpfQuestion& q) {
-  return q.session_id + '\n' + q.client.to_string() + '\n' + q.helo + '\n' + q.mail_from;
+std::string shared_key_of(const SpfQuestion& q) {
+  return q.client.to_string() + '\n' + q.helo + '\n' + q.mail_from;
 }
+
+std::string key_of(const SpfQuestion& q) { return q.session_id + '\n' + shared_key_of(q); }
 
 // Lands the flight when the evaluation ends, even by an exception (as a temperror), so that
 // no RCPT waits forever.
@@ -34,12 +36,34 @@ struct Landing {
 } // namespace
 
 SpfResults::SpfResults(dns::Resolver& resolver, spf::EvaluatorOptions options,
-                       std::size_t max_entries)
-    : evaluator_(resolver, std::move(options)), max_entries_(max_entries) {}
+                       std::size_t max_entries, Clock::duration share_answers_for)
+    : evaluator_(resolver, std::move(options)), max_entries_(max_entries),
+      share_answers_for_(share_answers_for) {}
 
 std::size_t SpfResults::remembered() {
   std::lock_guard lock(mutex_);
-  return entries_.size();
+  return entries_.size() + shared_.size();
+}
+
+std::optional<SpfAnswer> SpfResults::shared_answer(const SpfQuestion& question,
+                                                   Clock::time_point now) {
+  const auto found = shared_.find(shared_key_of(question));
+  if (found == shared_.end() || now - found->second.created >= share_answers_for_) {
+    return std::nullopt;
+  }
+  return found->second.answer;
+}
+
+void SpfResults::share(const SpfQuestion& question, const SpfAnswer& answer) {
+  if (answer.outcome.result == spf::Result::TempError || share_answers_for_.count() <= 0) {
+    return; // DNS trouble may be over for the next session
+  }
+  const auto now = Clock::now();
+  std::lock_guard lock(mutex_);
+  auto key = shared_key_of(question);
+  shared_[key] = Shared{answer, now};
+  shared_by_age_.emplace_back(now, std::move(key));
+  sweep(shared_, shared_by_age_, share_answers_for_, now);
 }
 
 std::pair<std::shared_ptr<SpfResults::Flight>, bool>
@@ -52,21 +76,22 @@ SpfResults::flight_for(const SpfQuestion& question, asio::any_io_executor execut
   }
   entry = Entry{std::make_shared<Flight>(executor), now};
   auto flight = entry.flight;
+  flight->answer = shared_answer(question, now); // landed already: nothing to fly
   by_age_.emplace_back(now, key_of(question));
-  sweep(now);
-  return {flight, true};
+  sweep(entries_, by_age_, remembered_for, now);
+  return {flight, !flight->answer};
 }
 
-// Entries are made in time order, so the expired ones are at the front of by_age_: each call
+// Entries are made in time order, so the expired ones are at the front of ages: each call
 // removes only those, never walking the whole map.
-void SpfResults::sweep(std::chrono::steady_clock::time_point now) {
-  while (!by_age_.empty() &&
-         (now - by_age_.front().first >= remembered_for || by_age_.size() > max_entries_)) {
-    const auto found = entries_.find(by_age_.front().second);
-    if (found != entries_.end() && found->second.created == by_age_.front().first) {
-      entries_.erase(found); // not when a newer evaluation of the key replaced it
+template <typename Map>
+void SpfResults::sweep(Map& map, Ages& ages, Clock::duration lifetime, Clock::time_point now) {
+  while (!ages.empty() && (now - ages.front().first >= lifetime || ages.size() > max_entries_)) {
+    const auto found = map.find(ages.front().second);
+    if (found != map.end() && found->second.created == ages.front().first) {
+      map.erase(found); // not when a newer entry of the key replaced it
     }
-    by_age_.pop_front();
+    ages.pop_front();
   }
 }
 
@@ -97,6 +122,7 @@ asio::awaitable<void> SpfResults::fly(std::shared_ptr<SpfResults> self,
   auto outcome = co_await self->evaluator_.check_host(question.client, identity.domain,
                                                       identity.sender, question.helo);
   landing.answer = SpfAnswer{identity, std::move(outcome)};
+  self->share(question, *landing.answer);
 }
 
 } // namespace backstop::checks

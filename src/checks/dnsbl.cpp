@@ -118,9 +118,8 @@ public:
         std::strtod(std::string(context.fact("dnsbl.score")).c_str(), nullptr) < threshold_) {
       co_return mail::Verdict::accept(check_name); // this transaction's answer, known already
     }
-    for (const auto& zone : zones_) {
-      start(zone, subject, context); // all at once; those prefetched are joined, not repeated
-    }
+    // Every lookup was started when its subject became known (the pipeline prefetches at
+    // each stage), so awaiting them one by one joins answers that are landed or in flight.
     double score = 0;
     std::vector<Listing> listings;
     for (const auto& zone : zones_) {

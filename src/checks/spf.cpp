@@ -93,8 +93,10 @@ public:
     if ((stage != Stage::Mail && stage != Stage::Rcpt) || trusted_network(context)) {
       return;
     }
-    results_->start(question_of(context), context.executor);
-    if (stage == Stage::Rcpt && settings_.trust_mx_hosts && !context.recipient.domain.empty()) {
+    const auto known = results_->start(question_of(context), context.executor);
+    // A pass needs no trust decision: the MX hosts are looked up only when it may come to it.
+    if (stage == Stage::Rcpt && settings_.trust_mx_hosts && !context.recipient.domain.empty() &&
+        known != spf::Result::Pass) {
       asio::co_spawn(context.executor,
                      warm_trust(resolver_, context.recipient.domain, context.client.address),
                      asio::detached);

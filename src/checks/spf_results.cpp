@@ -14,11 +14,23 @@ namespace {
 // not pile up answers; a RCPT after that evaluates again (same answer, one more cost).
 constexpr auto remembered_for = std::chrono::minutes(2);
 
+// The address's bytes, not its text: formatting an address is the costliest part of a key.
 std::string shared_key_of(const SpfQuestion& q) {
-  return q.client.to_string() + '\n' + q.helo + '\n' + q.mail_from;
+  std::string key;
+  key.reserve(16 + 2 + q.helo.size() + q.mail_from.size());
+  if (q.client.is_v4()) {
+    const auto bytes = q.client.to_v4().to_bytes();
+    key.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  } else {
+    const auto bytes = q.client.to_v6().to_bytes();
+    key.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  }
+  key += '\n';
+  key += q.helo;
+  key += '\n';
+  key += q.mail_from;
+  return key;
 }
-
-std::string key_of(const SpfQuestion& q) { return q.session_id + '\n' + shared_key_of(q); }
 
 // Lands the flight when the evaluation ends, even by an exception (as a temperror), so that
 // no RCPT waits forever.
@@ -45,9 +57,9 @@ std::size_t SpfResults::remembered() {
   return entries_.size() + shared_.size();
 }
 
-std::optional<SpfAnswer> SpfResults::shared_answer(const SpfQuestion& question,
+std::optional<SpfAnswer> SpfResults::shared_answer(const std::string& shared_key,
                                                    Clock::time_point now) {
-  const auto found = shared_.find(shared_key_of(question));
+  const auto found = shared_.find(shared_key);
   if (found == shared_.end() || now - found->second.created >= share_answers_for_) {
     return std::nullopt;
   }
@@ -69,15 +81,17 @@ void SpfResults::share(const SpfQuestion& question, const SpfAnswer& answer) {
 std::pair<std::shared_ptr<SpfResults::Flight>, bool>
 SpfResults::flight_for(const SpfQuestion& question, asio::any_io_executor executor) {
   const auto now = std::chrono::steady_clock::now();
+  const std::string shared_key = shared_key_of(question);
+  std::string key = question.session_id + '\n' + shared_key;
   std::lock_guard lock(mutex_);
-  auto& entry = entries_[key_of(question)];
+  auto& entry = entries_[key];
   if (entry.flight && now - entry.created < remembered_for) {
     return {entry.flight, false};
   }
   entry = Entry{std::make_shared<Flight>(executor), now};
   auto flight = entry.flight;
-  flight->answer = shared_answer(question, now); // landed already: nothing to fly
-  by_age_.emplace_back(now, key_of(question));
+  flight->answer = shared_answer(shared_key, now); // landed already: nothing to fly
+  by_age_.emplace_back(now, std::move(key));
   sweep(entries_, by_age_, remembered_for, now);
   return {flight, !flight->answer};
 }
@@ -95,11 +109,16 @@ void SpfResults::sweep(Map& map, Ages& ages, Clock::duration lifetime, Clock::ti
   }
 }
 
-void SpfResults::start(const SpfQuestion& question, asio::any_io_executor executor) {
+std::optional<spf::Result> SpfResults::start(const SpfQuestion& question,
+                                             asio::any_io_executor executor) {
   auto [flight, created] = flight_for(question, executor);
   if (created) {
     asio::co_spawn(executor, fly(shared_from_this(), flight, question), asio::detached);
   }
+  if (flight->answer) {
+    return flight->answer->outcome.result;
+  }
+  return std::nullopt;
 }
 
 asio::awaitable<SpfAnswer> SpfResults::answer(SpfQuestion question,

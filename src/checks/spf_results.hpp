@@ -44,8 +44,9 @@ public:
              std::size_t max_entries = 50000,
              std::chrono::steady_clock::duration share_answers_for = std::chrono::minutes(1));
 
-  // Starts the evaluation on executor unless it is known or on its way.
-  void start(const SpfQuestion& question, asio::any_io_executor executor);
+  // Starts the evaluation on executor unless it is known or on its way; the result when it
+  // is known already.
+  std::optional<spf::Result> start(const SpfQuestion& question, asio::any_io_executor executor);
   // The answer, evaluating now if nothing started it.
   asio::awaitable<SpfAnswer> answer(SpfQuestion question, asio::any_io_executor executor);
 
@@ -76,7 +77,7 @@ private:
   static asio::awaitable<void> fly(std::shared_ptr<SpfResults> self, std::shared_ptr<Flight> flight,
                                    SpfQuestion question);
   // The shared answer for question's client, HELO and sender, if one is fresh.
-  std::optional<SpfAnswer> shared_answer(const SpfQuestion& question, Clock::time_point now);
+  std::optional<SpfAnswer> shared_answer(const std::string& shared_key, Clock::time_point now);
   void share(const SpfQuestion& question, const SpfAnswer& answer);
   template <typename Map>
   void sweep(Map& map, Ages& ages, Clock::duration lifetime, Clock::time_point now);

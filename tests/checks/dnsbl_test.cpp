@@ -360,6 +360,9 @@ TEST_F(DnsblCheckTest, ZonesAreAskedAtTheSameTime) {
   add_zone("rhs.test", "helo", 1);
   auto check = make();
   resolver_.open_at = 3; // no answer comes before all three questions were asked
+  // As the pipeline does: each stage prefetches what it has learnt, RCPT awaits them all.
+  check->prefetch(Stage::Connect, context_);
+  check->prefetch(Stage::Helo, context_);
   const auto verdict = rcpt(*check);
   EXPECT_EQ(verdict.decision, mail::Decision::Accept);
 }

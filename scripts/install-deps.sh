@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang-16 libclang-rt-16-dev clang-format clang-tidy
   libasio-dev libssl-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
-  nlohmann-json3-dev libsqlite3-dev libhiredis-dev libc-ares-dev libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev libsystemd-dev libcpp-httplib-dev libjs-chart.js
+  nlohmann-json3-dev libsqlite3-dev libhiredis-dev libc-ares-dev libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev libsystemd-dev libcpp-httplib-dev libmimalloc-dev libjs-chart.js
   swaks libnet-ssleay-perl postfix dnsmasq-base redis-server redis-tools openssl sqlite3 python3 python3-pytest procps iproute2 util-linux linux-perf
   prometheus chromium
   rbldnsd nsd

@@ -228,3 +228,11 @@ def test_an_unknown_scheduling_policy_is_a_config_error(tmp_path):
     assert r.returncode != 0
     out = r.stderr + r.stdout
     assert "scheduling" in out and "batch" in out and "normal" in out, out
+
+
+def test_the_server_allocates_with_mimalloc(server):
+    if os.environ.get("BACKSTOP_SANITIZED") == "1":
+        pytest.skip("the sanitizer build keeps the sanitizers' allocator")
+    with open(f"/proc/{server.proc.pid}/maps") as f:
+        maps = f.read()
+    assert "libmimalloc.so" in maps, "the release build links mimalloc (CMakeLists.txt)"

@@ -14,6 +14,7 @@
 #include "checks/connection_rate_table.hpp"
 #include "checks/helo_name.hpp"
 #include "mail/cidr.hpp"
+#include "mail/ip_address.hpp"
 #include "policy/check_registry.hpp"
 
 #include <mutex>
@@ -57,7 +58,7 @@ public:
 
 private:
   mail::Verdict admit(const asio::ip::address& client) const {
-    const std::string address = client.to_string();
+    const std::string address = mail::address_text(client);
     const std::string network = mail::network_of(address, static_cast<int>(limits_.ipv4_prefix),
                                                  static_cast<int>(limits_.ipv6_prefix));
     const auto now = clock_.now();

@@ -16,6 +16,7 @@
 //   weight = 1                         # negative: an allowlist zone
 #include "checks/dnsbl_zone.hpp"
 #include "mail/address.hpp"
+#include "mail/ip_address.hpp"
 #include "mail/replies.hpp"
 #include "policy/check_registry.hpp"
 
@@ -159,7 +160,7 @@ private:
   }
 
   static std::string key_of(const Subject& subject) {
-    return (subject.client ? subject.client->to_string() : "") + "|" + subject.helo + "|" +
+    return (subject.client ? mail::address_text(*subject.client) : "") + "|" + subject.helo + "|" +
            subject.sender_domain;
   }
 

@@ -29,7 +29,7 @@ std::string greylist_network(const asio::ip::address& address, unsigned ipv4_pre
     auto bytes = plain.to_v4().to_bytes();
     const unsigned prefix = std::min(ipv4_prefix, 32u);
     keep_prefix(bytes, prefix);
-    return asio::ip::address_v4(bytes).to_string() + "/" + std::to_string(prefix);
+    return mail::address_text(asio::ip::address_v4(bytes)) + "/" + std::to_string(prefix);
   }
   auto bytes = address.to_v6().to_bytes();
   const unsigned prefix = std::min(ipv6_prefix, 128u);

@@ -8,7 +8,7 @@ namespace backstop::checks {
 asio::awaitable<std::string> peer_match(dns::Resolver* resolver, const mail::PeerHosts& peers,
                                         asio::ip::address client) {
   client = mail::unmapped(client);
-  const auto ip = client.to_string();
+  const auto ip = mail::address_text(client);
   if (peers.has_address(ip)) {
     co_return ip + " is a peer backstop";
   }

@@ -14,7 +14,7 @@ using mail::unmapped;
 asio::awaitable<SpfTrust> spf_trust(dns::Resolver* resolver, std::vector<mail::Cidr> networks,
                                     bool mx_hosts, std::string domain, asio::ip::address client) {
   client = unmapped(client);
-  const auto ip = client.to_string();
+  const auto ip = mail::address_text(client);
   if (mail::any_contains(networks, ip)) {
     co_return SpfTrust{SpfTrust::Trusted, ip + " is a trusted peer"};
   }

@@ -1,6 +1,8 @@
 // cidr: prefix matching on raw address bytes.
 #include "mail/cidr.hpp"
 
+#include "mail/ip_address.hpp"
+
 #include <algorithm>
 #include <arpa/inet.h>
 #include <charconv>
@@ -112,8 +114,12 @@ std::string network_of(std::string_view address, int ipv4_prefix, int ipv6_prefi
     byte &= static_cast<std::uint8_t>(left >= 8 ? 0xFF : left <= 0 ? 0 : 0xFF << (8 - left));
     left -= 8;
   }
+  if (!v6) {
+    const asio::ip::address_v4 four({bytes[0], bytes[1], bytes[2], bytes[3]});
+    return address_text(asio::ip::address(four)) + "/" + std::to_string(bits);
+  }
   char text[INET6_ADDRSTRLEN] = {};
-  inet_ntop(v6 ? AF_INET6 : AF_INET, bytes.data(), text, sizeof text);
+  inet_ntop(AF_INET6, bytes.data(), text, sizeof text);
   return std::string(text) + "/" + std::to_string(bits);
 }
 

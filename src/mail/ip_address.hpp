@@ -3,6 +3,7 @@
 #pragma once
 
 #include <asio/ip/address.hpp>
+#include <string>
 
 namespace backstop::mail {
 
@@ -12,5 +13,8 @@ inline asio::ip::address unmapped(const asio::ip::address& address) {
   }
   return address;
 }
+
+// address.to_string(), formatted without inet_ntop for IPv4.
+std::string address_text(const asio::ip::address& address);
 
 } // namespace backstop::mail

@@ -272,7 +272,7 @@ asio::awaitable<void> Server::admit_proxied(const Acceptor& entry, asio::ip::tcp
 }
 
 void Server::start_session(std::size_t loop, asio::ip::tcp::socket socket, const Peers& peers) {
-  const std::string ip = mail::unmapped(peers.remote.address()).to_string();
+  const std::string ip = mail::address_text(mail::unmapped(peers.remote.address()));
   if (draining_) { // accepted just before the listener closed
     const auto reply = mail::replies::shutting_down.with_text(options_.hostname + " shutting down");
     asio::co_spawn(socket.get_executor(), refuse(std::move(socket), reply), asio::detached);

@@ -24,7 +24,7 @@ Session::Session(const SessionOptions& options, asio::ip::tcp::socket socket, co
   ctx_.session_id = std::move(id);
   ctx_.executor = transport_.socket().get_executor();
   ctx_.client.address = mail::unmapped(peers.remote.address());
-  ctx_.client.ip = ctx_.client.address.to_string();
+  ctx_.client.ip = mail::address_text(ctx_.client.address);
   ctx_.client.listener =
       peers.local.address().to_string() + ":" + std::to_string(peers.local.port());
 }

@@ -1,6 +1,8 @@
 // spf_results: in-flight sharing and a short memory of SPF answers per transaction.
 #include "checks/spf_results.hpp"
 
+#include "mail/ip_address.hpp"
+
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
@@ -14,22 +16,8 @@ namespace {
 // not pile up answers; a RCPT after that evaluates again (same answer, one more cost).
 constexpr auto remembered_for = std::chrono::minutes(2);
 
-// The address's bytes, not its text: formatting an address is the costliest part of a key.
 std::string shared_key_of(const SpfQuestion& q) {
-  std::string key;
-  key.reserve(16 + 2 + q.helo.size() + q.mail_from.size());
-  if (q.client.is_v4()) {
-    const auto bytes = q.client.to_v4().to_bytes();
-    key.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  } else {
-    const auto bytes = q.client.to_v6().to_bytes();
-    key.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  }
-  key += '\n';
-  key += q.helo;
-  key += '\n';
-  key += q.mail_from;
-  return key;
+  return mail::address_text(q.client) + '\n' + q.helo + '\n' + q.mail_from;
 }
 
 // Lands the flight when the evaluation ends, even by an exception (as a temperror), so that

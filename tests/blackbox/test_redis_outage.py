@@ -72,6 +72,15 @@ def pass_greylist(server, sender, recipient):
     raise AssertionError(f"{sender} -> {recipient} never passed greylisting: {line}")
 
 
+def queue_one_after_greylisting(server, sender, recipient):
+    """The triplet passes greylisting, then one message of it gets 250 and is the only one
+    queued."""
+    pass_greylist(server, sender, recipient)
+    reply = send_message(server.port, sender, [recipient], b"Subject: x\r\n\r\nbody\r\n")
+    assert reply[0] == 250, reply
+    assert len(server.queued()) == 1
+
+
 def retry_while_greylisted(server, sender, recipient, source=None):
     """RCPT again every 0.2 s while greylisting defers it; the first other (code, line)."""
     deadline = time.monotonic() + DELAY + 10
@@ -218,11 +227,7 @@ def test_a_server_started_while_redis_is_down_accepts_mail_and_writes_through_la
     code, line = rcpt(server, "first@sender.example", f"user@{LOAD_DOMAIN}")
     assert code == 451 and line.startswith("451 4.7.1 Greylisted"), line
     server.wait_for_log("answering from the local store")
-    sender, recipient = "later@sender.example", f"user2@{LOAD_DOMAIN}"
-    pass_greylist(server, sender, recipient)
-    reply = send_message(server.port, sender, [recipient], b"Subject: x\r\n\r\nbody\r\n")
-    assert reply[0] == 250, reply
-    assert len(server.queued()) == 1
+    queue_one_after_greylisting(server, "later@sender.example", f"user2@{LOAD_DOMAIN}")
     # Housekeeping sweeps (Redis' are its TTLs, no call) are no sign that Redis is back.
     assert "redis answers again" not in server.log_text()
 

@@ -12,9 +12,10 @@ import time
 
 import pytest
 
-from conftest import send_message, wait_until
+from conftest import wait_until
 from redis_server import RedisServer
-from test_redis_outage import DELAY, LOAD_DOMAIN, pass_greylist, rcpt, redis_used_again
+from test_redis_outage import (DELAY, LOAD_DOMAIN, pass_greylist, queue_one_after_greylisting,
+                               rcpt, redis_used_again)
 
 STORE_TIMEOUT_MS = 200
 ANSWER_WITHIN = 3.0  # seconds: generous over the store timeout, far under a client's patience
@@ -51,7 +52,7 @@ class TruncatingProxy:
             threading.Thread(target=self._pipe, args=(upstream, client, True), daemon=True).start()
 
     def _pipe(self, src, dst, is_reply):
-        cut = set()  # a connection whose reply was cut stays silent for good
+        cut = False  # a connection whose reply was cut stays silent for good
         try:
             while True:
                 data = src.recv(65536)
@@ -60,7 +61,7 @@ class TruncatingProxy:
                 if is_reply and (self.stalling.is_set() or cut):
                     if not cut:
                         dst.sendall(data[:2])
-                        cut.add(True)
+                        cut = True
                     continue
                 dst.sendall(data)
         except OSError:
@@ -105,11 +106,7 @@ def stalled_store_is_survived(make_server, tmp_path, url, freeze, thaw):
     assert took < ANSWER_WITHIN, f"RCPT took {took:.1f} s while Redis stalled"
     server.wait_for_log("answering from the local store")
     # Mail still flows: the triplet passes locally and its message is queued.
-    sender, recipient = "during@sender.example", f"user2@{LOAD_DOMAIN}"
-    pass_greylist(server, sender, recipient)
-    reply = send_message(server.port, sender, [recipient], b"Subject: stall\r\n\r\nbody\r\n")
-    assert reply[0] == 250, reply
-    assert len(server.queued()) == 1
+    queue_one_after_greylisting(server, "during@sender.example", f"user2@{LOAD_DOMAIN}")
 
     thaw()
     assert wait_until(lambda: redis_used_again(server), 30), server.log_text()[-3000:]

@@ -36,11 +36,20 @@ _live_servers = []
 _live_clients = []
 
 
+_ports_handed_out = set()
+
+
 def free_port(host="127.0.0.1"):
+    """A port nothing listens on now, never one this run handed out before: the kernel may give
+    a just-closed port again, and two of a test's listeners then collide."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    while True:
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        if port not in _ports_handed_out:
+            _ports_handed_out.add(port)
+            return port
 
 
 def wait_port(host, port, timeout=10.0):

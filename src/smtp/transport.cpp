@@ -24,9 +24,32 @@ asio::awaitable<void> Transport::write(asio::const_buffer buffer, std::error_cod
     ec = asio::error::not_connected;
   } else if (tls_) {
     std::tie(ec, n) = co_await asio::async_write(*tls_, buffer, use_tuple);
-  } else {
-    std::tie(ec, n) = co_await asio::async_write(socket_, buffer, use_tuple);
+  } else if (const std::size_t done = write_now(buffer, ec); !ec && done < buffer.size()) {
+    std::tie(ec, n) = co_await asio::async_write(socket_, buffer + done, use_tuple);
   }
+}
+
+// A reply nearly always fits in the socket's send buffer: sent here, the session's coroutine
+// goes on without a trip through the scheduler (issue 13). What does not fit waits for room.
+std::size_t Transport::write_now(asio::const_buffer buffer, std::error_code& ec) {
+  if (!socket_.non_blocking()) {
+    socket_.non_blocking(true, ec); // once per connection; Asio would set it on its own
+    if (ec) {
+      return 0;
+    }
+  }
+  std::size_t done = 0;
+  while (done < buffer.size()) {
+    done += socket_.write_some(buffer + done, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      ec.clear();
+      break;
+    }
+    if (ec) {
+      break;
+    }
+  }
+  return done;
 }
 
 asio::awaitable<void> Transport::start_tls(asio::ssl::context& context, std::error_code& ec) {

@@ -31,6 +31,8 @@ public:
   void close();
 
 private:
+  std::size_t write_now(asio::const_buffer buffer, std::error_code& ec);
+
   asio::ip::tcp::socket socket_;
   std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
   bool broken_ = false; // a TLS handshake failed

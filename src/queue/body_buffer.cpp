@@ -26,7 +26,8 @@ bool write_all(int fd, std::string_view data, int& error) {
 }
 } // namespace
 
-BodyBuffer::BodyBuffer(std::filesystem::path tmp_dir, std::size_t spill_threshold)
+BodyBuffer::BodyBuffer(std::shared_ptr<const std::filesystem::path> tmp_dir,
+                       std::size_t spill_threshold)
     : tmp_dir_(std::move(tmp_dir)), threshold_(spill_threshold) {}
 
 BodyBuffer::BodyBuffer(BodyBuffer&& other) noexcept { *this = std::move(other); }
@@ -74,7 +75,8 @@ mail::Status BodyBuffer::append(std::string_view bytes) {
     return mail::Ok{};
   }
   if (fd_ < 0) {
-    std::string name = (tmp_dir_ / "spill.XXXXXX").string();
+    const std::filesystem::path dir = tmp_dir_ ? *tmp_dir_ : std::filesystem::path{};
+    std::string name = (dir / "spill.XXXXXX").string();
     fd_ = ::mkostemp(name.data(), O_CLOEXEC);
     spill_path_ = name;
     if (fd_ < 0 || !write_all(fd_, memory_, errno_)) {

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -17,7 +18,8 @@ namespace backstop::queue {
 class BodyBuffer {
 public:
   BodyBuffer() = default;
-  BodyBuffer(std::filesystem::path tmp_dir, std::size_t spill_threshold);
+  // tmp_dir is shared by every body of a spool: a message costs no path of its own.
+  BodyBuffer(std::shared_ptr<const std::filesystem::path> tmp_dir, std::size_t spill_threshold);
   BodyBuffer(BodyBuffer&&) noexcept;
   BodyBuffer& operator=(BodyBuffer&&) noexcept;
   BodyBuffer(const BodyBuffer&) = delete;
@@ -43,7 +45,7 @@ public:
   void clear(); // drops the content, unlinks a spill file
 
 private:
-  std::filesystem::path tmp_dir_;
+  std::shared_ptr<const std::filesystem::path> tmp_dir_;
   std::size_t threshold_ = 256 * 1024;
   std::string memory_;
   std::uint64_t size_ = 0;

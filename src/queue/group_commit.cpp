@@ -60,9 +60,7 @@ bool spill_crc(int fd, std::uint64_t size, std::uint32_t& crc) {
 }
 } // namespace
 
-BodyBuffer SpoolImpl::new_body() {
-  return BodyBuffer(options_.dir / "tmp", options_.spill_threshold);
-}
+BodyBuffer SpoolImpl::new_body() { return BodyBuffer(tmp_dir_, options_.spill_threshold); }
 
 mail::QueueId SpoolImpl::allocate_id() { return mail::QueueId{next_id_.fetch_add(1)}; }
 

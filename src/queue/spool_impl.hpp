@@ -108,6 +108,7 @@ private:
   bool compact_oldest();
 
   SpoolOptions options_;
+  std::shared_ptr<const std::filesystem::path> tmp_dir_; // where bodies spill
   bool read_only_;
   int lock_fd_ = -1;
   int dir_fd_ = -1;

@@ -76,7 +76,9 @@ mail::Result<std::unique_ptr<Spool>> Spool::open_read_only(SpoolOptions options)
 }
 
 SpoolImpl::SpoolImpl(SpoolOptions options, bool read_only)
-    : options_(std::move(options)), read_only_(read_only) {}
+    : options_(std::move(options)),
+      tmp_dir_(std::make_shared<const std::filesystem::path>(options_.dir / "tmp")),
+      read_only_(read_only) {}
 
 SpoolImpl::~SpoolImpl() {
   close();

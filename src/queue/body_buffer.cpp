@@ -27,8 +27,8 @@ bool write_all(int fd, std::string_view data, int& error) {
 } // namespace
 
 BodyBuffer::BodyBuffer(std::shared_ptr<const std::filesystem::path> tmp_dir,
-                       std::size_t spill_threshold)
-    : tmp_dir_(std::move(tmp_dir)), threshold_(spill_threshold) {}
+                       std::size_t spill_threshold, ArrivalTicket ticket)
+    : tmp_dir_(std::move(tmp_dir)), threshold_(spill_threshold), ticket_(std::move(ticket)) {}
 
 BodyBuffer::BodyBuffer(BodyBuffer&& other) noexcept { *this = std::move(other); }
 
@@ -43,6 +43,7 @@ BodyBuffer& BodyBuffer::operator=(BodyBuffer&& other) noexcept {
     spill_path_ = std::move(other.spill_path_);
     failed_ = other.failed_;
     errno_ = other.errno_;
+    ticket_ = std::move(other.ticket_);
     other.fd_ = -1;
     other.size_ = 0;
     other.memory_.clear();
@@ -63,6 +64,7 @@ void BodyBuffer::clear() {
   memory_.clear();
   memory_.shrink_to_fit();
   size_ = 0;
+  ticket_.release(); // a refused body is not arriving any more
 }
 
 mail::Status BodyBuffer::append(std::string_view bytes) {

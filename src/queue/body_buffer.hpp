@@ -6,6 +6,7 @@
 
 #include "mail/result.hpp"
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -15,11 +16,44 @@
 
 namespace backstop::queue {
 
+// Counts a body from the spool's new_body() until it is submitted or dropped: the committer
+// waits for company only while other bodies are still arriving (queue/group_commit.cpp).
+class ArrivalTicket {
+public:
+  ArrivalTicket() = default;
+  explicit ArrivalTicket(std::shared_ptr<std::atomic<int>> arriving)
+      : arriving_(std::move(arriving)) {
+    arriving_->fetch_add(1, std::memory_order_relaxed);
+  }
+  ArrivalTicket(ArrivalTicket&&) noexcept = default;
+  ArrivalTicket& operator=(ArrivalTicket&& other) noexcept {
+    if (this != &other) {
+      release();
+      arriving_ = std::move(other.arriving_);
+    }
+    return *this;
+  }
+  ArrivalTicket(const ArrivalTicket&) = delete;
+  ArrivalTicket& operator=(const ArrivalTicket&) = delete;
+  ~ArrivalTicket() { release(); }
+
+  void release() {
+    if (arriving_) {
+      arriving_->fetch_sub(1, std::memory_order_relaxed);
+      arriving_.reset();
+    }
+  }
+
+private:
+  std::shared_ptr<std::atomic<int>> arriving_;
+};
+
 class BodyBuffer {
 public:
   BodyBuffer() = default;
   // tmp_dir is shared by every body of a spool: a message costs no path of its own.
-  BodyBuffer(std::shared_ptr<const std::filesystem::path> tmp_dir, std::size_t spill_threshold);
+  BodyBuffer(std::shared_ptr<const std::filesystem::path> tmp_dir, std::size_t spill_threshold,
+             ArrivalTicket ticket = {});
   BodyBuffer(BodyBuffer&&) noexcept;
   BodyBuffer& operator=(BodyBuffer&&) noexcept;
   BodyBuffer(const BodyBuffer&) = delete;
@@ -42,7 +76,8 @@ public:
   // For the committer: memory contents, or the spill file's descriptor (data at offset 0).
   const std::string& memory() const { return memory_; }
   int spill_fd() const { return fd_; }
-  void clear(); // drops the content, unlinks a spill file
+  void clear(); // drops the content, unlinks a spill file, is no longer arriving
+  void arrived() { ticket_.release(); } // the spool has it: no longer arriving
 
 private:
   std::shared_ptr<const std::filesystem::path> tmp_dir_;
@@ -53,6 +88,7 @@ private:
   std::filesystem::path spill_path_;
   bool failed_ = false;
   int errno_ = 0;
+  ArrivalTicket ticket_;
 };
 
 } // namespace backstop::queue

@@ -60,7 +60,9 @@ bool spill_crc(int fd, std::uint64_t size, std::uint32_t& crc) {
 }
 } // namespace
 
-BodyBuffer SpoolImpl::new_body() { return BodyBuffer(tmp_dir_, options_.spill_threshold); }
+BodyBuffer SpoolImpl::new_body() {
+  return BodyBuffer(tmp_dir_, options_.spill_threshold, ArrivalTicket(arriving_));
+}
 
 mail::QueueId SpoolImpl::allocate_id() { return mail::QueueId{next_id_.fetch_add(1)}; }
 
@@ -68,6 +70,7 @@ void SpoolImpl::enqueue(Request request) {
   {
     std::lock_guard lock(queue_mutex_);
     if (!stopping_ && !read_only_) {
+      request.body.arrived(); // under the lock: a waiting committer sees it with its request
       pending_.push_back(std::move(request));
       queue_cv_.notify_one();
       return;
@@ -114,9 +117,11 @@ void SpoolImpl::committer_loop() {
       if (pending_.empty() && stopping_) {
         return;
       }
-      if (options_.commit_delay.count() > 0 && pending_.size() < options_.commit_wait_for) {
+      if (options_.commit_delay.count() > 0 && pending_.size() < options_.commit_wait_for &&
+          arriving_->load(std::memory_order_relaxed) > 0) {
         queue_cv_.wait_for(lock, options_.commit_delay, [this] {
-          return stopping_ || pending_.size() >= options_.commit_wait_for;
+          return stopping_ || pending_.size() >= options_.commit_wait_for ||
+                 arriving_->load(std::memory_order_relaxed) == 0;
         });
       }
       std::size_t bytes = 0;

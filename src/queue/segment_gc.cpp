@@ -79,7 +79,7 @@ bool SpoolImpl::compact_oldest() {
       std::cerr << "backstop: compaction: " << body.error().message << "\n";
       return false;
     }
-    r.body = new_body();
+    r.body = BodyBuffer(tmp_dir_, options_.spill_threshold); // not arriving: no ticket
     if (!r.body.append(body.value())) {
       return false;
     }

@@ -38,7 +38,9 @@ struct SpoolOptions {
   std::size_t spill_threshold = 256 * 1024;         // BodyBuffer memory limit
   std::size_t max_batch_bytes = 8 * 1024 * 1024;    // one group commit writes at most this
   // A batch that starts with fewer than commit_wait_for requests waits up to commit_delay for
-  // more (as PostgreSQL's commit_delay): fewer, larger syncs for a little latency.
+  // more (as PostgreSQL's commit_delay): fewer, larger syncs for a little latency. It waits
+  // only while other bodies are still arriving (as PostgreSQL's commit_siblings), and no
+  // longer than until they have all arrived: a message with no company syncs at once.
   std::chrono::microseconds commit_delay{0};
   std::size_t commit_wait_for = 4;
   // The active segment is zero-filled this far ahead of its records: a sync of blocks that

@@ -109,6 +109,8 @@ private:
 
   SpoolOptions options_;
   std::shared_ptr<const std::filesystem::path> tmp_dir_; // where bodies spill
+  // Bodies handed out by new_body() and not yet submitted or dropped (ArrivalTicket).
+  std::shared_ptr<std::atomic<int>> arriving_ = std::make_shared<std::atomic<int>>(0);
   bool read_only_;
   int lock_fd_ = -1;
   int dir_fd_ = -1;

@@ -282,18 +282,22 @@ TEST_F(SpoolTest, ConcurrentSubmitsShareSyncs) {
   EXPECT_EQ(spool->list().size(), static_cast<std::size_t>(threads * per_thread));
 }
 
-// commit_delay: a batch smaller than commit_wait_for waits for more before its one sync.
-TEST_F(SpoolTest, ASmallBatchWaitsForMoreToShareOneSync) {
-  options_.commit_delay = std::chrono::seconds(1);
+// commit_delay: a batch smaller than commit_wait_for waits for the bodies still arriving
+// before its one sync.
+TEST_F(SpoolTest, ASmallBatchWaitsForTheBodiesStillArrivingToShareOneSync) {
+  options_.commit_delay = std::chrono::seconds(30); // would time the test out if waited
   options_.commit_wait_for = 4;
   auto spool = open();
   const auto before = spool->stats().commits;
   std::promise<void> all_done;
   std::atomic<int> done{0};
-  for (int i = 0; i < 3; ++i) { // three at once: fewer than commit_wait_for
-    auto buffer = spool->new_body();
-    (void)buffer.append("message " + std::to_string(i));
-    spool->submit(spool->allocate_id(), envelope(i), std::move(buffer), [&](CommitResult r) {
+  std::vector<BodyBuffer> arriving; // three at once: fewer than commit_wait_for
+  for (int i = 0; i < 3; ++i) {
+    arriving.push_back(spool->new_body());
+    (void)arriving.back().append("message " + std::to_string(i));
+  }
+  for (int i = 0; i < 3; ++i) {
+    spool->submit(spool->allocate_id(), envelope(i), std::move(arriving[i]), [&](CommitResult r) {
       EXPECT_TRUE(r.ok());
       if (++done == 3) {
         all_done.set_value();
@@ -302,6 +306,17 @@ TEST_F(SpoolTest, ASmallBatchWaitsForMoreToShareOneSync) {
   }
   ASSERT_EQ(all_done.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
   EXPECT_EQ(spool->stats().commits - before, 1u) << "the three shared one fdatasync";
+}
+
+TEST_F(SpoolTest, AMessageWithNoOtherArrivingSyncsAtOnce) {
+  options_.commit_delay = std::chrono::seconds(30); // would time the test out if waited
+  options_.commit_wait_for = 4;
+  auto spool = open();
+  const auto start = std::chrono::steady_clock::now();
+  submit(*spool, 1, "alone");
+  { auto dropped = spool->new_body(); } // a body given up (a session gone) counts no more
+  submit(*spool, 2, "alone again");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 
 TEST_F(SpoolTest, ABatchOfCommitWaitForGoesAtOnce) {

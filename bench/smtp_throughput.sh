@@ -15,9 +15,9 @@
 # line puts the ratios side by side: backstop/ceiling rate (target >= 0.70), backstop/postfix
 # rate (target >= 8), CPU per message / the ceiling's (target <= 1.5), backstop's own context
 # switches per message (target < 3).
-# The machine's speed drifts (a shared virtual machine): backstop, backstop-default and the
-# ceiling are measured ROUNDS times each, interleaved, and each figure is the median of its
-# rounds; Postfix, ten times slower, runs once.
+# The machine's speed drifts (a shared virtual machine): every target is measured ROUNDS
+# times, interleaved, and each figure is the median of its rounds. Postfix, ten times slower,
+# takes a quarter of MESSAGES per round, so that its rounds see the same drift as the others'.
 # Usage: bench/smtp_throughput.sh BUILD_DIR [MESSAGES]   (environment: BENCH_ROUNDS=3,
 # BENCH_WORKERS: [smtp] workers for backstop, default its own choice; BENCH_PERF=DIR:
 # perf-record backstop into DIR/<name>.data, each round overwriting the last)
@@ -53,24 +53,24 @@ PY
 }
 
 # Runs smtp-source against PORT while SERVER_PID (or "" for none) is measured. Prints
-# "seconds machine_jiffies machine_switches server_jiffies server_switches".
-measure() { # port server_pid
-  local port=$1 spid=$2 start end mj0 mj1 mc0 mc1 sj0=0 sj1=0 sc0=0 sc1=0
+# "seconds machine_jiffies machine_switches server_jiffies server_switches count".
+measure() { # port server_pid [count]
+  local port=$1 spid=$2 count=${3:-$messages} start end mj0 mj1 mc0 mc1 sj0=0 sj1=0 sc0=0 sc1=0
   if [ -n "$spid" ]; then sj0=$(process_jiffies "$spid"); sc0=$(process_switches "$spid"); fi
   mj0=$(machine_jiffies); mc0=$(machine_switches); start=$(now)
-  smtp-source -c -s "$sessions" -m "$messages" -l "$size" -f sender@example.org \
+  smtp-source -c -s "$sessions" -m "$count" -l "$size" -f sender@example.org \
     -t user@example.test "127.0.0.1:$port" >/dev/null
   end=$(now); mj1=$(machine_jiffies); mc1=$(machine_switches)
   if [ -n "$spid" ]; then sj1=$(process_jiffies "$spid"); sc1=$(process_switches "$spid"); fi
-  /usr/bin/python3 -c "print($end - $start, $mj1 - $mj0, $mc1 - $mc0, $sj1 - $sj0, $sc1 - $sc0)"
+  /usr/bin/python3 -c "print($end - $start, $mj1 - $mj0, $mc1 - $mc0, $sj1 - $sj0, $sc1 - $sc0, $count)"
 }
 
-# name seconds mj mc sj sc: appends "msg/s machine_us switches own_us own_switches" to
+# name seconds mj mc sj sc count: appends "msg/s machine_us switches own_us own_switches" to
 # $work/figures.<name>, one line per round.
 record() {
   local name=$1
   /usr/bin/python3 -c "
-m = $messages; secs, mj, mc, sj, sc = $2, $3, $4, $5, $6
+secs, mj, mc, sj, sc, m = $2, $3, $4, $5, $6, $7
 print(f'{m/secs:.0f} {mj/$tck/m*1e6:.0f} {mc/m:.2f} {sj/$tck/m*1e6:.0f} {sc/m:.2f}')" >>"$work/figures.$name"
 }
 
@@ -125,18 +125,18 @@ spid=$!
 pids+=($spid)
 wait_port 127.0.0.1 "$sport"
 
+pport=$(free_port)
+postfix_dir="$work/postfix"
+start_postfix_backup_mx "$work/postfix" "$pport"
+
 for _ in $(seq 1 "$rounds"); do
   run_backstop backstop
   run_backstop backstop-default default
   # shellcheck disable=SC2046
   record ceiling $(measure "$sport" "$spid")
+  # shellcheck disable=SC2046
+  record postfix $(measure "$pport" "" $((messages / 4)))
 done
-
-pport=$(free_port)
-postfix_dir="$work/postfix"
-start_postfix_backup_mx "$work/postfix" "$pport"
-# shellcheck disable=SC2046
-record postfix $(measure "$pport" "")
 stop_postfix "$work/postfix"
 
 for name in backstop backstop-default postfix ceiling; do report "$name"; done

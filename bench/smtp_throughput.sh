@@ -18,7 +18,7 @@
 # The machine's speed drifts (a shared virtual machine): every target is measured ROUNDS
 # times, interleaved, and each figure is the median of its rounds. Postfix, ten times slower,
 # takes a quarter of MESSAGES per round, so that its rounds see the same drift as the others'.
-# Usage: bench/smtp_throughput.sh BUILD_DIR [MESSAGES]   (environment: BENCH_ROUNDS=3,
+# Usage: bench/smtp_throughput.sh BUILD_DIR [MESSAGES]   (environment: BENCH_ROUNDS=5,
 # BENCH_WORKERS: [smtp] workers for backstop, default its own choice; BENCH_PERF=DIR:
 # perf-record backstop into DIR/<name>.data, each round overwriting the last)
 source "$(dirname "$0")/lib.sh"
@@ -26,7 +26,7 @@ build=${1:-build}
 messages=${2:-${BENCH_MESSAGES:-20000}}
 sessions=${BENCH_SESSIONS:-20}
 size=${BENCH_SIZE:-4096}
-rounds=${BENCH_ROUNDS:-3}
+rounds=${BENCH_ROUNDS:-5}
 tck=$(getconf CLK_TCK)
 make_workdir bench
 

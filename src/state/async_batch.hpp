@@ -91,10 +91,12 @@ private:
       } else if (i < answers.value().size()) {
         answer = std::move(answers.value()[i]);
       }
-      asio::post(batch[i].loop, [pending = batch[i].pending, answer = std::move(answer)]() mutable {
-        pending->answer.emplace(std::move(answer));
-        pending->wake.cancel();
-      });
+      // The loop's handler holds the last reference: a timer must die on its own loop's thread.
+      asio::post(batch[i].loop,
+                 [pending = std::move(batch[i].pending), answer = std::move(answer)]() mutable {
+                   pending->answer.emplace(std::move(answer));
+                   pending->wake.cancel();
+                 });
     }
   }
 

@@ -35,7 +35,8 @@ asio::awaitable<Result<T>> run_on_store(asio::any_io_executor store,
   pending->wake.expires_after(deadline);
   asio::post(store, [pending, loop, work = std::move(work)]() mutable {
     Result<T> answer = work();
-    asio::post(loop, [pending, answer = std::move(answer)]() mutable {
+    // Moved, not copied: the timer must not die on the store's thread (its service is the loop's).
+    asio::post(loop, [pending = std::move(pending), answer = std::move(answer)]() mutable {
       pending->answer.emplace(std::move(answer));
       pending->wake.cancel();
     });

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <optional>
 #include <string>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
@@ -83,6 +84,9 @@ public:
     const std::string port_text = std::to_string(wanted);
     pid_ = ::fork();
     if (pid_ == 0) {
+      // Dies with this test process even when it crashes: an orphan holding ctest's output
+      // pipe would make ctest wait forever.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       ::execlp("redis-server", "redis-server", "--port", port_text.c_str(), "--bind", "127.0.0.1",
                "--save", "", "--appendonly", "no", "--loglevel", "warning", nullptr);
       ::_exit(127);

@@ -7,11 +7,32 @@
 #include "state/sqlite_stores.hpp"
 #include "state/store.hpp"
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 namespace backstop::state {
 
 namespace {
 
 constexpr int busy_timeout_ms = 5000;
+
+// SQLite answers BUSY at once, without its busy handler, where waiting could deadlock: on a
+// fresh file another opener is writing, our conversion to WAL reads the header and then
+// needs the write lock. So the opening statements retry on their own, within the same budget.
+Status exec_opening(Database& db, const char* sql, std::chrono::steady_clock::time_point deadline) {
+  auto pause = std::chrono::milliseconds(1);
+  for (;;) {
+    auto status = db.exec_locked(sql);
+    const int code = sqlite3_errcode(db.handle()) & 0xff;
+    if (status || (code != SQLITE_BUSY && code != SQLITE_LOCKED) ||
+        std::chrono::steady_clock::now() + pause > deadline) {
+      return status;
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+  }
+}
 
 class SqliteStore final : public Store {
 public:
@@ -53,11 +74,13 @@ mail::Result<std::unique_ptr<Store>> open_sqlite(const StoreOptions& options) {
   }
   auto store = std::make_unique<SqliteStore>(db);
   sqlite3_busy_timeout(db, busy_timeout_ms);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
   if (!options.read_only) {
     for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
                             sqlite_verify_schema, sqlite_greylist_schema, sqlite_offender_schema,
                             sqlite_primary_status_schema, sqlite_contact_schema}) {
-      if (auto status = store->database().exec_locked(sql); !status) {
+      if (auto status = exec_opening(store->database(), sql, deadline); !status) {
         return mail::make_error("state.path " + options.path.string() + ": " +
                                 status.error().message);
       }

@@ -65,8 +65,8 @@ TEST_F(SqliteOpenTest, OpensAndReadsWhileAnotherConnectionHoldsTheWriteLock) {
 
   auto cli = open();
   ASSERT_TRUE(cli.ok()) << cli.error().message;
-  auto evidence = cli.value()->contacts().contacts("127.0.0.51", 0);
-  EXPECT_TRUE(evidence.ok()) << evidence.error().message;
+  auto read = cli.value()->contacts().contacts("127.0.0.51", 0);
+  EXPECT_TRUE(read.ok()) << read.error().message;
   EXPECT_EQ(ingest.exec("COMMIT"), SQLITE_OK);
 }
 
@@ -84,8 +84,8 @@ TEST_F(SqliteOpenTest, AFreshFileLockedByAnotherOpenerIsWaitedFor) {
   auto opened = open();
   release.join();
   ASSERT_TRUE(opened.ok()) << opened.error().message;
-  auto evidence = opened.value()->contacts().contacts("127.0.0.51", 0);
-  EXPECT_TRUE(evidence.ok()) << evidence.error().message;
+  auto read = opened.value()->contacts().contacts("127.0.0.51", 0);
+  EXPECT_TRUE(read.ok()) << read.error().message;
 }
 
 } // namespace
